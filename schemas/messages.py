@@ -1,0 +1,167 @@
+"""Pydantic v2 models for every message on badbuzz topics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictStr,
+    field_validator,
+)
+
+TWITTER_TIME_FORMAT = "%a %b %d %H:%M:%S %z %Y"
+
+
+def _tweet_id(value: Any) -> Any:
+    """Twitter JSON carries ids as numbers or strings; downstream keys want one form."""
+    if isinstance(value, bool):
+        raise ValueError("id must be a string or an integer")
+    if isinstance(value, int):
+        return str(value)
+    return value
+
+
+def _timestamp(value: Any) -> Any:
+    """Accept ISO-8601 and Twitter's legacy `created_at` format; naive times are UTC."""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            parsed = datetime.strptime(value, TWITTER_TIME_FORMAT)
+        value = parsed
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+TweetId = Annotated[StrictStr, BeforeValidator(_tweet_id), Field(min_length=1, max_length=64)]
+Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
+
+
+class Label(StrEnum):
+    NEGATIVE = "negative"
+    POSITIVE = "positive"
+
+
+class RawTweet(BaseModel):
+    """A tweet as upstream systems produce it to `tweets.raw`; unknown fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: TweetId
+    text: StrictStr = Field(min_length=1)
+    created_at: Timestamp | None = None
+    user: StrictStr | None = None
+    lang: StrictStr | None = None
+    brand: StrictStr | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _text_has_content(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("text is blank")
+        return text
+
+
+class SentimentEvent(BaseModel):
+    """One scored tweet on `tweets.sentiment`; `event_time` is what windows are built on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tweet_id: TweetId
+    label: Label
+    p_positive: float = Field(ge=0.0, le=1.0)
+    model_version: str
+    scored_at: Timestamp
+    event_time: Timestamp
+    created_at: Timestamp | None = None
+    brand: str | None = None
+    text: str
+
+
+class FeedbackVerdict(StrEnum):
+    WRONG = "wrong"
+    CORRECT = "correct"
+
+
+class Feedback(BaseModel):
+    """A user's verdict on a prediction, read from `tweets.feedback`."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    tweet_id: TweetId
+    verdict: FeedbackVerdict
+    corrected_label: Label | None = None
+    reported_at: Timestamp | None = None
+    user: StrictStr | None = None
+    comment: StrictStr | None = None
+
+
+class AlertKind(StrEnum):
+    NEGATIVE_SENTIMENT = "negative_sentiment"
+    NEGATIVE_FEEDBACK = "negative_feedback"
+
+
+class AlertStatus(StrEnum):
+    RAISED = "raised"
+    RESOLVED = "resolved"
+
+
+class AlertExample(BaseModel):
+    tweet_id: str
+    text: str
+
+
+class Alert(BaseModel):
+    """A bad-buzz alert (or its resolution) on `alerts.badbuzz`."""
+
+    alert_id: str
+    kind: AlertKind
+    status: AlertStatus
+    scope: str
+    window_start: Timestamp
+    window_end: Timestamp
+    count: int = Field(ge=0)
+    total: int = Field(ge=0)
+    share: float = Field(ge=0.0, le=1.0)
+    threshold: str
+    examples: list[AlertExample] = Field(default_factory=list)
+    raised_at: Timestamp
+
+
+class DeadLetter(BaseModel):
+    """A rejected input with why it was rejected, on `tweets.deadletter`.
+
+    The payload is kept as base64 because the reason may be that it is not valid UTF-8;
+    it is cut to a bounded size so an oversized input cannot make the record unproducible.
+    """
+
+    source_topic: str
+    partition: int
+    offset: int
+    reason: str
+    detail: str
+    payload_base64: str
+    payload_size: int = Field(ge=0)
+    payload_truncated: bool
+    rejected_at: Timestamp
+
+
+MESSAGE_MODELS: dict[str, type[BaseModel]] = {
+    "raw_tweet": RawTweet,
+    "sentiment_event": SentimentEvent,
+    "feedback": Feedback,
+    "alert": Alert,
+    "dead_letter": DeadLetter,
+}
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schema of each message, keyed by message name, for consumers to validate."""
+    return {name: model.model_json_schema() for name, model in MESSAGE_MODELS.items()}

@@ -1,0 +1,32 @@
+import pytest
+
+from schemas import json_schemas
+from stream.settings import Settings
+
+
+def test_settings_read_prefixed_env_and_kafka_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "k1:9092,k2:9093")
+    monkeypatch.setenv("BADBUZZ_BATCH_SIZE", "128")
+    monkeypatch.setenv("BADBUZZ_TOPIC_RAW", "in.raw")
+    settings = Settings()
+    assert settings.batch_size == 128
+    assert settings.topic_raw == "in.raw"
+    assert settings.faust_broker_url == "kafka://k1:9092;kafka://k2:9093"
+
+
+def test_settings_reject_nonsense(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BADBUZZ_BATCH_SIZE", "0")
+    with pytest.raises(ValueError, match="batch_size"):
+        Settings()
+
+
+def test_every_message_has_a_json_schema_with_its_required_fields() -> None:
+    schemas = json_schemas()
+    assert set(schemas) == {"raw_tweet", "sentiment_event", "feedback", "alert", "dead_letter"}
+    assert set(schemas["raw_tweet"]["required"]) == {"id", "text"}
+    assert {"tweet_id", "label", "p_positive", "model_version"} <= set(
+        schemas["sentiment_event"]["required"]
+    )
+    assert {"reason", "partition", "offset", "source_topic"} <= set(
+        schemas["dead_letter"]["required"]
+    )

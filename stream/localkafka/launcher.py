@@ -1,0 +1,267 @@
+"""A single-node KRaft Kafka broker from the official jars, for tests, CI and the demo.
+
+There is no Docker engine on our machines, but Java and Maven are: Maven fetches the
+pinned Apache Kafka release once into a cache, and each broker runs as a plain `java`
+process with its data in a work directory, so a restart on the same directory keeps data.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from types import TracebackType
+
+from confluent_kafka.admin import AdminClient
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _pinned_version() -> str:
+    """The pom is the single place the Kafka version is pinned; read it from there."""
+    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+    root = ET.parse(PACKAGE_DIR / "pom.xml").getroot()
+    for dep in root.iterfind("m:dependencies/m:dependency", ns):
+        if dep.findtext("m:artifactId", namespaces=ns) == "kafka_2.13":
+            return dep.findtext("m:version", namespaces=ns) or ""
+    raise RuntimeError("stream/localkafka/pom.xml does not pin kafka_2.13")
+
+
+KAFKA_VERSION = _pinned_version()
+DEFAULT_CACHE = Path.home() / ".cache" / "badbuzz" / f"kafka-{KAFKA_VERSION}" / "libs"
+PID_FILE = "broker.pid"
+
+
+def free_port() -> int:
+    """A port the OS just handed out, so parallel brokers and CI jobs do not collide."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _require(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        raise RuntimeError(
+            f"`{tool}` is not on PATH: the local Kafka broker needs Java 17+ and Maven"
+        )
+    return path
+
+
+def fetch_jars(cache_dir: Path | None = None) -> Path:
+    """Materialise the broker's classpath once; later calls return the cached folder."""
+    libs = cache_dir or DEFAULT_CACHE
+    marker = libs / ".complete"
+    if marker.exists():
+        return libs
+    _require("java")
+    command = [
+        _require("mvn"),
+        "-q",
+        "-B",
+        "-f",
+        str(PACKAGE_DIR / "pom.xml"),
+        "dependency:copy-dependencies",
+        f"-DoutputDirectory={libs}",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        tail = (result.stdout + result.stderr)[-3000:]
+        raise RuntimeError(f"Maven could not fetch the Kafka {KAFKA_VERSION} jars:\n{tail}")
+    marker.touch()
+    return libs
+
+
+def _pid_alive(pid: int) -> bool:
+    """True only for a live Kafka broker, so a stale pid file never hits a recycled pid."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    return not cmdline.exists() or b"kafka.Kafka" in cmdline.read_bytes()
+
+
+class LocalKafka:
+    """One broker process; `start()` again on the same workdir reuses its formatted storage."""
+
+    def __init__(self, workdir: Path, port: int = 9092, controller_port: int | None = None):
+        self.workdir = workdir.resolve()
+        self.port = port
+        self.controller_port = controller_port or self._saved_controller_port() or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "broker.log"
+
+    @property
+    def pid_path(self) -> Path:
+        return self.workdir / PID_FILE
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self, timeout: float = 60.0) -> str:
+        """Start (or restart) the broker and return its bootstrap servers once it serves."""
+        if self.running:
+            return self.bootstrap_servers
+        for port in (self.port, self.controller_port):
+            if port_in_use(port):
+                raise RuntimeError(f"cannot start Kafka: 127.0.0.1:{port} is already in use")
+        libs = fetch_jars()
+        config = self._write_config()
+        if not (self.workdir / "data" / "meta.properties").exists():
+            self._format(libs, config)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [*self._java(libs), "kafka.Kafka", str(config)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.pid_path.write_text(str(self.process.pid))
+        self._wait_until_serving(timeout)
+        return self.bootstrap_servers
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM for a clean shutdown, SIGKILL if it takes longer than `timeout`."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.process = None
+        self.pid_path.unlink(missing_ok=True)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would; fault tests then `start()` again on the same data."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def __enter__(self) -> LocalKafka:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _saved_controller_port(self) -> int | None:
+        saved = self.workdir / "controller.port"
+        return int(saved.read_text()) if saved.exists() else None
+
+    def _write_config(self) -> Path:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "controller.port").write_text(str(self.controller_port))
+        template = (PACKAGE_DIR / "server.properties").read_text()
+        config = self.workdir / "server.properties"
+        config.write_text(
+            template.format(
+                port=self.port,
+                controller_port=self.controller_port,
+                data_dir=self.workdir / "data",
+            )
+        )
+        return config
+
+    def _java(self, libs: Path) -> list[str]:
+        return [
+            _require("java"),
+            "-Xms256m",
+            "-Xmx512m",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j.configuration=file:{PACKAGE_DIR / 'log4j.properties'}",
+            "-cp",
+            f"{libs}/*",
+        ]
+
+    def _format(self, libs: Path, config: Path) -> None:
+        """Static quorum (controller.quorum.voters), so 3.9 needs no --standalone."""
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        command = [*self._java(libs), "kafka.tools.StorageTool", "format"]
+        command += ["--ignore-formatted", "-t", cluster_id, "-c", str(config)]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"Kafka storage format failed:\n{result.stdout}{result.stderr}")
+
+    def _wait_until_serving(self, timeout: float) -> None:
+        """Wait for the port first, so the client does not log every refused connection."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                code = self.process.returncode
+                self.process = None
+                self.pid_path.unlink(missing_ok=True)
+                raise RuntimeError(f"Kafka exited with code {code}; broker log:\n{self._tail()}")
+            if port_in_use(self.port) and self._answers_metadata():
+                return
+            time.sleep(0.25)
+        self.kill()
+        self.stop()
+        raise RuntimeError(
+            f"Kafka did not answer within {timeout:.0f}s; broker log:\n{self._tail()}"
+        )
+
+    def _answers_metadata(self) -> bool:
+        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers, "log_level": 0})
+        try:
+            return bool(admin.list_topics(timeout=5).brokers)
+        except Exception:
+            return False
+
+    def _tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return "(no broker log)"
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def up(port: int, workdir: Path) -> str:
+    """Start a broker that outlives this process (own session, pid file in workdir)."""
+    pid_path = workdir / PID_FILE
+    if pid_path.exists() and _pid_alive(int(pid_path.read_text())):
+        raise RuntimeError(f"a local Kafka from {workdir} is already running; run `down` first")
+    return LocalKafka(workdir, port).start()
+
+
+def down(workdir: Path, timeout: float = 20.0) -> bool:
+    """Stop the broker `up` started in workdir; False when none was running."""
+    pid_path = workdir / PID_FILE
+    if not pid_path.exists():
+        return False
+    pid = int(pid_path.read_text())
+    pid_path.unlink()
+    if not _pid_alive(pid):
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _pid_alive(pid):
+            return True
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+    return True

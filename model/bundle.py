@@ -1,0 +1,50 @@
+"""A model bundle: the files a trained model ships as, and how to encode text for it.
+
+A bundle is a directory with `model.tflite`, `vocab.json` (token list; index 0 pads,
+index 1 is out-of-vocabulary) and `metadata.json` (version, input shape, threshold,
+metrics, reference score histogram). Training writes it, the worker reads it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model.text import tokenize
+
+DEFAULT_BUNDLE = Path(__file__).resolve().parent / "default"
+PAD_ID = 0
+OOV_ID = 1
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    index: dict[str, int]
+    max_len: int
+
+    @classmethod
+    def from_tokens(cls, tokens: list[str], max_len: int) -> Vocabulary:
+        return cls({token: position + 2 for position, token in enumerate(tokens)}, max_len)
+
+    def encode(self, texts: list[str] | tuple[str, ...]) -> np.ndarray:
+        """Token ids, the first `max_len` tokens kept and left-padded so the recurrent
+        layer ends on real words."""
+        ids = np.full((len(texts), self.max_len), PAD_ID, dtype=np.int32)
+        lookup = self.index.get
+        for row, text in enumerate(texts):
+            tokens = [lookup(token, OOV_ID) for token in tokenize(text)[: self.max_len]]
+            if tokens:
+                ids[row, self.max_len - len(tokens) :] = tokens
+        return ids
+
+
+def read_metadata(bundle: Path) -> dict[str, Any]:
+    return json.loads((bundle / "metadata.json").read_text())
+
+
+def read_vocabulary(bundle: Path, max_len: int) -> Vocabulary:
+    return Vocabulary.from_tokens(json.loads((bundle / "vocab.json").read_text()), max_len)

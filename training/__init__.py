@@ -1,0 +1,1 @@
+"""Turns labelled tweets into model bundles (needs the `train` extra: TensorFlow, sklearn)."""

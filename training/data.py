@@ -1,0 +1,108 @@
+"""Labelled tweets from ../shared/data, split deterministically so test rows never train."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from model.text import normalize
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SENTIMENT140_LABELS = {"0": 0, "4": 1}
+SEMEVAL_LABELS = {"negative": 0, "positive": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    text: str
+    label: int
+    source: str
+
+
+def _rows(path: Path) -> Iterable[dict[str, str]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", newline="") as handle:
+        yield from csv.DictReader(handle)
+
+
+def load_sentiment140(path: Path, source: str = "sentiment140") -> list[Example]:
+    """Rows labelled 0 (negative) or 4 (positive); neutral (2) rows are left out."""
+    return [
+        Example(row["text"], SENTIMENT140_LABELS[row["target"]], source)
+        for row in _rows(path)
+        if row["target"] in SENTIMENT140_LABELS
+    ]
+
+
+def load_semeval(path: Path) -> list[Example]:
+    return [
+        Example(row["text"], SEMEVAL_LABELS[row["label"]], "semeval")
+        for row in _rows(path)
+        if row["label"] in SEMEVAL_LABELS
+    ]
+
+
+def split_bucket(text: str, salt: str = "badbuzz") -> float:
+    """A stable number in [0, 1) from the normalised text: duplicates share a bucket, so the
+    same tweet can never sit on both sides of a split."""
+    digest = hashlib.sha256(f"{salt}:{normalize(text)}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+@dataclass(frozen=True)
+class Splits:
+    train: list[Example]
+    validation: list[Example]
+    test: list[Example]
+
+
+def split(examples: Iterable[Example], validation: float = 0.05, test: float = 0.05) -> Splits:
+    parts: tuple[list[Example], list[Example], list[Example]] = ([], [], [])
+    for example in examples:
+        bucket = split_bucket(example.text)
+        index = 2 if bucket < test else 1 if bucket < test + validation else 0
+        parts[index].append(example)
+    return Splits(*parts)
+
+
+def data_hash(examples: Iterable[Example]) -> str:
+    digest = hashlib.sha256()
+    for example in examples:
+        digest.update(f"{example.label}\t{example.source}\t{example.text}\n".encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Every labelled source, split once; the manual test set is only ever a test set."""
+
+    splits: dict[str, Splits]
+    manual_test: list[Example]
+
+    @property
+    def train(self) -> list[Example]:
+        return [e for s in self.splits.values() for e in s.train]
+
+    @property
+    def validation(self) -> list[Example]:
+        return [e for s in self.splits.values() for e in s.validation]
+
+
+def load_corpus(data_dir: Path = DEFAULT_DATA_DIR, limit: int | None = None) -> Corpus:
+    """`limit` keeps the first rows of each shuffled-by-hash source, for quick test runs."""
+    sources = {
+        "sentiment140": load_sentiment140(data_dir / "sentiment140" / "train_sample_100k.csv.gz"),
+        "semeval": load_semeval(data_dir / "semeval2017" / "train.csv.gz"),
+    }
+    if limit is not None:
+        sources = {
+            name: sorted(rows, key=lambda e: split_bucket(e.text, "limit"))[:limit]
+            for name, rows in sources.items()
+        }
+    manual = load_sentiment140(data_dir / "sentiment140" / "test_manual.csv", "manual_test")
+    fractions = {"sentiment140": (0.05, 0.05), "semeval": (0.1, 0.1)}
+    return Corpus({name: split(rows, *fractions[name]) for name, rows in sources.items()}, manual)

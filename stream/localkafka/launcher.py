@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import shutil
 import signal
 import socket
@@ -71,6 +72,7 @@ def fetch_jars(cache_dir: Path | None = None) -> Path:
         _require("mvn"),
         "-q",
         "-B",
+        "-Dstyle.color=never",
         "-f",
         str(PACKAGE_DIR / "pom.xml"),
         "dependency:copy-dependencies",
@@ -78,8 +80,10 @@ def fetch_jars(cache_dir: Path | None = None) -> Path:
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        tail = (result.stdout + result.stderr)[-3000:]
-        raise RuntimeError(f"Maven could not fetch the Kafka {KAFKA_VERSION} jars:\n{tail}")
+        output = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr).splitlines()
+        errors = [line for line in output if "[ERROR] " in line]
+        detail = "\n".join(errors[:2] or output[-30:])
+        raise RuntimeError(f"Maven could not fetch the Kafka {KAFKA_VERSION} jars:\n{detail}")
     marker.touch()
     return libs
 

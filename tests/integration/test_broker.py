@@ -1,4 +1,4 @@
-"""The local jar broker is real Kafka: topics, consumer groups, and data across restarts."""
+"""The session broker is real Kafka: partitioned topics, consumer groups, data across restarts."""
 
 from __future__ import annotations
 
@@ -15,11 +15,18 @@ from stream.localkafka import LocalKafka, free_port
 pytestmark = pytest.mark.integration
 
 
+def send_one(bootstrap: str, topic: str, value: bytes) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap})
+    producer.produce(topic, value=value)
+    assert producer.flush(30) == 0
+
+
 def consume_one(bootstrap: str, topic: str, timeout: float = 30.0) -> bytes | None:
+    """First message a fresh consumer group reads, so group coordination is exercised too."""
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
-            "group.id": f"g-{uuid.uuid4().hex[:6]}",
+            "group.id": f"g-{uuid.uuid4().hex[:8]}",
             "auto.offset.reset": "earliest",
         }
     )
@@ -31,31 +38,25 @@ def consume_one(bootstrap: str, topic: str, timeout: float = 30.0) -> bytes | No
         consumer.close()
 
 
-def send_one(bootstrap: str, topic: str, value: bytes) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap})
-    producer.produce(topic, value=value)
-    assert producer.flush(30) == 0
-
-
-def test_topics_with_partitions_and_a_consumer_group(kafka_bootstrap: str) -> None:
+def test_a_topic_has_three_partitions(kafka_bootstrap: str) -> None:
     topic = f"t-{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
     admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[topic].result(30)
     assert len(admin.list_topics(topic, timeout=10).topics[topic].partitions) == 3
+
+
+def test_a_consumer_group_reads_back_what_was_produced(kafka_bootstrap: str) -> None:
+    topic = f"t-{uuid.uuid4().hex[:8]}"
     send_one(kafka_bootstrap, topic, b"hello")
     assert consume_one(kafka_bootstrap, topic) == b"hello"
 
 
 def test_a_restarted_broker_keeps_its_data(tmp_path: Path) -> None:
-    kafka = LocalKafka(tmp_path / "kafka", port=free_port())
-    try:
-        bootstrap = kafka.start()
-        send_one(bootstrap, "durable", b"kept")
+    with LocalKafka(tmp_path / "kafka", port=free_port()) as kafka:
+        send_one(kafka.bootstrap_servers, "durable", b"kept")
         kafka.stop()
         kafka.start()
-        assert consume_one(bootstrap, "durable") == b"kept"
-    finally:
-        kafka.stop()
+        assert consume_one(kafka.bootstrap_servers, "durable") == b"kept"
 
 
 def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""The streaming side of badbuzz: settings, the Faust application, its agents and the CLI."""

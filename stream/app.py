@@ -1,0 +1,33 @@
+"""The Faust application object: transport and commit settings live here, agents elsewhere."""
+
+from __future__ import annotations
+
+import faust
+
+from stream.settings import Settings
+
+
+def create_app(settings: Settings) -> faust.App:
+    """A Faust app that treats every payload as raw bytes, so decoding errors are ours to
+    dead-letter instead of Faust's to log and skip."""
+    return faust.App(
+        settings.app_id,
+        broker=settings.faust_broker_url,
+        autodiscover=False,
+        datadir=str(settings.data_dir),
+        store="memory://",
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication_factor,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=settings.commit_interval_s,
+        web_enabled=True,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        web_in_thread=False,
+    )
+
+
+def raw_topic(app: faust.App, name: str) -> faust.TopicT:
+    return app.topic(name, key_type=bytes, value_type=bytes, value_serializer="raw")

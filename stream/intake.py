@@ -1,0 +1,96 @@
+"""Turns raw Kafka payloads into valid tweets or dead letters: never raises, never drops."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from schemas import DeadLetter, RawTweet
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """The parts of a consumed Kafka message that processing needs, free of any client type."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: float | None
+    value: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    reason: str
+    detail: str
+
+
+REASONS = (
+    "empty_payload",
+    "oversized",
+    "bad_encoding",
+    "malformed_json",
+    "not_an_object",
+    "missing_text",
+    "empty_text",
+    "invalid_field",
+)
+
+
+def parse_tweet(value: bytes | None, max_bytes: int) -> RawTweet | Rejection:
+    """Check a payload in the cheap-to-expensive order, naming the first problem found."""
+    if not value:
+        return Rejection("empty_payload", "message has no value")
+    if len(value) > max_bytes:
+        return Rejection("oversized", f"{len(value)} bytes > limit of {max_bytes}")
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Rejection("bad_encoding", f"not UTF-8: {exc.reason} at byte {exc.start}")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return Rejection("malformed_json", f"{exc.msg} at line {exc.lineno} col {exc.colno}")
+    if not isinstance(document, dict):
+        return Rejection("not_an_object", f"JSON {type(document).__name__}, expected an object")
+    try:
+        return RawTweet.model_validate(document)
+    except ValidationError as exc:
+        return _rejection_from(exc)
+
+
+def _rejection_from(exc: ValidationError) -> Rejection:
+    """Name the reason by the first error so metrics keep a small, fixed set of labels."""
+    errors = exc.errors(include_url=False)
+    detail = "; ".join(
+        f"{'.'.join(str(part) for part in err['loc'])}: {err['msg']}" for err in errors
+    )
+    first = errors[0]
+    if first["loc"] == ("text",):
+        if first["type"] == "missing":
+            return Rejection("missing_text", detail)
+        if first["type"] in {"string_too_short", "value_error"}:
+            return Rejection("empty_text", detail)
+    return Rejection("invalid_field", detail)
+
+
+def dead_letter(
+    record: RawRecord, rejection: Rejection, keep_bytes: int, now: datetime
+) -> DeadLetter:
+    payload = record.value or b""
+    kept = payload[:keep_bytes]
+    return DeadLetter(
+        source_topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        reason=rejection.reason,
+        detail=rejection.detail,
+        payload_base64=base64.b64encode(kept).decode("ascii"),
+        payload_size=len(payload),
+        payload_truncated=len(kept) < len(payload),
+        rejected_at=now,
+    )

@@ -1,0 +1,27 @@
+"""Prometheus metrics of the worker; names are a contract with dashboards and alert rules."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram, Info
+
+TWEETS_CONSUMED = Counter("badbuzz_tweets_consumed", "Raw messages read from the input topic.")
+TWEETS_SCORED = Counter("badbuzz_tweets_scored", "Tweets scored, by predicted label.", ["label"])
+DEAD_LETTERS = Counter("badbuzz_dead_letters", "Inputs sent to the dead-letter topic.", ["reason"])
+PUBLISH_RETRIES = Counter(
+    "badbuzz_publish_retries", "Output messages sent again after a failed delivery."
+)
+BATCH_SIZE = Histogram(
+    "badbuzz_batch_size", "Messages per micro-batch.", buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256)
+)
+INFERENCE_SECONDS = Histogram(
+    "badbuzz_inference_seconds",
+    "Model time per micro-batch.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
+END_TO_END_SECONDS = Histogram(
+    "badbuzz_end_to_end_latency_seconds",
+    "From the raw tweet's Kafka timestamp to its sentiment event being acknowledged.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+LAST_BATCH_AT = Gauge("badbuzz_last_batch_timestamp_seconds", "When the last batch finished.")
+MODEL_INFO = Info("badbuzz_model", "The model bundle being served.")

@@ -1,0 +1,61 @@
+"""One typed settings object, read once at start from `BADBUZZ_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BADBUZZ_", extra="ignore", frozen=True)
+
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "BADBUZZ_KAFKA_BOOTSTRAP_SERVERS"),
+        description="Comma-separated host:port list of Kafka brokers.",
+    )
+    app_id: str = Field(default="badbuzz", description="Faust app id, also the consumer group.")
+
+    topic_raw: str = "tweets.raw"
+    topic_sentiment: str = "tweets.sentiment"
+    topic_feedback: str = "tweets.feedback"
+    topic_alerts: str = "alerts.badbuzz"
+    topic_deadletter: str = "tweets.deadletter"
+    topic_partitions: int = Field(default=3, ge=1, description="Partitions of created topics.")
+    topic_replication_factor: int = Field(default=1, ge=1)
+
+    batch_size: int = Field(default=64, ge=1, description="Most tweets scored in one batch.")
+    batch_max_wait_ms: int = Field(default=50, ge=1, description="Longest wait to fill a batch.")
+    max_payload_bytes: int = Field(
+        default=16_384, ge=64, description="Raw messages larger than this are dead-lettered."
+    )
+    deadletter_payload_bytes: int = Field(
+        default=8_192, ge=0, description="How much of a rejected payload the dead letter keeps."
+    )
+
+    model_path: Path | None = Field(
+        default=None, description="Model bundle directory; the bundled default when unset."
+    )
+    inference_threads: int = Field(default=1, ge=1)
+
+    web_host: str = "0.0.0.0"
+    web_port: int = Field(default=6066, ge=1, le=65535)
+    data_dir: Path = Path("var/worker")
+    commit_interval_s: float = Field(default=1.0, gt=0)
+    log_level: str = "INFO"
+
+    @property
+    def faust_broker_url(self) -> str:
+        """Faust spells a broker list as `kafka://a:1;kafka://b:2`."""
+        hosts = [h.strip() for h in self.kafka_bootstrap_servers.split(",") if h.strip()]
+        return ";".join(f"kafka://{host}" for host in hosts)
+
+    @property
+    def output_topics(self) -> tuple[str, ...]:
+        return (self.topic_sentiment, self.topic_alerts, self.topic_deadletter)
+
+    @property
+    def all_topics(self) -> tuple[str, ...]:
+        return (self.topic_raw, self.topic_feedback, *self.output_topics)

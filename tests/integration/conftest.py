@@ -1,0 +1,39 @@
+"""Fixtures for tests that run real worker processes against the session's broker."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from stream.topics import ensure_topics
+from tests.support import WorkerProcess, topic_env
+
+
+@pytest.fixture
+def unique_env(kafka_bootstrap: str) -> dict[str, str]:
+    """Settings for one test: its own topics and consumer group, so tests never interfere."""
+    env = topic_env(kafka_bootstrap, suffix=uuid.uuid4().hex[:8])
+    ensure_topics(
+        kafka_bootstrap,
+        [value for key, value in env.items() if key.startswith("BADBUZZ_TOPIC_")],
+        partitions=3,
+    )
+    return env
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    started: list[WorkerProcess] = []
+
+    def start(env: dict[str, str], name: str = "worker") -> WorkerProcess:
+        worker = WorkerProcess(env, tmp_path / name)
+        worker.start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()

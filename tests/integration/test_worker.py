@@ -1,0 +1,124 @@
+"""The worker end to end on a real broker: scoring, dead letters, and crash recovery."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+
+import pytest
+
+from tests.support import Collector, WorkerProcess, produce, tweet_payload
+
+pytestmark = pytest.mark.integration
+
+OBVIOUS = [
+    ("pos-1", "I love Air Paradis, best flight ever! Thank you crew :)", "positive"),
+    ("pos-2", "great service and a smooth landing, so happy with this airline", "positive"),
+    ("neg-1", "worst flight ever, lost my luggage and the staff was so rude", "negative"),
+    (
+        "neg-2",
+        "delayed for 5 hours again, I hate this airline, never flying with them again",
+        "negative",
+    ),
+]
+
+
+def ids_seen(messages: list[dict]) -> set[str]:
+    return {message["tweet_id"] for message in messages}
+
+
+def test_every_valid_tweet_gets_exactly_one_sentiment_event(
+    unique_env: dict[str, str], start_worker: Callable[..., WorkerProcess]
+) -> None:
+    bootstrap = unique_env["KAFKA_BOOTSTRAP_SERVERS"]
+    filler = [tweet_payload(f"t-{n}", f"flight number {n} boarding now") for n in range(300)]
+    produce(
+        bootstrap,
+        unique_env["BADBUZZ_TOPIC_RAW"],
+        [tweet_payload(i, text, brand="airparadis") for i, text, _ in OBVIOUS] + filler,
+    )
+    worker = start_worker(unique_env)
+    events = Collector(bootstrap, unique_env["BADBUZZ_TOPIC_SENTIMENT"])
+    wanted = len(OBVIOUS) + len(filler)
+    got = events.poll_until(lambda m: len(m) >= wanted, timeout=90, alive=lambda: worker.alive)
+    events.poll_until(lambda m: False, timeout=3)  # anything extra would show up now
+    assert len(got) == wanted, worker.log_tail()
+    assert len(ids_seen(got)) == wanted
+    labels = {m["tweet_id"]: m["label"] for m in got}
+    assert {i: labels[i] for i, _, _ in OBVIOUS} == {i: label for i, _, label in OBVIOUS}
+    by_id = {m["tweet_id"]: m for m in got}
+    assert by_id["pos-1"]["brand"] == "airparadis"
+    assert 0.0 <= by_id["neg-1"]["p_positive"] < 0.5 <= by_id["pos-1"]["p_positive"] <= 1.0
+    assert by_id["pos-1"]["model_version"]
+    events.close()
+
+
+BAD_INPUTS: list[tuple[bytes | None, str]] = [
+    (b'{"id": "x1", "text": "unterminated', "malformed_json"),
+    (b'{"id": "x2", "text": "caf\xe9 \xff"}', "bad_encoding"),
+    (json.dumps({"id": "x3"}).encode(), "missing_text"),
+    (json.dumps({"id": "x4", "text": "  "}).encode(), "empty_text"),
+    (json.dumps({"id": "x5", "text": 404}).encode(), "invalid_field"),
+    (json.dumps({"id": "x6", "text": "a" * 40_000}).encode(), "oversized"),
+    (b"[1, 2, 3]", "not_an_object"),
+    (None, "empty_payload"),
+]
+
+
+def test_each_bad_input_becomes_one_dead_letter_and_the_worker_goes_on(
+    unique_env: dict[str, str], start_worker: Callable[..., WorkerProcess]
+) -> None:
+    bootstrap = unique_env["KAFKA_BOOTSTRAP_SERVERS"]
+    raw = unique_env["BADBUZZ_TOPIC_RAW"]
+    valid_before = [tweet_payload(f"ok-{n}", "on time and friendly crew") for n in range(5)]
+    produce(bootstrap, raw, valid_before + [(b"bad", value) for value, _ in BAD_INPUTS])
+    worker = start_worker(unique_env)
+    letters = Collector(bootstrap, unique_env["BADBUZZ_TOPIC_DEADLETTER"])
+    got = letters.poll_until(
+        lambda m: len(m) >= len(BAD_INPUTS), timeout=90, alive=lambda: worker.alive
+    )
+    assert sorted(m["reason"] for m in got) == sorted(reason for _, reason in BAD_INPUTS)
+    for letter in got:
+        assert letter["source_topic"] == raw
+        assert letter["detail"]
+    encoded = next(m for m in got if m["reason"] == "bad_encoding")
+    assert base64.b64decode(encoded["payload_base64"]) == BAD_INPUTS[1][0]
+    oversized = next(m for m in got if m["reason"] == "oversized")
+    assert oversized["payload_truncated"] and oversized["payload_size"] > 40_000
+
+    produce(bootstrap, raw, [tweet_payload("after-bad", "still flying, still scoring")])
+    events = Collector(bootstrap, unique_env["BADBUZZ_TOPIC_SENTIMENT"])
+    scored = events.poll_until(
+        lambda m: "after-bad" in ids_seen(m), timeout=60, alive=lambda: worker.alive
+    )
+    assert ids_seen(scored) == {f"ok-{n}" for n in range(5)} | {"after-bad"}
+    assert worker.alive
+    letters.close()
+    events.close()
+
+
+def test_a_worker_killed_mid_stream_loses_no_accepted_tweet(
+    unique_env: dict[str, str], start_worker: Callable[..., WorkerProcess]
+) -> None:
+    bootstrap = unique_env["KAFKA_BOOTSTRAP_SERVERS"]
+    total = 20_000
+    produce(
+        bootstrap,
+        unique_env["BADBUZZ_TOPIC_RAW"],
+        (tweet_payload(f"k-{n}", f"tweet {n} about my flight to Paris") for n in range(total)),
+    )
+    events = Collector(bootstrap, unique_env["BADBUZZ_TOPIC_SENTIMENT"])
+    first = start_worker(unique_env, name="first")
+    events.poll_until(lambda m: len(m) >= 2_000, timeout=90, alive=lambda: first.alive)
+    first.kill()
+    seen_before_kill = len(ids_seen(events.messages))
+    assert seen_before_kill < total, "the kill came too late to test anything"
+
+    second = start_worker(unique_env, name="second")
+    got = events.poll_until(
+        lambda m: len(ids_seen(m)) >= total, timeout=180, alive=lambda: second.alive
+    )
+    missing = {f"k-{n}" for n in range(total)} - ids_seen(got)
+    assert not missing, f"{len(missing)} tweets lost, e.g. {sorted(missing)[:5]}"
+    events.close()

@@ -1,0 +1,142 @@
+"""Helpers shared by integration tests: worker processes, producing and collecting."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from confluent_kafka import Consumer, Producer
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def topic_env(bootstrap: str, suffix: str) -> dict[str, str]:
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "BADBUZZ_APP_ID": f"badbuzz-test-{suffix}",
+        "BADBUZZ_TOPIC_RAW": f"raw-{suffix}",
+        "BADBUZZ_TOPIC_SENTIMENT": f"sentiment-{suffix}",
+        "BADBUZZ_TOPIC_FEEDBACK": f"feedback-{suffix}",
+        "BADBUZZ_TOPIC_ALERTS": f"alerts-{suffix}",
+        "BADBUZZ_TOPIC_DEADLETTER": f"deadletter-{suffix}",
+    }
+
+
+class WorkerProcess:
+    """`badbuzz worker` in a child process, as operators run it."""
+
+    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+        self.env = env
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+        self.web_port = free_port()
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            **self.env,
+            "BADBUZZ_DATA_DIR": str(self.workdir / "data"),
+            "BADBUZZ_WEB_PORT": str(self.web_port),
+            "BADBUZZ_WEB_HOST": "127.0.0.1",
+            "PYTHONPATH": str(PROJECT_ROOT),
+        }
+        log = (self.workdir / "worker.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "stream.cli", "worker"],
+            cwd=self.workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log_tail(self, lines: int = 40) -> str:
+        path = self.workdir / "worker.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, as when a machine dies."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if not self.alive or self.process is None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+def produce(
+    bootstrap: str, topic: str, messages: Iterable[tuple[bytes | None, bytes | None]]
+) -> int:
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    count = 0
+    for key, value in messages:
+        producer.produce(topic, key=key, value=value)
+        producer.poll(0)
+        count += 1
+    remaining = producer.flush(30)
+    assert remaining == 0, f"{remaining} test messages were not delivered"
+    return count
+
+
+def tweet_payload(tweet_id: str, text: str, **extra: object) -> tuple[bytes, bytes]:
+    return tweet_id.encode(), json.dumps({"id": tweet_id, "text": text, **extra}).encode()
+
+
+class Collector:
+    """Reads a topic from the beginning with its own group, accumulating decoded JSON."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.messages: list[dict] = []
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"collector-{uuid.uuid4().hex[:8]}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+            }
+        )
+        self.consumer.subscribe([topic])
+
+    def poll_until(
+        self,
+        done: Callable[[list[dict]], bool],
+        timeout: float,
+        alive: Callable[[], bool] = lambda: True,
+    ) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while not done(self.messages) and time.monotonic() < deadline:
+            for message in self.consumer.consume(500, timeout=0.5):
+                if message.error() is None:
+                    self.messages.append(json.loads(message.value()))
+            if not alive():
+                raise AssertionError("the worker process died")
+        return self.messages
+
+    def close(self) -> None:
+        self.consumer.close()

@@ -1,0 +1,59 @@
+import base64
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from schemas import RawTweet
+from stream.intake import REASONS, RawRecord, Rejection, dead_letter, parse_tweet
+
+LIMIT = 1024
+
+
+def payload(document: object) -> bytes:
+    return json.dumps(document).encode()
+
+
+def test_valid_tweet_is_parsed_with_optional_fields() -> None:
+    tweet = parse_tweet(
+        payload({"id": 42, "text": "delayed again", "brand": "airparadis", "extra": [1]}), LIMIT
+    )
+    assert isinstance(tweet, RawTweet)
+    assert (tweet.id, tweet.text, tweet.brand) == ("42", "delayed again", "airparadis")
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (None, "empty_payload"),
+        (b"", "empty_payload"),
+        (b"x" * (LIMIT + 1), "oversized"),
+        (b'{"id": "1", "text": "caf\xe9"}', "bad_encoding"),
+        (b'{"id": "1", "text": ', "malformed_json"),
+        (b"[1, 2]", "not_an_object"),
+        (payload({"id": "1"}), "missing_text"),
+        (payload({"id": "1", "text": ""}), "empty_text"),
+        (payload({"id": "1", "text": "   \n"}), "empty_text"),
+        (payload({"id": "1", "text": 12}), "invalid_field"),
+        (payload({"text": "no id"}), "invalid_field"),
+        (payload({"id": True, "text": "bool id"}), "invalid_field"),
+        (payload({"id": "1", "text": "ok", "created_at": "yesterday"}), "invalid_field"),
+    ],
+)
+def test_bad_payloads_are_rejected_with_a_known_reason(value: bytes | None, reason: str) -> None:
+    result = parse_tweet(value, LIMIT)
+    assert isinstance(result, Rejection)
+    assert result.reason == reason
+    assert result.reason in REASONS
+    assert result.detail
+
+
+def test_dead_letter_keeps_a_bounded_copy_of_the_payload() -> None:
+    record = RawRecord("tweets.raw", 2, 17, 1_700_000_000.0, b"\xff" * 100)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    letter = dead_letter(record, Rejection("bad_encoding", "not UTF-8"), keep_bytes=10, now=now)
+    assert (letter.source_topic, letter.partition, letter.offset) == ("tweets.raw", 2, 17)
+    assert base64.b64decode(letter.payload_base64) == b"\xff" * 10
+    assert letter.payload_size == 100
+    assert letter.payload_truncated
+    assert letter.rejected_at == now

@@ -1,0 +1,59 @@
+"""The shipped default bundle, scored through LiteRT exactly as the worker does."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from model import SentimentModel
+from tests.support import PROJECT_ROOT
+
+
+@pytest.fixture(scope="module")
+def model() -> SentimentModel:
+    return SentimentModel.load()
+
+
+def test_inference_never_imports_tensorflow() -> None:
+    probe = (
+        "import sys; from model import SentimentModel; "
+        "SentimentModel.load().predict_proba(['fine']); print('tensorflow' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
+
+
+def test_obvious_tweets_get_the_obvious_label(model: SentimentModel) -> None:
+    texts = [
+        "I love this airline, great flight and a lovely crew!",
+        "worst flight ever, lost my luggage and rude staff",
+    ]
+    positive, negative = model.predict_proba(texts)
+    assert positive > model.threshold > negative
+    assert [model.label_for(p) for p in (positive, negative)] == ["positive", "negative"]
+
+
+@pytest.mark.parametrize("count", [1, 63, 64, 65, 130])
+def test_batching_does_not_change_scores_or_order(model: SentimentModel, count: int) -> None:
+    texts = [f"flight {n} was {'great' if n % 3 else 'awful'} today" for n in range(count)]
+    together = model.predict_proba(texts)
+    one_by_one = np.concatenate([model.predict_proba([text]) for text in texts])
+    assert together.shape == (count,)
+    np.testing.assert_allclose(together, one_by_one, rtol=1e-5, atol=1e-6)
+    assert ((together >= 0.0) & (together <= 1.0)).all()
+
+
+def test_no_texts_no_scores(model: SentimentModel) -> None:
+    assert model.predict_proba([]).shape == (0,)
+
+
+def test_bundle_metadata_describes_the_model(model: SentimentModel) -> None:
+    metadata = model.metadata
+    assert metadata["version"] == model.version
+    assert 0.0 < model.threshold < 1.0
+    assert metadata["metrics"]["manual_test"]["n"] == 359
+    assert len(metadata["reference_histogram"]) == 10
+    assert len(metadata["training_data_sha256"]) == 64

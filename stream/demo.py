@@ -1,0 +1,126 @@
+"""The demo: a broker, a worker, replayed tweets and a few bad inputs, shown as they flow."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from confluent_kafka import Producer
+
+from stream.replay import replay
+from stream.settings import Settings
+from stream.tail import tail
+from stream.topics import ensure_badbuzz_topics
+
+DEMO_DIR = Path("var/demo")
+BAD_INPUTS = (
+    b'{"id": "bad-json", "text": "unterminated',
+    b'{"id": "bad-encoding", "text": "caf\xe9"}',
+    b'{"id": "no-text"}',
+    b'{"id": "empty-text", "text": "   "}',
+)
+
+
+def run_demo(settings: Settings, tweets: Path, rate: float, settle_s: float = 20.0) -> int:
+    with ExitStack() as stack:
+        if "KAFKA_BOOTSTRAP_SERVERS" in os.environ:
+            bootstrap = settings.kafka_bootstrap_servers
+        else:
+            bootstrap = stack.enter_context(_local_broker())
+        settings = settings.model_copy(update={"kafka_bootstrap_servers": bootstrap})
+        ensure_badbuzz_topics(settings)
+        worker = stack.enter_context(_worker_process(bootstrap))
+        counts: Counter[str] = Counter()
+        stop = threading.Event()
+
+        def show(topic: str, line: str) -> None:
+            counts[topic] += 1
+            print(line, flush=True)
+
+        watcher = threading.Thread(
+            target=tail,
+            args=(bootstrap, list(settings.output_topics)),
+            kwargs={"from_beginning": True, "keep_going": lambda: not stop.is_set(), "emit": show},
+            daemon=True,
+        )
+        watcher.start()
+        print(f"replaying {tweets} at {rate:g} tweets/s to {settings.topic_raw} ...", flush=True)
+        sent = replay(tweets, bootstrap, settings.topic_raw, rate=rate, brand="airparadis")
+        _produce_bad_inputs(bootstrap, settings.topic_raw)
+        expected = sent + len(BAD_INPUTS)
+        deadline = time.monotonic() + settle_s
+        while _outputs(counts, settings) < expected and time.monotonic() < deadline:
+            if worker.poll() is not None:
+                print("the worker exited; see var/demo/worker.log", flush=True)
+                break
+            time.sleep(0.5)
+        stop.set()
+        watcher.join(5)
+        print(
+            f"\nsummary: {sent} tweets + {len(BAD_INPUTS)} bad inputs replayed; "
+            f"{counts[settings.topic_sentiment]} sentiment events, "
+            f"{counts[settings.topic_deadletter]} dead letters, "
+            f"{counts[settings.topic_alerts]} alerts",
+            flush=True,
+        )
+        return 0 if _outputs(counts, settings) >= expected else 1
+
+
+def _outputs(counts: Counter[str], settings: Settings) -> int:
+    return counts[settings.topic_sentiment] + counts[settings.topic_deadletter]
+
+
+def _produce_bad_inputs(bootstrap: str, topic: str) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap})
+    for payload in BAD_INPUTS:
+        producer.produce(topic, value=payload)
+    producer.flush(10)
+
+
+@contextmanager
+def _local_broker() -> Iterator[str]:
+    from stream.localkafka import LocalKafka, free_port
+
+    shutil.rmtree(DEMO_DIR / "kafka", ignore_errors=True)
+    kafka = LocalKafka(DEMO_DIR / "kafka", port=free_port())
+    print("starting a local Kafka broker ...", flush=True)
+    bootstrap = kafka.start()
+    try:
+        yield bootstrap
+    finally:
+        kafka.stop()
+
+
+@contextmanager
+def _worker_process(bootstrap: str) -> Iterator[subprocess.Popen[bytes]]:
+    DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "BADBUZZ_DATA_DIR": str(DEMO_DIR / "worker"),
+    }
+    with (DEMO_DIR / "worker.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "stream.cli", "worker"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        print(f"worker started (pid {process.pid}, log {DEMO_DIR / 'worker.log'})", flush=True)
+        try:
+            yield process
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()

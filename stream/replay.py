@@ -1,0 +1,80 @@
+"""Produces tweets from a CSV or JSONL file to `tweets.raw`, at a steady rate."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from confluent_kafka import Producer
+
+
+def open_text(path: Path) -> IO[str]:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return path.open(encoding="utf-8", newline="")
+
+
+def read_tweets(path: Path, text_column: str = "text") -> Iterator[dict[str, Any]]:
+    """Rows as raw-tweet dicts; rows without an id get one made from the file and line."""
+    name = path.name.split(".")[0]
+    with open_text(path) as handle:
+        if ".jsonl" in path.suffixes or ".ndjson" in path.suffixes:
+            rows: Iterator[dict[str, Any]] = (json.loads(line) for line in handle if line.strip())
+        else:
+            rows = ({**row, "text": row.get(text_column)} for row in csv.DictReader(handle))
+        for number, row in enumerate(rows, start=1):
+            row.setdefault("id", f"{name}-{number}")
+            yield row
+
+
+def replay(
+    path: Path,
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    rate: float,
+    limit: int | None = None,
+    brand: str | None = None,
+    live_timestamps: bool = True,
+    text_column: str = "text",
+) -> int:
+    """Send up to `limit` tweets at `rate` per second (0 = as fast as possible).
+
+    With `live_timestamps`, `created_at` is the send time, so a replay looks like live
+    traffic to the windows; without it, the file's own `created_at` is kept.
+    """
+    producer = Producer({"bootstrap.servers": bootstrap_servers, "linger.ms": 5})
+    interval = 1.0 / rate if rate > 0 else 0.0
+    started = time.monotonic()
+    sent = 0
+    for tweet in read_tweets(path, text_column):
+        if limit is not None and sent >= limit:
+            break
+        if brand is not None:
+            tweet["brand"] = brand
+        if live_timestamps:
+            tweet["created_at"] = datetime.now(UTC).isoformat()
+        _produce(producer, topic, str(tweet["id"]).encode(), json.dumps(tweet).encode())
+        sent += 1
+        if interval:
+            pause = started + sent * interval - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+    producer.flush(30)
+    return sent
+
+
+def _produce(producer: Producer, topic: str, key: bytes, value: bytes) -> None:
+    while True:
+        try:
+            producer.produce(topic, key=key, value=value)
+            producer.poll(0)
+            return
+        except BufferError:
+            producer.poll(0.1)

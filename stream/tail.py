@@ -23,6 +23,11 @@ def format_line(topic: str, value: bytes) -> str:
             f"{message['scope']} count={message['count']}/{message['total']} "
             f"share={message['share']:.2f} ({message['threshold']})"
         )
+    if "reason" in message:
+        return (
+            f"[{topic}] DEAD LETTER {message['reason']} "
+            f"(partition {message['partition']}, offset {message['offset']}): {message['detail']}"
+        )
     return f"[{topic}] {json.dumps(message)[:200]}"
 
 

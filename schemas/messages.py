@@ -91,16 +91,34 @@ class FeedbackVerdict(StrEnum):
 
 
 class Feedback(BaseModel):
-    """A user's verdict on a prediction, read from `tweets.feedback`."""
+    """A user's verdict on a prediction, read from `tweets.feedback`.
+
+    Clients that showed the user the tweet and its prediction send them along (`text`,
+    `predicted_label`, `brand`): that is what retraining and per-brand alerts need.
+    """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     tweet_id: TweetId
     verdict: FeedbackVerdict
     corrected_label: Label | None = None
+    predicted_label: Label | None = None
+    text: StrictStr | None = None
+    brand: StrictStr | None = None
     reported_at: Timestamp | None = None
     user: StrictStr | None = None
     comment: StrictStr | None = None
+
+    @property
+    def true_label(self) -> Label | None:
+        """The label a training set should use, when the feedback tells it."""
+        if self.corrected_label is not None:
+            return self.corrected_label
+        if self.predicted_label is None:
+            return None
+        if self.verdict is FeedbackVerdict.CORRECT:
+            return self.predicted_label
+        return Label.NEGATIVE if self.predicted_label is Label.POSITIVE else Label.POSITIVE
 
 
 class AlertKind(StrEnum):

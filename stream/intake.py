@@ -6,10 +6,13 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from schemas import DeadLetter, RawTweet
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,10 @@ REASONS = (
 
 
 def parse_tweet(value: bytes | None, max_bytes: int) -> RawTweet | Rejection:
+    return parse_message(value, RawTweet, max_bytes)
+
+
+def parse_message(value: bytes | None, schema: type[M], max_bytes: int) -> M | Rejection:
     """Check a payload in the cheap-to-expensive order, naming the first problem found."""
     if not value:
         return Rejection("empty_payload", "message has no value")
@@ -58,7 +65,7 @@ def parse_tweet(value: bytes | None, max_bytes: int) -> RawTweet | Rejection:
     if not isinstance(document, dict):
         return Rejection("not_an_object", f"JSON {type(document).__name__}, expected an object")
     try:
-        return RawTweet.model_validate(document)
+        return schema.model_validate(document)
     except ValidationError as exc:
         return _rejection_from(exc)
 

@@ -25,3 +25,5 @@ END_TO_END_SECONDS = Histogram(
 )
 LAST_BATCH_AT = Gauge("badbuzz_last_batch_timestamp_seconds", "When the last batch finished.")
 MODEL_INFO = Info("badbuzz_model", "The model bundle being served.")
+FEEDBACK = Counter("badbuzz_feedback", "Valid feedback reports, by verdict.", ["verdict"])
+ALERTS = Counter("badbuzz_alerts", "Alert messages sent, by kind and status.", ["kind", "status"])

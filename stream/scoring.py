@@ -26,13 +26,16 @@ class BatchOutcome:
     dead_letters: list[DeadLetter] = field(default_factory=list)
 
 
-def event_time(tweet: RawTweet, record: RawRecord, now: datetime) -> datetime:
-    """Windows follow when the tweet happened, falling back to when Kafka got it."""
-    if tweet.created_at is not None:
-        return tweet.created_at
+def record_time(record: RawRecord, now: datetime) -> datetime:
+    """When Kafka got the message, or now when the message has no timestamp."""
     if record.timestamp is not None:
         return datetime.fromtimestamp(record.timestamp, tz=UTC)
     return now
+
+
+def event_time(tweet: RawTweet, record: RawRecord, now: datetime) -> datetime:
+    """Windows follow when the tweet happened, falling back to when Kafka got it."""
+    return tweet.created_at or record_time(record, now)
 
 
 def process_batch(

@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     topic_feedback: str = "tweets.feedback"
     topic_alerts: str = "alerts.badbuzz"
     topic_deadletter: str = "tweets.deadletter"
+    topic_feedback_labelled: str = Field(
+        default="tweets.feedback.labelled",
+        description="Compacted: valid feedback with the tweet and labels, for retraining.",
+    )
     topic_partitions: int = Field(default=3, ge=1, description="Partitions of created topics.")
     topic_replication_factor: int = Field(default=1, ge=1)
 
@@ -40,6 +44,22 @@ class Settings(BaseSettings):
     )
     inference_threads: int = Field(default=1, ge=1)
 
+    alert_window_s: int = Field(default=300, ge=10, description="Length of an alert window.")
+    alert_step_s: int = Field(default=30, ge=1, description="How far windows hop (<= 60).")
+    alert_lateness_s: int = Field(default=120, ge=0, description="How late an event may be.")
+    alert_baseline_s: int = Field(default=3600, ge=0, description="Trailing baseline period.")
+    alert_min_negatives: int = Field(default=20, ge=1)
+    alert_min_negative_share: float = Field(default=0.6, ge=0.0, le=1.0)
+    alert_baseline_margin: float = Field(
+        default=0.2, ge=0.0, le=1.0, description="Share must exceed the baseline share by this."
+    )
+    alert_baseline_min_total: int = Field(
+        default=100, ge=1, description="Tweets the baseline needs before it is used."
+    )
+    alert_feedback_min_reports: int = Field(default=3, ge=1)
+    alert_cooldown_s: int = Field(default=600, ge=0, description="Quiet time after a resolve.")
+    alert_examples: int = Field(default=3, ge=0)
+
     web_host: str = "0.0.0.0"
     web_port: int = Field(default=6066, ge=1, le=65535)
     data_dir: Path = Path("var/worker")
@@ -53,9 +73,20 @@ class Settings(BaseSettings):
         return ";".join(f"kafka://{host}" for host in hosts)
 
     @property
+    def topic_signals(self) -> str:
+        """Internal: per-scope observations, keyed by scope so one worker sees a scope whole."""
+        return f"{self.app_id}-signals"
+
+    @property
     def output_topics(self) -> tuple[str, ...]:
         return (self.topic_sentiment, self.topic_alerts, self.topic_deadletter)
 
     @property
     def all_topics(self) -> tuple[str, ...]:
-        return (self.topic_raw, self.topic_feedback, *self.output_topics)
+        return (
+            self.topic_raw,
+            self.topic_feedback,
+            self.topic_feedback_labelled,
+            self.topic_signals,
+            *self.output_topics,
+        )

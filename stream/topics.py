@@ -15,12 +15,19 @@ def ensure_topics(
     partitions: int,
     replication_factor: int = 1,
     timeout: float = 30.0,
+    compacted: Iterable[str] = (),
 ) -> None:
     """Create the missing topics; existing ones are left as they are."""
+    compact = set(compacted)
     admin = AdminClient({"bootstrap.servers": bootstrap_servers})
     existing = set(admin.list_topics(timeout=timeout).topics)
     missing = [
-        NewTopic(name, num_partitions=partitions, replication_factor=replication_factor)
+        NewTopic(
+            name,
+            num_partitions=partitions,
+            replication_factor=replication_factor,
+            config={"cleanup.policy": "compact"} if name in compact else {},
+        )
         for name in names
         if name not in existing
     ]
@@ -40,4 +47,5 @@ def ensure_badbuzz_topics(settings: Settings) -> None:
         settings.all_topics,
         settings.topic_partitions,
         settings.topic_replication_factor,
+        compacted=[settings.topic_feedback_labelled],
     )

@@ -85,10 +85,9 @@ class ScopeWindow:
 
     def counts(self, spec: WindowSpec, start: int, end: int) -> WindowCounts:
         covered = [b for b in self.buckets if start <= b < end]
+        newest_first = sorted(covered, reverse=True)  # the newest show what the buzz is about
         examples = [
-            (tweet_id, text)
-            for b in sorted(covered)
-            for tweet_id, text in self.examples.get(b, [])
+            (tweet_id, text) for b in newest_first for tweet_id, text in self.examples.get(b, [])
         ][: spec.examples]
         return WindowCounts(
             start=start,

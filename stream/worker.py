@@ -1,7 +1,14 @@
-"""The scoring agent: micro-batches from `tweets.raw` to `tweets.sentiment` / dead letters."""
+"""The worker's agents: scoring, feedback, and bad-buzz alerts, wired to their topics.
+
+scoring:  tweets.raw -> tweets.sentiment, tweets.deadletter, <app>-signals (by scope)
+feedback: tweets.feedback -> tweets.feedback.labelled, tweets.deadletter, <app>-signals
+alerts:   <app>-signals -> alerts.badbuzz, with window state in a changelog-backed table
+Every agent acknowledges its input only after its outputs are acknowledged.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -12,14 +19,19 @@ import faust
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from schemas import AlertKind, DeadLetter, SentimentEvent
 from stream import metrics
+from stream.alerting import Detector, NegativeFeedbackRule, NegativeSentimentRule, ScopeState
 from stream.app import create_app, raw_topic
+from stream.feedback import labelled_example, process_feedback
 from stream.intake import RawRecord
 from stream.logs import configure_logging
 from stream.publish import Outgoing, publish_reliably
-from stream.scoring import BatchOutcome, TextScorer, process_batch
+from stream.scoring import TextScorer, process_batch
 from stream.settings import Settings
+from stream.signals import Signal, sentiment_signals
 from stream.topics import ensure_badbuzz_topics
+from stream.windows import WindowSpec
 
 log = structlog.get_logger(__name__)
 
@@ -39,6 +51,31 @@ def record_of(event: faust.EventT) -> RawRecord:
     )
 
 
+def detectors_from(settings: Settings) -> dict[AlertKind, Detector]:
+    spec = WindowSpec(
+        size_s=settings.alert_window_s,
+        step_s=settings.alert_step_s,
+        lateness_s=settings.alert_lateness_s,
+        baseline_s=settings.alert_baseline_s,
+        examples=settings.alert_examples,
+    )
+    sentiment_rule = NegativeSentimentRule(
+        min_negatives=settings.alert_min_negatives,
+        min_share=settings.alert_min_negative_share,
+        baseline_margin=settings.alert_baseline_margin,
+        baseline_min_total=settings.alert_baseline_min_total,
+    )
+    feedback_rule = NegativeFeedbackRule(settings.alert_feedback_min_reports)
+    return {
+        AlertKind.NEGATIVE_SENTIMENT: Detector(
+            AlertKind.NEGATIVE_SENTIMENT, sentiment_rule, spec, settings.alert_cooldown_s
+        ),
+        AlertKind.NEGATIVE_FEEDBACK: Detector(
+            AlertKind.NEGATIVE_FEEDBACK, feedback_rule, spec, settings.alert_cooldown_s
+        ),
+    }
+
+
 def build_worker(
     settings: Settings, scorer: TextScorer, clock: Callable[[], datetime] = utc_now
 ) -> faust.App:
@@ -46,22 +83,34 @@ def build_worker(
     tweets = raw_topic(app, settings.topic_raw)
     sentiment = raw_topic(app, settings.topic_sentiment)
     deadletters = raw_topic(app, settings.topic_deadletter)
+    feedback_in = raw_topic(app, settings.topic_feedback)
+    labelled = raw_topic(app, settings.topic_feedback_labelled)
+    signals = raw_topic(app, settings.topic_signals)
+    alerts = raw_topic(app, settings.topic_alerts)
+    windows = app.Table(
+        "alert-windows",
+        partitions=settings.topic_partitions,
+        key_type=bytes,  # raw bytes in and out: Faust's default json cannot read them back
+        value_type=bytes,  # when it recovers the table from its changelog after a rebalance
+        help="Window state per scope.",
+    )
+    detectors = detectors_from(settings)
+    batch_wait_s = settings.batch_max_wait_ms / 1000
     metrics.MODEL_INFO.info({"version": scorer.version})
 
-    def outgoing(outcome: BatchOutcome) -> list[Outgoing]:
+    def dead_letter_messages(letters: list[DeadLetter]) -> list[Outgoing]:
+        for letter in letters:
+            metrics.DEAD_LETTERS.labels(reason=letter.reason).inc()
         return [
-            Outgoing(sentiment, event.tweet_id.encode(), event.model_dump_json().encode())
-            for event in outcome.events
-        ] + [
-            Outgoing(deadletters, None, letter.model_dump_json().encode())
-            for letter in outcome.dead_letters
+            Outgoing(deadletters, None, letter.model_dump_json().encode()) for letter in letters
         ]
+
+    def signal_messages(batch: list[Signal]) -> list[Outgoing]:
+        return [Outgoing(signals, s.scope.encode(), s.encode()) for s in batch]
 
     @app.agent(tweets)
     async def score(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(
-            settings.batch_size, within=settings.batch_max_wait_ms / 1000
-        ):
+        async for events in stream.take_events(settings.batch_size, within=batch_wait_s):
             records = [record_of(event) for event in events]
             started = time.perf_counter()
             try:
@@ -75,8 +124,57 @@ def build_worker(
             except Exception:
                 crash_without_commit(records)
             inference_s = time.perf_counter() - started
-            await publish_reliably(outgoing(outcome))
-            observe_batch(records, outcome, inference_s)
+            await publish_reliably(
+                [
+                    Outgoing(sentiment, e.tweet_id.encode(), e.model_dump_json().encode())
+                    for e in outcome.events
+                ]
+                + dead_letter_messages(outcome.dead_letters)
+                + signal_messages(sentiment_signals(outcome.events))
+            )
+            observe_batch(records, outcome.events, outcome.dead_letters, inference_s)
+
+    @app.agent(feedback_in)
+    async def collect_feedback(stream: faust.StreamT) -> None:
+        async for events in stream.take_events(settings.batch_size, within=batch_wait_s):
+            now = clock()
+            outcome = process_feedback(
+                [record_of(event) for event in events],
+                max_payload_bytes=settings.max_payload_bytes,
+                deadletter_payload_bytes=settings.deadletter_payload_bytes,
+                now=now,
+            )
+            examples = []
+            for _, report in outcome.accepted:
+                metrics.FEEDBACK.labels(verdict=report.verdict.value).inc()
+                example = labelled_example(report)
+                if example is not None:
+                    examples.append(
+                        Outgoing(labelled, report.tweet_id.encode(), json.dumps(example).encode())
+                    )
+            await publish_reliably(
+                examples
+                + dead_letter_messages(outcome.dead_letters)
+                + signal_messages(outcome.signals(now))
+            )
+
+    @app.agent(signals)
+    async def detect(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            signal = Signal.decode(event.value)
+            key = f"{signal.kind.value}|{signal.scope}".encode()
+            stored = windows.get(key)
+            state = ScopeState.from_dict(json.loads(stored) if stored else None)
+            raised = detectors[signal.kind].observe(
+                state, signal.scope, signal.observations, clock()
+            )
+            windows[key] = json.dumps(state.to_dict()).encode()
+            for alert in raised:
+                metrics.ALERTS.labels(kind=alert.kind.value, status=alert.status.value).inc()
+                log.warning("bad_buzz_alert", **json.loads(alert.model_dump_json()))
+            await publish_reliably(
+                [Outgoing(alerts, a.scope.encode(), a.model_dump_json().encode()) for a in raised]
+            )
 
     @app.page("/metrics")
     async def metrics_page(web: faust.web.Web, request: faust.web.Request) -> faust.web.Response:
@@ -105,25 +203,28 @@ def crash_without_commit(records: list[RawRecord]) -> NoReturn:
     os._exit(70)
 
 
-def observe_batch(records: list[RawRecord], outcome: BatchOutcome, inference_s: float) -> None:
+def observe_batch(
+    records: list[RawRecord],
+    events: list[SentimentEvent],
+    letters: list[DeadLetter],
+    inference_s: float,
+) -> None:
     done = time.time()
     metrics.TWEETS_CONSUMED.inc(len(records))
     metrics.BATCH_SIZE.observe(len(records))
     metrics.INFERENCE_SECONDS.observe(inference_s)
     metrics.LAST_BATCH_AT.set(done)
-    for event in outcome.events:
+    for event in events:
         metrics.TWEETS_SCORED.labels(label=event.label.value).inc()
-    for letter in outcome.dead_letters:
-        metrics.DEAD_LETTERS.labels(reason=letter.reason).inc()
     for record in records:
         if record.timestamp is not None:
             metrics.END_TO_END_SECONDS.observe(max(0.0, done - record.timestamp))
     log.info(
         "batch_done",
         consumed=len(records),
-        scored=len(outcome.events),
-        dead_lettered=len(outcome.dead_letters),
-        reasons=sorted({letter.reason for letter in outcome.dead_letters}),
+        scored=len(events),
+        dead_lettered=len(letters),
+        rejected=[f"{d.partition}:{d.offset}:{d.reason}" for d in letters],
         inference_ms=round(inference_s * 1000, 2),
     )
 
@@ -133,6 +234,5 @@ def run_worker(settings: Settings, scorer: TextScorer) -> None:
     configure_logging(settings.log_level)
     ensure_badbuzz_topics(settings)
     app = build_worker(settings, scorer)
-    faust.Worker(
-        app, loglevel=settings.log_level, override_logging=False
-    ).execute_from_commandline()
+    worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False)
+    worker.execute_from_commandline()

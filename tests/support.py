@@ -31,6 +31,7 @@ def topic_env(bootstrap: str, suffix: str) -> dict[str, str]:
         "BADBUZZ_TOPIC_RAW": f"raw-{suffix}",
         "BADBUZZ_TOPIC_SENTIMENT": f"sentiment-{suffix}",
         "BADBUZZ_TOPIC_FEEDBACK": f"feedback-{suffix}",
+        "BADBUZZ_TOPIC_FEEDBACK_LABELLED": f"labelled-{suffix}",
         "BADBUZZ_TOPIC_ALERTS": f"alerts-{suffix}",
         "BADBUZZ_TOPIC_DEADLETTER": f"deadletter-{suffix}",
     }

@@ -12,16 +12,21 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka import Producer
 
-from stream.replay import replay
+from stream.replay import produce_tweets, read_tweets
 from stream.settings import Settings
 from stream.tail import tail
 from stream.topics import ensure_badbuzz_topics
 
 DEMO_DIR = Path("var/demo")
+BURST_FILE = Path(__file__).resolve().parents[1] / "data" / "demo" / "burst.csv"
+DEMO_BRAND = "airparadis"
+BURST_SIZE = 60
 BAD_INPUTS = (
     b'{"id": "bad-json", "text": "unterminated',
     b'{"id": "bad-encoding", "text": "caf\xe9"}',
@@ -53,12 +58,18 @@ def run_demo(settings: Settings, tweets: Path, rate: float, settle_s: float = 20
             daemon=True,
         )
         watcher.start()
-        print(f"replaying {tweets} at {rate:g} tweets/s to {settings.topic_raw} ...", flush=True)
-        sent = replay(tweets, bootstrap, settings.topic_raw, rate=rate, brand="airparadis")
+        print(f"replaying {tweets}: the last 20 minutes of ordinary traffic ...", flush=True)
+        sent = produce_tweets(
+            backdated(tweets, span_s=1200), bootstrap, settings.topic_raw, rate=rate
+        )
         _produce_bad_inputs(bootstrap, settings.topic_raw)
+        print(f"injecting a bad buzz: {BURST_SIZE} angry tweets now ...", flush=True)
+        sent += produce_tweets(burst(BURST_SIZE), bootstrap, settings.topic_raw, rate=rate * 2)
         expected = sent + len(BAD_INPUTS)
         deadline = time.monotonic() + settle_s
-        while _outputs(counts, settings) < expected and time.monotonic() < deadline:
+        while (
+            _outputs(counts, settings) < expected or not counts[settings.topic_alerts]
+        ) and time.monotonic() < deadline:
             if worker.poll() is not None:
                 print("the worker exited; see var/demo/worker.log", flush=True)
                 break
@@ -72,7 +83,31 @@ def run_demo(settings: Settings, tweets: Path, rate: float, settle_s: float = 20
             f"{counts[settings.topic_alerts]} alerts",
             flush=True,
         )
-        return 0 if _outputs(counts, settings) >= expected else 1
+        complete = _outputs(counts, settings) >= expected and counts[settings.topic_alerts] > 0
+        return 0 if complete else 1
+
+
+def backdated(path: Path, span_s: float) -> list[dict[str, Any]]:
+    """The file's tweets spread evenly over the last `span_s` seconds, as if they had been
+    tweeted then: the alert windows see ordinary history before the burst."""
+    tweets = list(read_tweets(path))
+    start = datetime.now(UTC) - timedelta(seconds=span_s)
+    for n, tweet in enumerate(tweets):
+        tweet["brand"] = DEMO_BRAND
+        tweet["created_at"] = (start + timedelta(seconds=span_s * n / len(tweets))).isoformat()
+    return tweets
+
+
+def burst(size: int) -> Iterator[dict[str, Any]]:
+    angry = list(read_tweets(BURST_FILE))
+    for n in range(size):
+        tweet = angry[n % len(angry)]
+        yield {
+            "id": f"{tweet['id']}-{n}",
+            "text": tweet["text"],
+            "brand": DEMO_BRAND,
+            "created_at": datetime.now(UTC).isoformat(),
+        }
 
 
 def _outputs(counts: Counter[str], settings: Settings) -> int:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import gzip
+import itertools
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -44,22 +45,37 @@ def replay(
     live_timestamps: bool = True,
     text_column: str = "text",
 ) -> int:
-    """Send up to `limit` tweets at `rate` per second (0 = as fast as possible).
+    """Send up to `limit` tweets of a file at `rate` per second (0 = as fast as possible).
 
     With `live_timestamps`, `created_at` is the send time, so a replay looks like live
     traffic to the windows; without it, the file's own `created_at` is kept.
     """
+    tweets = itertools.islice(read_tweets(path, text_column), limit)
+    return produce_tweets(
+        (_restamp(tweet, brand, live_timestamps) for tweet in tweets),
+        bootstrap_servers,
+        topic,
+        rate=rate,
+    )
+
+
+def _restamp(tweet: dict[str, Any], brand: str | None, live: bool) -> dict[str, Any]:
+    if brand is not None:
+        tweet["brand"] = brand
+    if live:
+        tweet["created_at"] = datetime.now(UTC).isoformat()
+    return tweet
+
+
+def produce_tweets(
+    tweets: Iterable[dict[str, Any]], bootstrap_servers: str, topic: str, *, rate: float
+) -> int:
+    """Produce raw-tweet dicts as JSON keyed by id, paced to `rate` per second."""
     producer = Producer({"bootstrap.servers": bootstrap_servers, "linger.ms": 5})
     interval = 1.0 / rate if rate > 0 else 0.0
     started = time.monotonic()
     sent = 0
-    for tweet in read_tweets(path, text_column):
-        if limit is not None and sent >= limit:
-            break
-        if brand is not None:
-            tweet["brand"] = brand
-        if live_timestamps:
-            tweet["created_at"] = datetime.now(UTC).isoformat()
+    for tweet in tweets:
         _produce(producer, topic, str(tweet["id"]).encode(), json.dumps(tweet).encode())
         sent += 1
         if interval:

@@ -1,0 +1,77 @@
+"""Benchmark payloads: Sentiment140 texts as raw-tweet JSON, preloaded or paced into Kafka."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import threading
+import time
+from pathlib import Path
+
+from confluent_kafka import Producer
+
+SAMPLE = Path("/work/shared/data/sentiment140/train_sample_100k.csv.gz")
+Message = tuple[bytes, bytes]
+
+
+def load_texts(path: Path = SAMPLE) -> list[str]:
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
+        return [row["text"] for row in csv.DictReader(handle) if row["text"].strip()]
+
+
+def tweet_texts(texts: list[str], count: int) -> list[str]:
+    """The sample cycled to `count` texts, so every contender scores the same ones."""
+    return [texts[i % len(texts)] for i in range(count)]
+
+
+def payloads(texts: list[str], prefix: str) -> list[Message]:
+    """Unique ids (the cycle repeats texts, never ids), keyed by id as upstream does."""
+    out: list[Message] = []
+    for i, text in enumerate(texts):
+        tweet_id = f"{prefix}{i}"
+        value = json.dumps({"id": tweet_id, "text": text, "brand": "airparadis"})
+        out.append((tweet_id.encode(), value.encode()))
+    return out
+
+
+def preload(bootstrap: str, topic: str, messages: list[Message]) -> None:
+    """Bulk-produce with large batches: this is setup, not the thing being measured."""
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "batch.size": 1_000_000})
+    for key, value in messages:
+        while True:
+            try:
+                producer.produce(topic, key=key, value=value)
+                break
+            except BufferError:
+                producer.poll(0.05)
+        producer.poll(0)
+    if producer.flush(60) != 0:
+        raise RuntimeError(f"preload of {topic} was not fully acknowledged")
+
+
+class PacedProducer(threading.Thread):
+    """Offers `rate` tweets/s in 10 ms ticks while a contender runs; linger 1 ms so the
+    raw CreateTime is close to when the broker has the tweet."""
+
+    def __init__(self, bootstrap: str, topic: str, messages: list[Message], rate: float):
+        super().__init__(daemon=True)
+        self.producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 1})
+        self.topic = topic
+        self.messages = messages
+        self.rate = rate
+        self.sent = 0
+        self.elapsed_s = 0.0
+
+    def run(self) -> None:
+        started = time.perf_counter()
+        for key, value in self.messages:
+            due = started + self.sent / self.rate
+            pause = due - time.perf_counter()
+            if pause > 0.01:
+                self.producer.poll(pause)
+            self.producer.produce(self.topic, key=key, value=value)
+            self.producer.poll(0)
+            self.sent += 1
+        self.elapsed_s = time.perf_counter() - started
+        self.producer.flush(30)

@@ -1,0 +1,130 @@
+"""The processes under test: our worker and the two peers, each a child with its own log."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import venv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stream.localkafka import free_port
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+QUIX_VERSION = "3.28.1"
+# quixstreams 3.x caps confluent-kafka<2.13 and pydantic<2.14, below this project's pins,
+# so it cannot share the project venv: it gets a side venv with its own supported versions.
+QUIX_VENV = Path.home() / ".cache" / "badbuzz" / f"bench-quix-{QUIX_VERSION}"
+QUIX_REQUIREMENTS = (f"quixstreams=={QUIX_VERSION}", "ai-edge-litert==2.3.0", "numpy==2.4.6")
+
+
+@dataclass
+class Topics:
+    raw: str
+    out: str
+    group: str
+
+
+@dataclass
+class Child:
+    """A contender process; VmHWM and CPU time are read from /proc before it is stopped."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    workdir: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        with (self.workdir / "process.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=self.workdir,
+                env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def peak_rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def log_tail(self, lines: int = 30) -> str:
+        path = self.workdir / "process.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self.process is None or not self.alive:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+
+def worker(
+    bootstrap: str, topics: Topics, partitions: int, batch: int, wait_ms: int, workdir: Path
+) -> Child:
+    """`badbuzz worker` exactly as operators (and tests/support.py) run it."""
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "BADBUZZ_APP_ID": topics.group,
+        "BADBUZZ_TOPIC_RAW": topics.raw,
+        "BADBUZZ_TOPIC_SENTIMENT": topics.out,
+        "BADBUZZ_TOPIC_FEEDBACK": f"{topics.raw}.feedback",
+        "BADBUZZ_TOPIC_FEEDBACK_LABELLED": f"{topics.raw}.feedback.labelled",
+        "BADBUZZ_TOPIC_ALERTS": f"{topics.raw}.alerts",
+        "BADBUZZ_TOPIC_DEADLETTER": f"{topics.raw}.deadletter",
+        "BADBUZZ_TOPIC_PARTITIONS": str(partitions),
+        "BADBUZZ_BATCH_SIZE": str(batch),
+        "BADBUZZ_BATCH_MAX_WAIT_MS": str(wait_ms),
+        "BADBUZZ_DATA_DIR": str(workdir / "data"),
+        "BADBUZZ_WEB_PORT": str(free_port()),
+        "BADBUZZ_WEB_HOST": "127.0.0.1",
+    }
+    command = [sys.executable, "-m", "stream.cli", "worker"]
+    return Child(f"badbuzz worker {batch}/{wait_ms}ms", command, env, workdir)
+
+
+def plain_loop(bootstrap: str, topics: Topics, batch: int, workdir: Path) -> Child:
+    command = [sys.executable, "-m", "bench.plain_loop", bootstrap, topics.raw, topics.out]
+    command += [topics.group, str(batch)]
+    return Child(f"confluent-kafka loop {batch}", command, {}, workdir)
+
+
+def quix_app(bootstrap: str, topics: Topics, workdir: Path) -> Child:
+    command = [str(ensure_quix_venv()), "-m", "bench.quix_app", bootstrap, topics.raw]
+    command += [topics.out, topics.group]
+    return Child(f"quixstreams {QUIX_VERSION}", command, {}, workdir)
+
+
+def ensure_quix_venv() -> Path:
+    """Create the side venv on first use (pip, pinned versions); returns its python."""
+    python = QUIX_VENV / "bin" / "python"
+    marker = QUIX_VENV / ".complete"
+    if not marker.exists():
+        venv.create(QUIX_VENV, with_pip=True, clear=True)
+        pip = [str(python), "-m", "pip", "install", "--quiet", *QUIX_REQUIREMENTS]
+        subprocess.run(pip, check=True)
+        marker.touch()
+    return python

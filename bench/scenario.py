@@ -1,0 +1,89 @@
+"""One contender end to end: preload its raw topic, run it through the backlog, then
+(optionally) offer a paced load at a fraction of its measured maximum."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from bench import stats
+from bench.data import Message, PacedProducer, payloads, preload
+from bench.kafka_io import message_count, read_timestamps
+from bench.procs import Child, Topics
+from stream.topics import ensure_topics
+
+BACKLOG, PACED = "b", "p"
+
+
+@dataclass(frozen=True)
+class Load:
+    bootstrap: str
+    partitions: int
+    backlog: list[Message]
+    texts: list[str]
+    paced_s: float
+    paced_fraction: float
+
+
+def wait_for(child: Child, load: Load, topic: str, target: int, stall_s: float = 90.0) -> float:
+    """Block until `topic` holds `target` messages; returns the child's CPU seconds when its
+    first output appeared, so CPU use over the drain can be computed."""
+    seen, last_change, first_cpu = -1, time.monotonic(), float("nan")
+    while True:
+        count = message_count(load.bootstrap, topic)
+        if count > 0 and first_cpu != first_cpu:
+            first_cpu = child.cpu_seconds()
+        if count >= target:
+            return first_cpu
+        if count != seen:
+            seen, last_change = count, time.monotonic()
+        if not child.alive:
+            raise RuntimeError(f"{child.name} died:\n{child.log_tail()}")
+        if time.monotonic() - last_change > stall_s:
+            raise RuntimeError(f"{child.name} stalled at {count}/{target}:\n{child.log_tail()}")
+        time.sleep(0.25)
+
+
+def run(child: Child, topics: Topics, load: Load, paced: bool) -> dict[str, Any]:
+    ensure_topics(load.bootstrap, [topics.raw, topics.out], load.partitions)
+    preload(load.bootstrap, topics.raw, load.backlog)
+    backlog = len(load.backlog)
+    result: dict[str, Any] = {"name": child.name}
+    child.start()
+    try:
+        first_cpu = wait_for(child, load, topics.out, backlog)
+        drain_cpu = child.cpu_seconds() - first_cpu
+        max_rate = stats.throughput(read_timestamps(load.bootstrap, topics.out), BACKLOG)
+        if paced and load.paced_s > 0:
+            result |= _paced_phase(child, topics, load, load.paced_fraction * max_rate)
+        result["peak_rss_mb"] = round(child.peak_rss_mb(), 1)
+    finally:
+        child.stop()
+    raw_ms = read_timestamps(load.bootstrap, topics.raw)
+    out_ms = read_timestamps(load.bootstrap, topics.out)
+    result |= {
+        "tweets_per_s": round(max_rate, 1),
+        "backlog": stats.completeness(raw_ms, out_ms, BACKLOG),
+        "backlog_latency_ms": stats.latency_ms(raw_ms, out_ms, BACKLOG),
+        "cpu_cores_busy_during_backlog": round(drain_cpu * max_rate / backlog, 2),
+    }
+    if "paced_offered_per_s" in result:
+        result |= {
+            "paced_output_per_s": round(stats.throughput(out_ms, PACED), 1),
+            "paced": stats.completeness(raw_ms, out_ms, PACED),
+            "paced_latency_ms": stats.latency_ms(raw_ms, out_ms, PACED),
+        }
+    return result
+
+
+def _paced_phase(child: Child, topics: Topics, load: Load, rate: float) -> dict[str, Any]:
+    """The contender is idle and caught up; offer `rate` tweets/s for `paced_s` seconds."""
+    count = max(1, int(rate * load.paced_s))
+    texts = [load.texts[i % len(load.texts)] for i in range(count)]
+    producer = PacedProducer(load.bootstrap, topics.raw, payloads(texts, PACED), rate)
+    before = message_count(load.bootstrap, topics.out)
+    producer.start()
+    producer.join()
+    wait_for(child, load, topics.out, before + producer.sent)
+    return {"paced_offered_per_s": round(producer.sent / producer.elapsed_s, 1)}

@@ -8,12 +8,30 @@ import sys
 import structlog
 
 
-def configure_logging(level: str = "INFO") -> None:
+def configure_logging(level: str = "INFO", libraries_level: str = "WARNING") -> None:
+    """Our events at `level`; Faust, aiokafka and friends, which are chatty, only from
+    `libraries_level` up, in the same JSON lines so a crash of theirs is never invisible."""
+    shared = [
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.JSONRenderer(),
+            ],
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(libraries_level.upper())
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            *shared,
             structlog.processors.format_exc_info,
             structlog.processors.JSONRenderer(),
         ],

@@ -1,17 +1,21 @@
 """Delivers output messages until the broker acknowledges them all.
 
-The input offsets of a batch are committed only after this returns, which is what makes
-the worker at-least-once: a delivery failure is retried here, never skipped.
+Outputs go through librdkafka (confluent-kafka), which batches and tracks acks in C; the
+event loop only waits for the last ack of a batch. The input offsets of a batch are marked
+done only after `deliver` returns, which is what makes the worker at-least-once: a failed
+delivery is retried here, never skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import faust
 import structlog
+from confluent_kafka import KafkaError, Message, Producer
+from pydantic import BaseModel
 
 from stream.metrics import PUBLISH_RETRIES
 
@@ -20,38 +24,88 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    topic: faust.TopicT
+    topic: str
     key: bytes | None
     value: bytes
 
+    @classmethod
+    def of(cls, topic: str, key: str | None, message: BaseModel) -> Outgoing:
+        """A schema message as JSON, keyed by a string."""
+        return cls(topic, None if key is None else key.encode(), message.model_dump_json().encode())
 
-async def publish_reliably(
-    messages: Sequence[Outgoing], backoff_s: float = 0.5, max_backoff_s: float = 10.0
-) -> None:
-    pending = list(messages)
-    delay = backoff_s
-    while pending:
-        results = await asyncio.gather(
-            *(_deliver(message) for message in pending), return_exceptions=True
+
+class OutputProducer:
+    def __init__(
+        self, bootstrap_servers: str, backoff_s: float = 0.5, max_backoff_s: float = 10.0
+    ) -> None:
+        self._producer = Producer(
+            {
+                "bootstrap.servers": bootstrap_servers,
+                "acks": "all",
+                "linger.ms": 2,
+                "message.timeout.ms": 30_000,
+            }
         )
-        failed = [
-            (message, result)
-            for message, result in zip(pending, results, strict=True)
-            if isinstance(result, Exception)
-        ]
-        if not failed:
-            return
-        PUBLISH_RETRIES.inc(len(failed))
-        log.warning(
-            "publish_failed_retrying", failed=len(failed), error=repr(failed[0][1]), delay_s=delay
-        )
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, max_backoff_s)
-        pending = [message for message, _ in failed]
+        self._backoff_s = backoff_s
+        self._max_backoff_s = max_backoff_s
+        self._running = True
+        self._poller = threading.Thread(target=self._serve_callbacks, daemon=True)
+        self._poller.start()
 
+    def _serve_callbacks(self) -> None:
+        """Delivery reports run on this thread, so the event loop never blocks on poll()."""
+        while self._running:
+            self._producer.poll(0.05)
 
-async def _deliver(message: Outgoing) -> object:
-    """`force=True` sends now instead of attaching to the offset commit, so latency stays
-    low; the returned future resolves when the broker has the message."""
-    delivery = await message.topic.send(key=message.key, value=message.value, force=True)
-    return await delivery
+    async def deliver(self, messages: Sequence[Outgoing]) -> None:
+        pending = list(messages)
+        delay = self._backoff_s
+        while pending:
+            failed = await self._send_batch(pending)
+            if not failed:
+                return
+            PUBLISH_RETRIES.inc(len(failed))
+            log.warning(
+                "publish_failed_retrying",
+                failed=len(failed),
+                error=str(failed[0][1]),
+                delay_s=delay,
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._max_backoff_s)
+            pending = [message for message, _ in failed]
+
+    async def _send_batch(self, batch: list[Outgoing]) -> list[tuple[Outgoing, KafkaError]]:
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        failed: list[tuple[Outgoing, KafkaError]] = []
+        remaining = len(batch)
+
+        def report(message: Outgoing, error: KafkaError | None, _: Message) -> None:
+            nonlocal remaining
+            if error is not None:
+                failed.append((message, error))
+            remaining -= 1
+            if remaining == 0:
+                loop.call_soon_threadsafe(done.set_result, None)
+
+        for message in batch:
+            while True:
+                try:
+                    self._producer.produce(
+                        message.topic,
+                        key=message.key,
+                        value=message.value,
+                        on_delivery=lambda err, msg, m=message: report(m, err, msg),
+                    )
+                    break
+                except BufferError:
+                    await asyncio.sleep(0.01)  # the local queue is full: let it drain
+        if batch:
+            await done
+        return failed
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        self._running = False
+        self._poller.join(timeout_s)
+        self._producer.flush(timeout_s)

@@ -26,7 +26,7 @@ from stream.app import create_app, raw_topic
 from stream.feedback import labelled_example, process_feedback
 from stream.intake import RawRecord
 from stream.logs import configure_logging
-from stream.publish import Outgoing, publish_reliably
+from stream.publish import Outgoing, OutputProducer
 from stream.scoring import TextScorer, process_batch
 from stream.settings import Settings
 from stream.signals import Signal, sentiment_signals
@@ -81,12 +81,9 @@ def build_worker(
 ) -> faust.App:
     app = create_app(settings)
     tweets = raw_topic(app, settings.topic_raw)
-    sentiment = raw_topic(app, settings.topic_sentiment)
-    deadletters = raw_topic(app, settings.topic_deadletter)
     feedback_in = raw_topic(app, settings.topic_feedback)
-    labelled = raw_topic(app, settings.topic_feedback_labelled)
     signals = raw_topic(app, settings.topic_signals)
-    alerts = raw_topic(app, settings.topic_alerts)
+    outputs = OutputProducer(settings.kafka_bootstrap_servers)
     windows = app.Table(
         "alert-windows",
         partitions=settings.topic_partitions,
@@ -101,12 +98,10 @@ def build_worker(
     def dead_letter_messages(letters: list[DeadLetter]) -> list[Outgoing]:
         for letter in letters:
             metrics.DEAD_LETTERS.labels(reason=letter.reason).inc()
-        return [
-            Outgoing(deadletters, None, letter.model_dump_json().encode()) for letter in letters
-        ]
+        return [Outgoing.of(settings.topic_deadletter, None, letter) for letter in letters]
 
     def signal_messages(batch: list[Signal]) -> list[Outgoing]:
-        return [Outgoing(signals, s.scope.encode(), s.encode()) for s in batch]
+        return [Outgoing(settings.topic_signals, s.scope.encode(), s.encode()) for s in batch]
 
     @app.agent(tweets)
     async def score(stream: faust.StreamT) -> None:
@@ -121,17 +116,14 @@ def build_worker(
                     deadletter_payload_bytes=settings.deadletter_payload_bytes,
                     now=clock(),
                 )
+                inference_s = time.perf_counter() - started
+                await outputs.deliver(
+                    [Outgoing.of(settings.topic_sentiment, e.tweet_id, e) for e in outcome.events]
+                    + dead_letter_messages(outcome.dead_letters)
+                    + signal_messages(sentiment_signals(outcome.events))
+                )
             except Exception:
                 crash_without_commit(records)
-            inference_s = time.perf_counter() - started
-            await publish_reliably(
-                [
-                    Outgoing(sentiment, e.tweet_id.encode(), e.model_dump_json().encode())
-                    for e in outcome.events
-                ]
-                + dead_letter_messages(outcome.dead_letters)
-                + signal_messages(sentiment_signals(outcome.events))
-            )
             observe_batch(records, outcome.events, outcome.dead_letters, inference_s)
 
     @app.agent(feedback_in)
@@ -150,9 +142,13 @@ def build_worker(
                 example = labelled_example(report)
                 if example is not None:
                     examples.append(
-                        Outgoing(labelled, report.tweet_id.encode(), json.dumps(example).encode())
+                        Outgoing(
+                            settings.topic_feedback_labelled,
+                            report.tweet_id.encode(),
+                            json.dumps(example).encode(),
+                        )
                     )
-            await publish_reliably(
+            await outputs.deliver(
                 examples
                 + dead_letter_messages(outcome.dead_letters)
                 + signal_messages(outcome.signals(now))
@@ -172,9 +168,11 @@ def build_worker(
             for alert in raised:
                 metrics.ALERTS.labels(kind=alert.kind.value, status=alert.status.value).inc()
                 log.warning("bad_buzz_alert", **json.loads(alert.model_dump_json()))
-            await publish_reliably(
-                [Outgoing(alerts, a.scope.encode(), a.model_dump_json().encode()) for a in raised]
-            )
+            await outputs.deliver([Outgoing.of(settings.topic_alerts, a.scope, a) for a in raised])
+
+    @app.on_before_shutdown.connect
+    async def flush_outputs(app: faust.App, **kwargs: object) -> None:
+        outputs.close()
 
     @app.page("/metrics")
     async def metrics_page(web: faust.web.Web, request: faust.web.Request) -> faust.web.Response:

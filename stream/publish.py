@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from confluent_kafka import KafkaError, Message, Producer
@@ -109,3 +110,19 @@ class OutputProducer:
         self._running = False
         self._poller.join(timeout_s)
         self._producer.flush(timeout_s)
+
+
+class InFlight:
+    """Lets the next batch be scored while earlier ones wait for their acks, up to `depth`
+    batches at once; each batch's task acks its own input when its outputs are delivered."""
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self, delivery: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(delivery)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        if len(self._tasks) >= self.depth:
+            await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)

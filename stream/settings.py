@@ -32,6 +32,9 @@ class Settings(BaseSettings):
 
     batch_size: int = Field(default=64, ge=1, description="Most tweets scored in one batch.")
     batch_max_wait_ms: int = Field(default=50, ge=1, description="Longest wait to fill a batch.")
+    max_batches_in_flight: int = Field(
+        default=4, ge=1, description="Batches awaiting broker acks while the next is scored."
+    )
     max_payload_bytes: int = Field(
         default=16_384, ge=64, description="Raw messages larger than this are dead-lettered."
     )

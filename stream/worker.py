@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import NoReturn
 
@@ -26,8 +26,8 @@ from stream.app import create_app, raw_topic
 from stream.feedback import labelled_example, process_feedback
 from stream.intake import RawRecord
 from stream.logs import configure_logging
-from stream.publish import Outgoing, OutputProducer
-from stream.scoring import TextScorer, process_batch
+from stream.publish import InFlight, Outgoing, OutputProducer
+from stream.scoring import BatchOutcome, TextScorer, process_batch
 from stream.settings import Settings
 from stream.signals import Signal, sentiment_signals
 from stream.topics import ensure_badbuzz_topics
@@ -105,6 +105,23 @@ def build_worker(
 
     @app.agent(tweets)
     async def score(stream: faust.StreamT) -> None:
+        in_flight = InFlight(settings.max_batches_in_flight)
+
+        async def deliver_then_ack(
+            events: Sequence[faust.EventT],
+            records: list[RawRecord],
+            outcome: BatchOutcome,
+            messages: list[Outgoing],
+            inference_s: float,
+        ) -> None:
+            try:
+                await outputs.deliver(messages)
+            except Exception:
+                crash_without_commit(records)
+            for event in events:
+                await stream.ack(event)
+            observe_batch(records, outcome.events, outcome.dead_letters, inference_s)
+
         async for events in stream.take_events(settings.batch_size, within=batch_wait_s):
             records = [record_of(event) for event in events]
             started = time.perf_counter()
@@ -116,15 +133,18 @@ def build_worker(
                     deadletter_payload_bytes=settings.deadletter_payload_bytes,
                     now=clock(),
                 )
-                inference_s = time.perf_counter() - started
-                await outputs.deliver(
-                    [Outgoing.of(settings.topic_sentiment, e.tweet_id, e) for e in outcome.events]
-                    + dead_letter_messages(outcome.dead_letters)
-                    + signal_messages(sentiment_signals(outcome.events))
-                )
             except Exception:
                 crash_without_commit(records)
-            observe_batch(records, outcome.events, outcome.dead_letters, inference_s)
+            inference_s = time.perf_counter() - started
+            messages = (
+                [Outgoing.of(settings.topic_sentiment, e.tweet_id, e) for e in outcome.events]
+                + dead_letter_messages(outcome.dead_letters)
+                + signal_messages(sentiment_signals(outcome.events))
+            )
+
+            for event in events:
+                event.message.incref()  # held until delivered: take_events' own ack is not final
+            await in_flight.start(deliver_then_ack(events, records, outcome, messages, inference_s))
 
     @app.agent(feedback_in)
     async def collect_feedback(stream: faust.StreamT) -> None:

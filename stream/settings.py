@@ -30,8 +30,8 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(default=3, ge=1, description="Partitions of created topics.")
     topic_replication_factor: int = Field(default=1, ge=1)
 
-    batch_size: int = Field(default=64, ge=1, description="Most tweets scored in one batch.")
-    batch_max_wait_ms: int = Field(default=50, ge=1, description="Longest wait to fill a batch.")
+    batch_size: int = Field(default=256, ge=1, description="Most tweets scored in one batch.")
+    batch_max_wait_ms: int = Field(default=20, ge=1, description="Longest wait to fill a batch.")
     max_batches_in_flight: int = Field(
         default=4, ge=1, description="Batches awaiting broker acks while the next is scored."
     )
@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=1, le=65535)
     data_dir: Path = Path("var/worker")
     commit_interval_s: float = Field(default=1.0, gt=0)
+    session_timeout_s: float = Field(
+        default=10.0, ge=6.0, description="A silent worker's partitions move after this long."
+    )
     log_level: str = "INFO"
 
     @property

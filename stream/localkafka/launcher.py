@@ -208,7 +208,8 @@ class LocalKafka:
         """Static quorum (controller.quorum.voters), so 3.9 needs no --standalone."""
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         command = [*self._java(libs), "kafka.tools.StorageTool", "format"]
-        command += ["--ignore-formatted", "-t", cluster_id, "-c", str(config)]
+        # `=`: a base64url id may start with "-", which would read as an option
+        command += ["--ignore-formatted", f"--cluster-id={cluster_id}", "-c", str(config)]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"Kafka storage format failed:\n{result.stdout}{result.stderr}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,14 +114,30 @@ class OutputProducer:
 
 class InFlight:
     """Lets the next batch be scored while earlier ones wait for their acks, up to `depth`
-    batches at once; each batch's task acks its own input when its outputs are delivered."""
+    batches at once. Deliveries overlap, but each batch's `then` (its input acks) runs only
+    after every earlier batch's: Faust commits the first run of consecutive acked offsets,
+    so an ack ahead of an undelivered batch could commit past it."""
 
     def __init__(self, depth: int) -> None:
         self.depth = depth
         self._tasks: set[asyncio.Task[None]] = set()
+        self._last: asyncio.Task[None] | None = None
 
-    async def start(self, delivery: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(delivery)
+    async def start(
+        self,
+        delivery: Coroutine[Any, Any, None],
+        then: Callable[[], Coroutine[Any, Any, None]],
+    ) -> None:
+        previous = self._last
+
+        async def deliver_in_order() -> None:
+            await delivery
+            if previous is not None:
+                await previous
+            await then()
+
+        task = asyncio.ensure_future(deliver_in_order())
+        self._last = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         if len(self._tasks) >= self.depth:

@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import NoReturn
 
 import faust
@@ -107,17 +108,18 @@ def build_worker(
     async def score(stream: faust.StreamT) -> None:
         in_flight = InFlight(settings.max_batches_in_flight)
 
-        async def deliver_then_ack(
-            events: Sequence[faust.EventT],
-            records: list[RawRecord],
-            outcome: BatchOutcome,
-            messages: list[Outgoing],
-            inference_s: float,
-        ) -> None:
+        async def deliver(records: list[RawRecord], messages: list[Outgoing]) -> None:
             try:
                 await outputs.deliver(messages)
             except Exception:
                 crash_without_commit(records)
+
+        async def acknowledge(
+            events: Sequence[faust.EventT],
+            records: list[RawRecord],
+            outcome: BatchOutcome,
+            inference_s: float,
+        ) -> None:
             for event in events:
                 await stream.ack(event)
             observe_batch(records, outcome.events, outcome.dead_letters, inference_s)
@@ -144,7 +146,10 @@ def build_worker(
 
             for event in events:
                 event.message.incref()  # held until delivered: take_events' own ack is not final
-            await in_flight.start(deliver_then_ack(events, records, outcome, messages, inference_s))
+            await in_flight.start(
+                deliver(records, messages),
+                partial(acknowledge, events, records, outcome, inference_s),
+            )
 
     @app.agent(feedback_in)
     async def collect_feedback(stream: faust.StreamT) -> None:
@@ -189,6 +194,18 @@ def build_worker(
                 metrics.ALERTS.labels(kind=alert.kind.value, status=alert.status.value).inc()
                 log.warning("bad_buzz_alert", **json.loads(alert.model_dump_json()))
             await outputs.deliver([Outgoing.of(settings.topic_alerts, a.scope, a) for a in raised])
+
+    @app.timer(interval=settings.lag_report_interval_s)
+    async def report_lag() -> None:
+        """Lag per owned input partition; partitions handed to another worker drop out."""
+        metrics.CONSUMER_LAG.clear()
+        inputs = {settings.topic_raw, settings.topic_feedback, settings.topic_signals}
+        for tp in (tp for tp in app.consumer.assignment() if tp.topic in inputs):
+            position = await app.consumer.position(tp)
+            highwater = app.consumer.highwater(tp)
+            if position is not None and highwater is not None:
+                lag = max(0, highwater - position)
+                metrics.CONSUMER_LAG.labels(topic=tp.topic, partition=str(tp.partition)).set(lag)
 
     @app.on_before_shutdown.connect
     async def flush_outputs(app: faust.App, **kwargs: object) -> None:

@@ -27,3 +27,8 @@ LAST_BATCH_AT = Gauge("badbuzz_last_batch_timestamp_seconds", "When the last bat
 MODEL_INFO = Info("badbuzz_model", "The model bundle being served.")
 FEEDBACK = Counter("badbuzz_feedback", "Valid feedback reports, by verdict.", ["verdict"])
 ALERTS = Counter("badbuzz_alerts", "Alert messages sent, by kind and status.", ["kind", "status"])
+CONSUMER_LAG = Gauge(
+    "badbuzz_consumer_lag",
+    "Messages between the worker's position and the end of each partition it owns.",
+    ["topic", "partition"],
+)

@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(
         default=10.0, ge=6.0, description="A silent worker's partitions move after this long."
     )
+    lag_report_interval_s: float = Field(default=5.0, gt=0)
     log_level: str = "INFO"
 
     @property

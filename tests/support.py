@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -74,6 +76,27 @@ class WorkerProcess:
         if not path.exists():
             return ""
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def get(self, path: str) -> tuple[int, str]:
+        """Status and body of a page of the worker's web server; (0, "") while it is down."""
+        url = f"http://127.0.0.1:{self.web_port}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+        except OSError:
+            return 0, ""
+
+    def metrics(self) -> dict[str, float]:
+        """Its Prometheus samples by name with labels, e.g. `badbuzz_tweets_consumed_total`."""
+        _, body = self.get("/metrics")
+        samples = {}
+        for line in body.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                samples[name] = float(value)
+        return samples
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hook runs, as when a machine dies."""

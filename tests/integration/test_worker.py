@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable
 
 import pytest
@@ -94,6 +95,7 @@ def test_each_bad_input_becomes_one_dead_letter_and_the_worker_goes_on(
     )
     assert ids_seen(scored) == {f"ok-{n}" for n in range(5)} | {"after-bad"}
     assert worker.alive
+    assert_metrics_tell_the_story(worker)
     letters.close()
     events.close()
 
@@ -122,3 +124,21 @@ def test_a_worker_killed_mid_stream_loses_no_accepted_tweet(
     missing = {f"k-{n}" for n in range(total)} - ids_seen(got)
     assert not missing, f"{len(missing)} tweets lost, e.g. {sorted(missing)[:5]}"
     events.close()
+
+
+def assert_metrics_tell_the_story(worker: WorkerProcess) -> None:
+    """What operators see on /metrics, /health and /ready after the test above."""
+    assert worker.get("/health")[0] == 200
+    assert worker.get("/ready")[0] == 200
+    deadline = time.monotonic() + 10  # counted right after delivery, a moment after we see it
+    while worker.metrics().get("badbuzz_tweets_consumed_total") != len(BAD_INPUTS) + 6:
+        assert time.monotonic() < deadline, worker.metrics()
+        time.sleep(0.2)
+    samples = worker.metrics()
+    scored = sum(v for k, v in samples.items() if k.startswith("badbuzz_tweets_scored_total"))
+    assert scored == 6
+    for _, reason in BAD_INPUTS:
+        assert samples[f'badbuzz_dead_letters_total{{reason="{reason}"}}'] == 1
+    assert any(k.startswith("badbuzz_model_info{") for k in samples)
+    assert samples["badbuzz_inference_seconds_count"] >= 1
+    assert samples["badbuzz_end_to_end_latency_seconds_count"] == len(BAD_INPUTS) + 6

@@ -122,6 +122,123 @@ def cmd_train_bilstm(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _tracking(args: argparse.Namespace) -> None:
+    from training.tracking import configure
+
+    print(f"MLflow tracking: {configure(args.tracking_uri, args.mlflow_dir)}")
+
+
+def cmd_train_baseline(args: argparse.Namespace, settings: Settings) -> int:
+    _tracking(args)
+    from training.pipeline import train_one
+
+    result = train_one("baseline", args.out, args.data_dir, args.limit)
+    metadata = result.pop("metadata")
+    result["litert_vs_sklearn"] = metadata["litert_vs_sklearn"]
+    print(json.dumps({**result, "metrics": metadata["metrics"]}, indent=2))
+    return 0
+
+
+def cmd_train_log(args: argparse.Namespace, settings: Settings) -> int:
+    _tracking(args)
+    from training.pipeline import log_existing
+
+    print(json.dumps(log_existing(args.bundle, args.approach, args.data_dir, args.limit)))
+    return 0
+
+
+def cmd_train_tune(args: argparse.Namespace, settings: Settings) -> int:
+    _tracking(args)
+    from training.pipeline import tune
+
+    register_dir = args.out if args.register else None
+    print(json.dumps(tune(args.data_dir, args.trials, args.limit, register_dir), indent=2))
+    return 0
+
+
+def cmd_train_report(args: argparse.Namespace, settings: Settings) -> int:
+    _tracking(args)
+    from training.report import write_report
+
+    print(f"wrote {write_report(args.out)}")
+    return 0
+
+
+def cmd_train_promote(args: argparse.Namespace, settings: Settings) -> int:
+    _tracking(args)
+    from training.tracking import promote_champion
+
+    print(f"champion: version {promote_champion(args.metric, args.recall_floor)}")
+    return 0
+
+
+def cmd_train_all(args: argparse.Namespace, settings: Settings) -> int:
+    _tracking(args)
+    from training.pipeline import run_all
+
+    result = run_all(
+        args.data_dir,
+        args.work_dir,
+        args.serve_dir,
+        args.report_dir,
+        limit=args.limit,
+        epochs=args.epochs,
+        metric=args.metric,
+        recall_floor=args.recall_floor,
+        only=args.only,
+    )
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def _add_train_commands(trainers: argparse._SubParsersAction) -> None:
+    """MLflow-tracked commands; each shares the tracking and data options."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--tracking-uri", help="default: $MLFLOW_TRACKING_URI or SQLite")
+    common.add_argument("--mlflow-dir", type=Path, help="SQLite store + artifacts (var/mlflow)")
+    common.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    common.add_argument("--limit", type=int, help="rows per source, for quick runs")
+    selection = argparse.ArgumentParser(add_help=False)
+    selection.add_argument("--metric", default="validation.precision_positive")
+    selection.add_argument("--recall-floor", type=float, default=0.7)
+
+    baseline = trainers.add_parser(
+        "baseline", parents=[common], help="TF-IDF + logistic regression, logged to MLflow"
+    )
+    baseline.add_argument("--out", type=Path, default=Path("var/candidates/baseline"))
+    baseline.set_defaults(func=cmd_train_baseline)
+
+    log = trainers.add_parser("log", parents=[common], help="register an existing bundle")
+    log.add_argument("bundle", type=Path)
+    log.add_argument("--approach", required=True)
+    log.set_defaults(func=cmd_train_log)
+
+    tune = trainers.add_parser("tune", parents=[common], help="Optuna search over the baseline")
+    tune.add_argument("--trials", type=int, default=20)
+    tune.add_argument("--register", action="store_true", help="train and register the best")
+    tune.add_argument("--out", type=Path, default=Path("var/candidates/baseline-tuned"))
+    tune.set_defaults(func=cmd_train_tune)
+
+    report = trainers.add_parser("report", parents=[common], help="write reports/comparison.md")
+    report.add_argument("--out", type=Path, default=Path("reports"))
+    report.set_defaults(func=cmd_train_report)
+
+    promote = trainers.add_parser(
+        "promote", parents=[common, selection], help="move the champion alias if one is better"
+    )
+    promote.set_defaults(func=cmd_train_promote)
+
+    every = trainers.add_parser(
+        "all", parents=[common, selection], help="train, log, register, promote, report, serve"
+    )
+    every.add_argument("--epochs", type=int, default=3, help="BiLSTM epochs")
+    every.add_argument("--work-dir", type=Path, default=Path("var/candidates"))
+    every.add_argument("--serve-dir", type=Path, default=Path("model/default"))
+    every.add_argument("--report-dir", type=Path, default=Path("reports"))
+    every.add_argument("--only", nargs="+", help="approaches to train (default: all found)")
+    every.set_defaults(func=cmd_train_all)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="badbuzz", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -169,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     bilstm.add_argument("--epochs", type=int, default=3)
     bilstm.add_argument("--limit", type=int, help="rows per source, for quick runs")
     bilstm.set_defaults(func=cmd_train_bilstm)
+    _add_train_commands(trainers)
 
     demo = commands.add_parser("demo", help="broker + worker + replayed tweets, end to end")
     demo.add_argument("--file", type=Path, default=Path("data/demo/tweets.csv"))

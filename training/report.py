@@ -1,0 +1,76 @@
+"""`reports/comparison.md`: the latest registered version of each approach side by side."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import mlflow
+from mlflow.tracking import MlflowClient
+
+from training.plots import PLOTS
+from training.tracking import champion_version, latest_versions
+
+SETS = (("manual_test", "manual test"), ("test_sentiment140", "S140"), ("test_semeval", "SemEval"))
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
+def _row(approach: str, version: str, metrics: dict[str, float], champion: bool) -> str:
+    cells = [f"{approach}{' (champion)' if champion else ''}", f"v{version}"]
+    for key, _ in SETS:
+        accuracy = metrics.get(f"{key}.accuracy")
+        cells.append(f"{_pct(accuracy)} / {_pct(metrics.get(f'{key}.precision_positive'))}")
+    auc = (metrics.get(f"{key}.roc_auc", float("nan")) for key, _ in SETS)
+    cells.append(" / ".join(f"{value:.3f}" for value in auc))
+    cells.append(f"{metrics.get('validation.precision_positive', float('nan')):.3f}")
+    cells.append(f"{metrics.get('model_size_bytes', 0) / 1e6:.2f}")
+    cells.append(f"{metrics.get('tweets_per_s', 0):,.0f}")
+    cells.append(" ".join(f"[{name.split('_')[0]}]({approach}_{name})" for name in PLOTS))
+    return "| " + " | ".join(cells) + " |"
+
+
+def write_report(out_dir: Path = Path("reports")) -> Path:
+    """Reads metrics from each version's run and copies its plots next to the table."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    client = MlflowClient()
+    champion = champion_version(client)
+    rows = []
+    for approach, version in sorted(latest_versions().items()):
+        metrics = client.get_run(version.run_id).data.metrics
+        with tempfile.TemporaryDirectory() as scratch:
+            local = Path(
+                mlflow.artifacts.download_artifacts(
+                    run_id=version.run_id, artifact_path="plots", dst_path=scratch
+                )
+            )
+            for plot in local.glob("*.png"):
+                shutil.copy2(plot, out_dir / f"{approach}_{plot.name}")
+        is_champion = champion is not None and champion.version == version.version
+        rows.append(_row(approach, version.version, metrics, is_champion))
+    header = (
+        "| approach | version | manual test acc / P+ (%) | S140 held-out acc / P+ (%) "
+        "| SemEval held-out acc / P+ (%) | ROC-AUC manual / S140 / SemEval "
+        "| validation P+ (selection) | bundle MB | tweets/s (LiteRT, 1 thread) | plots |\n"
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    )
+    text = "\n".join(
+        [
+            "# Sentiment models compared",
+            "",
+            "Latest registered version of each approach in `badbuzz-sentiment` (MLflow). "
+            "Accuracy and positive precision (P+) through the served LiteRT model; the "
+            "champion is chosen on validation metrics only. Plots are on the held-out "
+            "Sentiment140 + SemEval test rows.",
+            "",
+            header,
+            *rows,
+            "",
+        ]
+    )
+    path = out_dir / "comparison.md"
+    path.write_text(text)
+    return path

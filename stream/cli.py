@@ -20,9 +20,9 @@ if TYPE_CHECKING:
 
 def _load_model(settings: Settings) -> SentimentModel:
     """Imported late so commands that need no model start fast."""
-    from model import SentimentModel
+    from stream.serving import load_serving_model
 
-    return SentimentModel.load(settings.model_path, num_threads=settings.inference_threads)
+    return load_serving_model(settings)
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:

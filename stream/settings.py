@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +45,10 @@ class Settings(BaseSettings):
 
     model_path: Path | None = Field(
         default=None, description="Model bundle directory; the bundled default when unset."
+    )
+    model_source: Literal["bundle", "registry"] = Field(
+        default="bundle",
+        description="`registry`: serve MLflow's badbuzz-sentiment@champion (MLFLOW_TRACKING_URI).",
     )
     inference_threads: int = Field(default=1, ge=1)
 

@@ -13,6 +13,8 @@ import pytest
 
 from model import SentimentModel
 from model.bundle import read_metadata
+from stream.serving import load_serving_model
+from stream.settings import Settings
 from training.baseline import BaselineConfig, fit_linear, token_lists
 from training.data import DEFAULT_DATA_DIR, Example, load_corpus
 from training.export import write_bundle
@@ -137,4 +139,7 @@ def test_tiny_run_is_tracked_registered_promoted_and_served(
 
     served = SentimentModel.load(fetch_champion(tmp_path / "fetched"))
     assert served.version == "better"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    worker_settings = Settings(model_source="registry", data_dir=tmp_path / "worker")
+    assert load_serving_model(worker_settings).version == "better"
     assert served.predict_proba(["lovely crew", "lost my bags again"]).shape == (2,)

@@ -1,0 +1,17 @@
+"""Which model bundle the worker serves: a directory, the shipped default, or the champion
+registered in MLflow (`models:/badbuzz-sentiment@champion`, needs `badbuzz[train]`)."""
+
+from __future__ import annotations
+
+from model import SentimentModel
+from stream.settings import Settings
+
+
+def load_serving_model(settings: Settings) -> SentimentModel:
+    path = settings.model_path
+    if settings.model_source == "registry":
+        from training.tracking import configure, fetch_champion
+
+        configure()
+        path = fetch_champion(settings.data_dir / "champion")
+    return SentimentModel.load(path, num_threads=settings.inference_threads)

@@ -3,6 +3,9 @@
 A bundle is a directory with `model.tflite`, `vocab.json` (token list; index 0 pads,
 index 1 is out-of-vocabulary) and `metadata.json` (version, input shape, threshold,
 metrics, reference score histogram). Training writes it, the worker reads it.
+
+A transformer bundle declares `"encoder": "wordpiece"` and its `"vocab_file"` (BERT's
+vocab.txt) in its metadata; bundles without an `encoder` key use vocab.json as above.
 """
 
 from __future__ import annotations
@@ -10,15 +13,24 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from model.text import tokenize
+from model.wordpiece import WordPieceEncoder
 
 DEFAULT_BUNDLE = Path(__file__).resolve().parent / "default"
 PAD_ID = 0
 OOV_ID = 1
+
+
+class Encoder(Protocol):
+    """Texts to the model's int32 input ids of shape [len(texts), max_len]."""
+
+    max_len: int
+
+    def encode(self, texts: list[str] | tuple[str, ...]) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -48,3 +60,18 @@ def read_metadata(bundle: Path) -> dict[str, Any]:
 
 def read_vocabulary(bundle: Path, max_len: int) -> Vocabulary:
     return Vocabulary.from_tokens(json.loads((bundle / "vocab.json").read_text()), max_len)
+
+
+def read_encoder(bundle: Path, metadata: dict[str, Any]) -> Encoder:
+    """The encoder a bundle's metadata declares; no `encoder` key means word ids (vocab.json)."""
+    kind = metadata.get("encoder", "words")
+    max_len = int(metadata["max_len"])
+    if kind == "words":
+        return read_vocabulary(bundle, max_len)
+    if kind == "wordpiece":
+        return WordPieceEncoder.from_file(
+            bundle / metadata.get("vocab_file", "vocab.txt"),
+            max_len,
+            tweet_normalize=bool(metadata.get("tweet_normalize", True)),
+        )
+    raise ValueError(f"unknown encoder {kind!r} in {bundle / 'metadata.json'}")

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from model.bundle import DEFAULT_BUNDLE, Vocabulary, read_metadata, read_vocabulary
+from model.bundle import DEFAULT_BUNDLE, Encoder, read_encoder, read_metadata
 
 
 class SentimentModel:
@@ -21,7 +21,7 @@ class SentimentModel:
         self.version: str = metadata["version"]
         self.threshold: float = float(metadata["threshold"])
         self.batch_size: int = int(metadata["batch_size"])
-        self.vocabulary: Vocabulary = read_vocabulary(bundle, int(metadata["max_len"]))
+        self.vocabulary: Encoder = read_encoder(bundle, metadata)
         self._interpreter = Interpreter(
             model_path=str(bundle / "model.tflite"), num_threads=num_threads
         )

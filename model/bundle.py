@@ -30,6 +30,10 @@ class Encoder(Protocol):
 
     max_len: int
 
+    @property
+    def oov_id(self) -> int:
+        """The id of tokens the vocabulary does not know."""
+
     def encode(self, texts: list[str] | tuple[str, ...]) -> np.ndarray: ...
 
 
@@ -37,6 +41,10 @@ class Encoder(Protocol):
 class Vocabulary:
     index: dict[str, int]
     max_len: int
+
+    @property
+    def oov_id(self) -> int:
+        return OOV_ID
 
     @classmethod
     def from_tokens(cls, tokens: list[str], max_len: int) -> Vocabulary:

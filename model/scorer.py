@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from model.bundle import DEFAULT_BUNDLE, Encoder, read_encoder, read_metadata
+from model.bundle import DEFAULT_BUNDLE, PAD_ID, Encoder, read_encoder, read_metadata
 
 
 class SentimentModel:
@@ -50,6 +50,13 @@ class SentimentModel:
         self._interpreter.set_tensor(self._input, chunk)
         self._interpreter.invoke()
         return self._interpreter.get_tensor(self._output).reshape(-1)[:rows]
+
+    def oov_rate(self, texts: Sequence[str]) -> float:
+        """Share of the tokens the model sees that its vocabulary does not know: live text
+        drifting away from the training text shows here first."""
+        ids = self.vocabulary.encode(list(texts))
+        tokens = int((ids != PAD_ID).sum())
+        return float((ids == self.vocabulary.oov_id).sum()) / tokens if tokens else 0.0
 
     def label_for(self, p_positive: float) -> str:
         return "positive" if p_positive >= self.threshold else "negative"

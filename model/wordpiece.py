@@ -153,6 +153,10 @@ class WordPieceEncoder:
             pieces.extend(cached)
         return pieces
 
+    @property
+    def oov_id(self) -> int:
+        return self.vocab[UNK]
+
     def encode(self, texts: list[str] | tuple[str, ...]) -> np.ndarray:
         ids = np.zeros((len(texts), self.max_len), dtype=np.int32)
         cls_id, sep_id, unk_id = self.vocab[CLS], self.vocab[SEP], self.vocab[UNK]

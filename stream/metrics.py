@@ -32,3 +32,12 @@ CONSUMER_LAG = Gauge(
     "Messages between the worker's position and the end of each partition it owns.",
     ["topic", "partition"],
 )
+DRIFT_PSI = Gauge(
+    "badbuzz_drift_psi", "PSI of recent p_positive scores against the bundle's reference."
+)
+PREDICTED_NEGATIVE_SHARE = Gauge(
+    "badbuzz_predicted_negative_share", "Share of recent predictions that are negative."
+)
+OOV_TOKEN_RATE = Gauge(
+    "badbuzz_oov_token_rate", "Share of recent tokens the model's vocabulary does not know."
+)

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
         default=10.0, ge=6.0, description="A silent worker's partitions move after this long."
     )
     lag_report_interval_s: float = Field(default=5.0, gt=0)
+    drift_window: int = Field(default=5000, ge=100, description="Recent scores drift is on.")
+    drift_oov_every: int = Field(
+        default=10, ge=1, description="Measure the OOV rate on one batch in this many."
+    )
     log_level: str = "INFO"
 
     @property

@@ -8,6 +8,7 @@ Every agent acknowledges its input only after its outputs are acknowledged.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import time
@@ -20,15 +21,17 @@ import faust
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from model import SentimentModel
 from schemas import AlertKind, DeadLetter, SentimentEvent
 from stream import metrics
 from stream.alerting import Detector, NegativeFeedbackRule, NegativeSentimentRule, ScopeState
 from stream.app import create_app, raw_topic
+from stream.drift import DriftMonitor
 from stream.feedback import labelled_example, process_feedback
 from stream.intake import RawRecord
 from stream.logs import configure_logging
 from stream.publish import InFlight, Outgoing, OutputProducer
-from stream.scoring import BatchOutcome, TextScorer, process_batch
+from stream.scoring import BatchOutcome, process_batch
 from stream.settings import Settings
 from stream.signals import Signal, sentiment_signals
 from stream.topics import ensure_badbuzz_topics
@@ -78,7 +81,7 @@ def detectors_from(settings: Settings) -> dict[AlertKind, Detector]:
 
 
 def build_worker(
-    settings: Settings, scorer: TextScorer, clock: Callable[[], datetime] = utc_now
+    settings: Settings, scorer: SentimentModel, clock: Callable[[], datetime] = utc_now
 ) -> faust.App:
     app = create_app(settings)
     tweets = raw_topic(app, settings.topic_raw)
@@ -95,6 +98,17 @@ def build_worker(
     detectors = detectors_from(settings)
     batch_wait_s = settings.batch_max_wait_ms / 1000
     metrics.MODEL_INFO.info({"version": scorer.version})
+    drift = DriftMonitor(
+        scorer.metadata["reference_histogram"], scorer.threshold, settings.drift_window
+    )
+    batches = itertools.count()
+
+    def observe_drift(outcome: BatchOutcome) -> None:
+        drift.observe([event.p_positive for event in outcome.events])
+        metrics.DRIFT_PSI.set(drift.psi)
+        metrics.PREDICTED_NEGATIVE_SHARE.set(drift.negative_share)
+        if outcome.events and next(batches) % settings.drift_oov_every == 0:
+            metrics.OOV_TOKEN_RATE.set(scorer.oov_rate([event.text for event in outcome.events]))
 
     def dead_letter_messages(letters: list[DeadLetter]) -> list[Outgoing]:
         for letter in letters:
@@ -123,6 +137,7 @@ def build_worker(
             for event in events:
                 await stream.ack(event)
             observe_batch(records, outcome.events, outcome.dead_letters, inference_s)
+            observe_drift(outcome)
 
         async for events in stream.take_events(settings.batch_size, within=batch_wait_s):
             records = [record_of(event) for event in events]
@@ -264,7 +279,7 @@ def observe_batch(
     )
 
 
-def run_worker(settings: Settings, scorer: TextScorer) -> None:
+def run_worker(settings: Settings, scorer: SentimentModel) -> None:
     """Blocks until SIGTERM/SIGINT; Faust's worker then commits what was acknowledged."""
     configure_logging(settings.log_level)
     ensure_badbuzz_topics(settings)

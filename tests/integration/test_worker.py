@@ -142,3 +142,8 @@ def assert_metrics_tell_the_story(worker: WorkerProcess) -> None:
     assert any(k.startswith("badbuzz_model_info{") for k in samples)
     assert samples["badbuzz_inference_seconds_count"] >= 1
     assert samples["badbuzz_end_to_end_latency_seconds_count"] == len(BAD_INPUTS) + 6
+    assert samples["badbuzz_predicted_negative_share"] == pytest.approx(
+        samples.get('badbuzz_tweets_scored_total{label="negative"}', 0.0) / 6
+    )
+    assert samples["badbuzz_drift_psi"] > 0  # six tweets cannot look like the reference
+    assert 0.0 <= samples["badbuzz_oov_token_rate"] <= 1.0

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 KAFKA_PORT ?= 9092
 
-.PHONY: install test demo lint kafka-up kafka-down bench
+.PHONY: install tools test demo lint kafka-up kafka-down bench
 
 install: $(VENV)/.installed
 
@@ -17,7 +17,19 @@ $(VENV)/.installed: pyproject.toml
 lint: install
 	$(BIN)/ruff check .
 
-test: lint
+# promtool, for the alert-rule tests in tests/test_deploy.py: Debian's `prometheus` package,
+# unpacked into the venv rather than installed (installing it would also start a Prometheus
+# server on :9090 where systemd runs). Needs root and a Debian/Ubuntu mirror the first time.
+tools: install
+	@command -v promtool >/dev/null 2>&1 || test -x $(BIN)/promtool || { \
+	  echo "installing promtool into $(BIN) from Debian's prometheus package"; \
+	  tmp=$$(mktemp -d) && chmod 755 $$tmp && { chown _apt $$tmp 2>/dev/null || true; } && \
+	  apt-get update -qq && (cd $$tmp && apt-get download -qq prometheus) && \
+	  dpkg-deb -x $$tmp/prometheus_*.deb $$tmp/root && \
+	  install -m 0755 $$tmp/root/usr/bin/promtool $(BIN)/promtool && \
+	  rm -rf $$tmp && $(BIN)/promtool --version | head -1; }
+
+test: lint tools
 	$(BIN)/python -m pytest
 
 demo: install

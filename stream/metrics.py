@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram, Info
 
+from schemas import AlertKind, AlertStatus, FeedbackVerdict, Label
+
 TWEETS_CONSUMED = Counter("badbuzz_tweets_consumed", "Raw messages read from the input topic.")
 TWEETS_SCORED = Counter("badbuzz_tweets_scored", "Tweets scored, by predicted label.", ["label"])
 DEAD_LETTERS = Counter("badbuzz_dead_letters", "Inputs sent to the dead-letter topic.", ["reason"])
@@ -41,3 +43,16 @@ PREDICTED_NEGATIVE_SHARE = Gauge(
 OOV_TOKEN_RATE = Gauge(
     "badbuzz_oov_token_rate", "Share of recent tokens the model's vocabulary does not know."
 )
+
+
+def declare_label_values(reasons: tuple[str, ...]) -> None:
+    """Start every labelled series at 0, so Prometheus sees the first event as an increase."""
+    for reason in reasons:
+        DEAD_LETTERS.labels(reason=reason)
+    for label in Label:
+        TWEETS_SCORED.labels(label=label.value)
+    for verdict in FeedbackVerdict:
+        FEEDBACK.labels(verdict=verdict.value)
+    for kind in AlertKind:
+        for status in AlertStatus:
+            ALERTS.labels(kind=kind.value, status=status.value)

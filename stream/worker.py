@@ -28,7 +28,7 @@ from stream.alerting import Detector, NegativeFeedbackRule, NegativeSentimentRul
 from stream.app import create_app, raw_topic
 from stream.drift import DriftMonitor
 from stream.feedback import labelled_example, process_feedback
-from stream.intake import RawRecord
+from stream.intake import REASONS, RawRecord
 from stream.logs import configure_logging
 from stream.publish import InFlight, Outgoing, OutputProducer
 from stream.scoring import BatchOutcome, process_batch
@@ -98,6 +98,7 @@ def build_worker(
     detectors = detectors_from(settings)
     batch_wait_s = settings.batch_max_wait_ms / 1000
     metrics.MODEL_INFO.info({"version": scorer.version})
+    metrics.declare_label_values(REASONS)
     drift = DriftMonitor(
         scorer.metadata["reference_histogram"], scorer.threshold, settings.drift_window
     )

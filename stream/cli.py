@@ -191,6 +191,28 @@ def cmd_train_all(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_train_retrain(args: argparse.Namespace, settings: Settings) -> int:
+    _tracking(args)
+    from training.retrain import read_feedback_file, read_feedback_topic, retrain
+
+    if args.feedback_file is not None:
+        feedback = read_feedback_file(args.feedback_file)
+    else:
+        feedback = read_feedback_topic(
+            settings.kafka_bootstrap_servers, settings.topic_feedback_labelled
+        )
+    result = retrain(
+        feedback,
+        args.out,
+        args.data_dir,
+        limit=args.limit,
+        metric=args.metric,
+        recall_floor=args.recall_floor,
+    )
+    print(json.dumps(result, indent=2))
+    return 0
+
+
 def _add_train_commands(trainers: argparse._SubParsersAction) -> None:
     """MLflow-tracked commands; each shares the tracking and data options."""
     common = argparse.ArgumentParser(add_help=False)
@@ -227,6 +249,17 @@ def _add_train_commands(trainers: argparse._SubParsersAction) -> None:
         "promote", parents=[common, selection], help="move the champion alias if one is better"
     )
     promote.set_defaults(func=cmd_train_promote)
+
+    again = trainers.add_parser(
+        "retrain",
+        parents=[common, selection],
+        help="train a challenger on data + feedback; promote it only if better",
+    )
+    again.add_argument(
+        "--feedback-file", type=Path, help="JSONL rows; default: read tweets.feedback.labelled"
+    )
+    again.add_argument("--out", type=Path, default=Path("var/candidates/retrained"))
+    again.set_defaults(func=cmd_train_retrain)
 
     every = trainers.add_parser(
         "all", parents=[common, selection], help="train, log, register, promote, report, serve"

@@ -1,0 +1,70 @@
+"""Feedback-driven retraining: dataset v2, and the gate that promotes only a better model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from training.data import DEFAULT_DATA_DIR, Example, data_hash, load_corpus
+from training.retrain import dataset_v2, examples_from_rows, retrain
+
+LIMIT = 300
+
+
+def test_feedback_rows_become_examples_newest_per_tweet() -> None:
+    rows = [
+        {"tweet_id": "1", "text": "late again", "label": "positive"},
+        {"tweet_id": "1", "text": "late again", "label": "negative"},
+        {"tweet_id": "2", "text": "no label"},
+    ]
+    assert examples_from_rows(rows) == [Example("late again", 0, "feedback")]
+
+
+def test_dataset_v2_adds_feedback_to_training_only_and_never_a_frozen_row() -> None:
+    corpus = load_corpus(DEFAULT_DATA_DIR, limit=LIMIT)
+    frozen_text = corpus.manual_test[0].text
+    new = Example("a brand new complaint about the lounge", 0, "feedback")
+    v2, kept = dataset_v2(corpus, [new, Example(frozen_text, 1, "feedback")])
+    assert kept == 1
+    assert new in v2.train and all(e.text != frozen_text for e in v2.train)
+    assert v2.validation == corpus.validation and v2.manual_test == corpus.manual_test
+    assert data_hash(v2.train) != data_hash(corpus.train)
+
+
+def poisoned(corpus_train: list[Example]) -> list[dict[str, str]]:
+    """Every training text twice more with the wrong label: a model that learns it is worse."""
+    return [
+        {
+            "tweet_id": f"p{copy}-{n}",
+            "text": e.text,
+            "label": "positive" if e.label == 0 else "negative",
+        }
+        for copy in range(2)
+        for n, e in enumerate(corpus_train)
+    ]
+
+
+@pytest.mark.timeout(240)
+def test_a_better_challenger_is_promoted_and_a_worse_one_is_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from training.tracking import champion_version, configure
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    configure(root=tmp_path / "mlflow")
+    train = load_corpus(DEFAULT_DATA_DIR, limit=LIMIT).train
+    bad = examples_from_rows(poisoned(train))
+    gate = {"limit": LIMIT, "metric": "validation.accuracy", "recall_floor": 0.0}
+
+    first = retrain(bad, tmp_path / "v1", DEFAULT_DATA_DIR, **gate)
+    assert first["promoted"] and first["champion_before"] is None
+
+    better = retrain([], tmp_path / "v2", DEFAULT_DATA_DIR, **gate)
+    assert better["promoted"], better
+    assert better["champion_before"] == first["challenger"]
+
+    worse = retrain(bad, tmp_path / "v3", DEFAULT_DATA_DIR, **gate)
+    assert not worse["promoted"], worse
+    assert str(champion_version().version) == better["challenger"]
+    assert worse["feedback_rows"] == len(bad) > 0

@@ -1,0 +1,109 @@
+"""Feedback-driven retraining: dataset v2 = the original training rows + corrected feedback.
+
+The challenger is trained on v2 and judged on the same frozen validation and test rows as
+the champion; the `champion` alias moves only if the challenger is strictly better by the
+configured metric (`promote_champion` is the gate). Feedback rows whose text is one of the
+frozen evaluation rows are dropped, so feedback can never leak a test tweet into training.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+from training.data import Corpus, Example, data_hash, load_corpus
+
+LABELS = {"negative": 0, "positive": 1}
+
+
+def examples_from_rows(rows: Iterable[dict[str, Any]]) -> list[Example]:
+    """Rows of tweets.feedback.labelled (`text`, `label`); the newest row per tweet wins."""
+    latest = {row["tweet_id"]: row for row in rows if row.get("label") in LABELS}
+    return [Example(row["text"], LABELS[row["label"]], "feedback") for row in latest.values()]
+
+
+def read_feedback_file(path: Path) -> list[Example]:
+    """A JSONL export of the feedback topic, one labelled row per line."""
+    with path.open(encoding="utf-8") as handle:
+        return examples_from_rows(json.loads(line) for line in handle if line.strip())
+
+
+def read_feedback_topic(
+    bootstrap_servers: str, topic: str, timeout_s: float = 10.0
+) -> list[Example]:
+    """Everything on the compacted feedback topic, read from the start to its current end."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap_servers,
+            "group.id": "badbuzz-retrain",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        partitions = consumer.list_topics(topic, timeout=timeout_s).topics[topic].partitions
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p))[1] for p in partitions}
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        rows, done = [], {p for p, end in ends.items() if end == 0}
+        while len(done) < len(ends):
+            message = consumer.poll(timeout_s)
+            if message is None:
+                break
+            if message.error() is None:
+                rows.append(json.loads(message.value()))
+                if message.offset() + 1 >= ends[message.partition()]:
+                    done.add(message.partition())
+        return examples_from_rows(rows)
+    finally:
+        consumer.close()
+
+
+def dataset_v2(corpus: Corpus, feedback: list[Example]) -> tuple[Corpus, int]:
+    """The corpus with feedback added to training only; returns it and the rows kept."""
+    frozen = {e.text for s in corpus.splits.values() for e in (*s.validation, *s.test)}
+    frozen |= {e.text for e in corpus.manual_test}
+    kept = [e for e in feedback if e.text not in frozen]
+    name, first = next(iter(corpus.splits.items()))
+    splits = {**corpus.splits, name: replace(first, train=[*first.train, *kept])}
+    return replace(corpus, splits=splits), len(kept)
+
+
+def retrain(
+    feedback: list[Example],
+    out_dir: Path,
+    data_dir: Path,
+    *,
+    limit: int | None = None,
+    metric: str = "validation.precision_positive",
+    recall_floor: float = 0.7,
+) -> dict[str, Any]:
+    from training.baseline import BaselineConfig, train_bundle
+    from training.pipeline import registered_version
+    from training.tracking import champion_version, log_candidate, promote_champion
+
+    corpus, kept = dataset_v2(load_corpus(data_dir, limit), feedback)
+    metadata = train_bundle(out_dir, BaselineConfig(limit=limit), corpus=corpus)
+    params = {
+        "approach": "baseline",
+        "dataset": "v2",
+        "feedback_rows": kept,
+        "dataset_sha256": data_hash(corpus.train),
+        "limit": limit,
+    }
+    run_id = log_candidate(
+        out_dir, metadata, approach="baseline-retrained", params=params, corpus=corpus
+    )
+    before = champion_version()
+    after = promote_champion(metric, recall_floor)
+    return {
+        "challenger": registered_version(run_id),
+        "feedback_rows": kept,
+        "dataset_sha256": params["dataset_sha256"],
+        "champion_before": None if before is None else str(before.version),
+        "champion_after": after,
+        "promoted": after == registered_version(run_id),
+    }

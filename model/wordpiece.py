@@ -32,6 +32,11 @@ PLACEHOLDERS = {
 }
 PLACEHOLDER = re.compile("|".join(re.escape(token) for token in PLACEHOLDERS))
 
+# ASCII text (most tweets) takes a regex path with the same result as the per-character one:
+# control characters go, every printable non-alphanumeric character is a word of its own.
+ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+ASCII_WORD = re.compile(r"[a-z0-9]+|[^\sa-z0-9]")
+
 
 def tweet_text(text: str) -> str:
     """The shared tweet normalisation (URLs, users, numbers, faces, emoji) with its
@@ -72,6 +77,8 @@ def _is_cjk(code: int) -> bool:
 def basic_tokenize(text: str) -> list[str]:
     """BERT's BasicTokenizer (do_lower_case=True, strip_accents unset so it follows
     lowercasing, tokenize_chinese_chars=True)."""
+    if text.isascii():
+        return ASCII_WORD.findall(ASCII_CONTROL.sub("", text.lower()))
     chars: list[str] = []
     for char in text:
         code = ord(char)

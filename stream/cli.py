@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stream.settings import Settings
+from training.selection import Selection
 
 DEFAULT_DATA_DIR = Path("../shared/data")
 
@@ -113,28 +114,22 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(settings, tweets=args.file, rate=args.rate)
 
 
-def cmd_train_bilstm(args: argparse.Namespace, settings: Settings) -> int:
-    from training.bilstm import BiLSTMConfig, train_bundle
-
-    config = BiLSTMConfig(epochs=args.epochs, limit=args.limit)
-    metadata = train_bundle(args.out, config, args.data_dir)
-    print(json.dumps({"version": metadata["version"], "metrics": metadata["metrics"]}, indent=2))
-    return 0
-
-
 def _tracking(args: argparse.Namespace) -> None:
     from training.tracking import configure
 
     print(f"MLflow tracking: {configure(args.tracking_uri, args.mlflow_dir)}")
 
 
-def cmd_train_baseline(args: argparse.Namespace, settings: Settings) -> int:
+def _selection(args: argparse.Namespace) -> Selection:
+    return Selection(args.metric, args.recall_floor, args.min_tweets_per_s)
+
+
+def cmd_train_one(args: argparse.Namespace, settings: Settings) -> int:
     _tracking(args)
     from training.pipeline import train_one
 
-    result = train_one("baseline", args.out, args.data_dir, args.limit)
+    result = train_one(args.trainer, args.out, args.data_dir, args.limit, args.epochs)
     metadata = result.pop("metadata")
-    result["litert_vs_sklearn"] = metadata["litert_vs_sklearn"]
     print(json.dumps({**result, "metrics": metadata["metrics"]}, indent=2))
     return 0
 
@@ -168,7 +163,7 @@ def cmd_train_promote(args: argparse.Namespace, settings: Settings) -> int:
     _tracking(args)
     from training.tracking import promote_champion
 
-    print(f"champion: version {promote_champion(args.metric, args.recall_floor)}")
+    print(f"champion: version {promote_champion(_selection(args))}")
     return 0
 
 
@@ -183,8 +178,7 @@ def cmd_train_all(args: argparse.Namespace, settings: Settings) -> int:
         args.report_dir,
         limit=args.limit,
         epochs=args.epochs,
-        metric=args.metric,
-        recall_floor=args.recall_floor,
+        selection=_selection(args),
         only=args.only,
     )
     print(json.dumps(result, indent=2))
@@ -206,11 +200,17 @@ def cmd_train_retrain(args: argparse.Namespace, settings: Settings) -> int:
         args.out,
         args.data_dir,
         limit=args.limit,
-        metric=args.metric,
-        recall_floor=args.recall_floor,
+        selection=_selection(args),
     )
     print(json.dumps(result, indent=2))
     return 0
+
+
+APPROACHES = {
+    "baseline": "TF-IDF + logistic regression",
+    "transformer": "frozen MiniLM + head; leaves teacher scores for the BiLSTM",
+    "bilstm": "BiLSTM over MiniLM word pieces, distilled from the transformer's scores",
+}
 
 
 def _add_train_commands(trainers: argparse._SubParsersAction) -> None:
@@ -221,14 +221,20 @@ def _add_train_commands(trainers: argparse._SubParsersAction) -> None:
     common.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     common.add_argument("--limit", type=int, help="rows per source, for quick runs")
     selection = argparse.ArgumentParser(add_help=False)
-    selection.add_argument("--metric", default="validation.precision_positive")
-    selection.add_argument("--recall-floor", type=float, default=0.7)
-
-    baseline = trainers.add_parser(
-        "baseline", parents=[common], help="TF-IDF + logistic regression, logged to MLflow"
+    selection.add_argument("--metric", default=Selection.metric)
+    selection.add_argument("--recall-floor", type=float, default=Selection.recall_floor)
+    selection.add_argument(
+        "--min-tweets-per-s",
+        type=float,
+        default=Selection.min_tweets_per_s,
+        help="speed a servable model needs on one thread (0: any)",
     )
-    baseline.add_argument("--out", type=Path, default=Path("var/candidates/baseline"))
-    baseline.set_defaults(func=cmd_train_baseline)
+
+    for approach, summary in APPROACHES.items():
+        one = trainers.add_parser(approach, parents=[common], help=f"{summary}, logged to MLflow")
+        one.add_argument("--out", type=Path, default=Path("var/candidates") / approach)
+        one.add_argument("--epochs", type=int, help="default: the approach's own")
+        one.set_defaults(func=cmd_train_one)
 
     log = trainers.add_parser("log", parents=[common], help="register an existing bundle")
     log.add_argument("bundle", type=Path)
@@ -264,7 +270,7 @@ def _add_train_commands(trainers: argparse._SubParsersAction) -> None:
     every = trainers.add_parser(
         "all", parents=[common, selection], help="train, log, register, promote, report, serve"
     )
-    every.add_argument("--epochs", type=int, default=3, help="BiLSTM epochs")
+    every.add_argument("--epochs", type=int, help="default: each approach's own")
     every.add_argument("--work-dir", type=Path, default=Path("var/candidates"))
     every.add_argument("--serve-dir", type=Path, default=Path("model/default"))
     every.add_argument("--report-dir", type=Path, default=Path("reports"))
@@ -313,12 +319,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train models (needs badbuzz[train])")
     trainers = train.add_subparsers(dest="trainer", required=True)
-    bilstm = trainers.add_parser("bilstm", help="train the BiLSTM and write a model bundle")
-    bilstm.add_argument("--out", type=Path, default=Path("model/default"))
-    bilstm.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    bilstm.add_argument("--epochs", type=int, default=3)
-    bilstm.add_argument("--limit", type=int, help="rows per source, for quick runs")
-    bilstm.set_defaults(func=cmd_train_bilstm)
     _add_train_commands(trainers)
 
     demo = commands.add_parser("demo", help="broker + worker + replayed tweets, end to end")

@@ -8,6 +8,7 @@ import pytest
 
 from training.data import DEFAULT_DATA_DIR, Example, data_hash, load_corpus
 from training.retrain import dataset_v2, examples_from_rows, retrain
+from training.selection import Selection
 
 LIMIT = 300
 
@@ -55,7 +56,7 @@ def test_a_better_challenger_is_promoted_and_a_worse_one_is_not(
     configure(root=tmp_path / "mlflow")
     train = load_corpus(DEFAULT_DATA_DIR, limit=LIMIT).train
     bad = examples_from_rows(poisoned(train))
-    gate = {"limit": LIMIT, "metric": "validation.accuracy", "recall_floor": 0.0}
+    gate = {"limit": LIMIT, "selection": Selection("validation.accuracy", 0.0, 0.0)}
 
     first = retrain(bad, tmp_path / "v1", DEFAULT_DATA_DIR, **gate)
     assert first["promoted"] and first["champion_before"] is None

@@ -20,6 +20,7 @@ from training.data import DEFAULT_DATA_DIR, Example, load_corpus
 from training.export import write_bundle
 from training.linear_tflite import cuckoo_tables, linear_tflite
 from training.plots import PLOTS
+from training.selection import Selection
 
 TRICKY = [
     "good good good flight, good crew !!",
@@ -29,6 +30,16 @@ TRICKY = [
     "zzqx unknownword",
     "love love love the new seats <3 #happy",
 ]
+
+
+def test_only_fast_models_with_both_recalls_above_the_floor_can_serve() -> None:
+    rule = Selection(recall_floor=0.7, min_tweets_per_s=8_000)
+    fit = {"validation.recall_negative": 0.8, "validation.recall_positive": 0.75}
+    assert rule.eligible({**fit, "tweets_per_s": 20_000})
+    assert not rule.eligible({**fit, "tweets_per_s": 360})  # the transformer teaches
+    assert not rule.eligible({**fit, "validation.recall_positive": 0.3, "tweets_per_s": 9e4})
+    assert not rule.eligible({"tweets_per_s": 20_000})  # no validation metrics, no crown
+    assert Selection(min_tweets_per_s=0).eligible({**fit})
 
 
 @pytest.mark.parametrize("sublinear_tf", [True, False])

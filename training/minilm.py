@@ -197,6 +197,14 @@ class MiniLM(keras.layers.Layer):
             norm(block.output_norm, f"{prefix}.output.LayerNorm")
 
 
+def pretrained_word_vectors() -> np.ndarray:
+    """The [vocab, hidden] word-piece embedding table alone, without building the encoder."""
+    from safetensors.numpy import load_file
+
+    tensors = load_file(str(pretrained_dir() / "model.safetensors"))
+    return tensors["embeddings.word_embeddings.weight"]
+
+
 def pretrained_minilm(
     layers: int | None = None, pool_layers: tuple[int, ...] | None = None, dropout: float = 0.0
 ) -> MiniLM:

@@ -1,48 +1,65 @@
 """`badbuzz train all`: every approach trained, tracked, registered; the best one served.
 
-Approaches are functions `(out_dir, data_dir, limit, epochs) -> metadata`. The transformer
-joins automatically when `training/transformer.py` (another engineer's work) exposes
-`train_bundle(out_dir, data_dir, limit=None, ...)`.
+Approaches are functions `(out_dir, data_dir, limit, epochs) -> metadata`, run in order:
+the transformer leaves its scores of the training rows beside the bundles
+(`<work_dir>/teacher_scores.npz`) and the BiLSTM, trained next, distils them when present.
+`epochs=None` means each approach's own default.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from training.data import Corpus, load_corpus
+from training.selection import DEFAULT_SELECTION, Selection
+from training.teacher import TEACHER_FILE
 
 Metadata = dict[str, Any]
-Trainer = Callable[[Path, Path, int | None, int], Metadata]
+Trainer = Callable[[Path, Path, int | None, int | None], Metadata]
 
 
-def train_baseline(out_dir: Path, data_dir: Path, limit: int | None, epochs: int) -> Metadata:
+def train_baseline(
+    out_dir: Path, data_dir: Path, limit: int | None, epochs: int | None
+) -> Metadata:
     from training.baseline import BaselineConfig, train_bundle
 
     return train_bundle(out_dir, BaselineConfig(limit=limit), data_dir)
 
 
-def train_bilstm(out_dir: Path, data_dir: Path, limit: int | None, epochs: int) -> Metadata:
+def train_transformer(
+    out_dir: Path, data_dir: Path, limit: int | None, epochs: int | None
+) -> Metadata:
+    from training.transformer import TransformerConfig, train_bundle
+
+    return train_bundle(
+        out_dir,
+        data_dir=data_dir,
+        limit=limit,
+        epochs=epochs or TransformerConfig.epochs,
+        teacher_scores_out=out_dir.parent / TEACHER_FILE,
+    )
+
+
+def train_bilstm(out_dir: Path, data_dir: Path, limit: int | None, epochs: int | None) -> Metadata:
     from training.bilstm import BiLSTMConfig, train_bundle
+    from training.teacher import load_teacher_scores
 
-    return train_bundle(out_dir, BiLSTMConfig(epochs=epochs, limit=limit), data_dir)
+    config = BiLSTMConfig(epochs=epochs or BiLSTMConfig.epochs, limit=limit)
+    teacher = out_dir.parent / TEACHER_FILE
+    scores = None
+    if teacher.exists():
+        scores = load_teacher_scores(teacher, load_corpus(data_dir, limit).train)
+    return train_bundle(out_dir, config, data_dir, scores)
 
 
-def train_transformer(out_dir: Path, data_dir: Path, limit: int | None, epochs: int) -> Metadata:
-    from training.transformer import train_bundle  # type: ignore[import-not-found]
-
-    return train_bundle(out_dir, data_dir=data_dir, limit=limit)  # its own epochs default
-
-
-def trainers() -> dict[str, Trainer]:
-    """The hook: the transformer is included as soon as its module exists."""
-    found: dict[str, Trainer] = {"baseline": train_baseline, "bilstm": train_bilstm}
-    if importlib.util.find_spec("training.transformer") is not None:
-        found["transformer"] = train_transformer
-    return found
+TRAINERS: dict[str, Trainer] = {
+    "baseline": train_baseline,
+    "transformer": train_transformer,
+    "bilstm": train_bilstm,
+}
 
 
 def train_and_log(
@@ -51,7 +68,7 @@ def train_and_log(
     out_dir: Path,
     data_dir: Path,
     limit: int | None,
-    epochs: int,
+    epochs: int | None,
     corpus: Corpus,
 ) -> tuple[str, dict[str, Any]]:
     from training.tracking import log_candidate
@@ -72,12 +89,16 @@ def registered_version(run_id: str) -> str:
 
 
 def train_one(
-    approach: str, out_dir: Path, data_dir: Path, limit: int | None = None, epochs: int = 3
+    approach: str,
+    out_dir: Path,
+    data_dir: Path,
+    limit: int | None = None,
+    epochs: int | None = None,
 ) -> dict[str, Any]:
-    """`badbuzz train baseline`: one approach trained, logged and registered (no promotion)."""
+    """`badbuzz train <approach>`: one approach trained, logged and registered (no promotion)."""
     corpus = load_corpus(data_dir, limit)
     run_id, metadata = train_and_log(
-        approach, trainers()[approach], out_dir, data_dir, limit, epochs, corpus
+        approach, TRAINERS[approach], out_dir, data_dir, limit, epochs, corpus
     )
     return {"run_id": run_id, "version": registered_version(run_id), "metadata": metadata}
 
@@ -127,9 +148,8 @@ def run_all(
     serve_dir: Path,
     report_dir: Path,
     limit: int | None = None,
-    epochs: int = 3,
-    metric: str = "validation.precision_positive",
-    recall_floor: float = 0.7,
+    epochs: int | None = None,
+    selection: Selection = DEFAULT_SELECTION,
     only: list[str] | None = None,
 ) -> dict[str, Any]:
     """Trains each approach into `work_dir/<approach>`, logs and registers it, promotes the
@@ -140,14 +160,14 @@ def run_all(
 
     corpus = load_corpus(data_dir, limit)
     registered: dict[str, str] = {}
-    for approach, trainer in trainers().items():
+    for approach, trainer in TRAINERS.items():
         if only and approach not in only:
             continue
         run_id, _ = train_and_log(
             approach, trainer, work_dir / approach, data_dir, limit, epochs, corpus
         )
         registered[approach] = registered_version(run_id)
-    champion = promote_champion(metric, recall_floor)
+    champion = promote_champion(selection)
     served = champion is not None and champion in registered.values()
     if served:
         fetch_champion(serve_dir)
@@ -156,6 +176,5 @@ def run_all(
         "champion": champion,
         "served_to": str(serve_dir) if served else None,
         "report": str(write_report(report_dir)),
-        "selection": {"metric": metric, "recall_floor": recall_floor},
+        "selection": asdict(selection),
     }
-

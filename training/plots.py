@@ -26,8 +26,11 @@ def write_plots(
     paths = [directory / name for name in PLOTS]
     drawers = (
         lambda ax: ConfusionMatrixDisplay.from_predictions(
-            labels, (scores >= threshold).astype(int), display_labels=["negative", "positive"],
-            ax=ax, colorbar=False,
+            labels,
+            (scores >= threshold).astype(int),
+            display_labels=["negative", "positive"],
+            ax=ax,
+            colorbar=False,
         ),
         lambda ax: RocCurveDisplay.from_predictions(labels, scores, ax=ax, name=title),
         lambda ax: PrecisionRecallDisplay.from_predictions(labels, scores, ax=ax, name=title),

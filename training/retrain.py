@@ -17,6 +17,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from training.data import Corpus, Example, data_hash, load_corpus
+from training.selection import DEFAULT_SELECTION, Selection
 
 LABELS = {"negative": 0, "positive": 1}
 
@@ -78,8 +79,7 @@ def retrain(
     data_dir: Path,
     *,
     limit: int | None = None,
-    metric: str = "validation.precision_positive",
-    recall_floor: float = 0.7,
+    selection: Selection = DEFAULT_SELECTION,
 ) -> dict[str, Any]:
     from training.baseline import BaselineConfig, train_bundle
     from training.pipeline import registered_version
@@ -98,7 +98,7 @@ def retrain(
         out_dir, metadata, approach="baseline-retrained", params=params, corpus=corpus
     )
     before = champion_version()
-    after = promote_champion(metric, recall_floor)
+    after = promote_champion(selection)
     return {
         "challenger": registered_version(run_id),
         "feedback_rows": kept,

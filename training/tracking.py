@@ -27,6 +27,7 @@ from model.bundle import read_metadata
 from training.data import Corpus, data_hash
 from training.evaluate import classification_metrics
 from training.plots import write_plots
+from training.selection import DEFAULT_SELECTION, Selection
 
 MODEL_NAME = "badbuzz-sentiment"
 CHAMPION = "champion"
@@ -171,26 +172,22 @@ def champion_version(client: MlflowClient | None = None) -> Any | None:
         return None
 
 
-def promote_champion(
-    metric: str = "validation.precision_positive", recall_floor: float = 0.7
-) -> str | None:
-    """Points `champion` at the version with the best `metric` among those whose recall on
-    both classes reaches the floor (a model that says 'positive' to everything has perfect
-    negative precision and must not win). Moves only to a strictly better version; returns
-    the champion's version after the call."""
+def promote_champion(selection: Selection = DEFAULT_SELECTION) -> str | None:
+    """Points `champion` at the best eligible version. Moves only to a strictly better one
+    while the current champion stays eligible; returns the champion's version after the call."""
     client = MlflowClient()
     current = champion_version(client)
-    best, best_value = current, float("-inf")
-    if current is not None:
-        best_value = version_metrics(client, current).get(metric, float("-inf"))
+    best, best_value = None, float("-inf")
+    if current is not None and selection.eligible(version_metrics(client, current)):
+        best, best_value = current, version_metrics(client, current)[selection.metric]
     for version in client.search_model_versions(f"name='{MODEL_NAME}'"):
         values = version_metrics(client, version)
-        recalls = [values.get(f"validation.recall_{c}", 0.0) for c in ("negative", "positive")]
-        if min(recalls) >= recall_floor and values.get(metric, float("-inf")) > best_value:
-            best, best_value = version, values[metric]
+        if selection.eligible(values) and values.get(selection.metric, float("-inf")) > best_value:
+            best, best_value = version, values[selection.metric]
     if best is not None and (current is None or best.version != current.version):
         client.set_registered_model_alias(MODEL_NAME, CHAMPION, best.version)
-    return None if best is None else str(best.version)
+        return str(best.version)
+    return None if current is None else str(current.version)
 
 
 def fetch_champion(dest_dir: Path) -> Path:

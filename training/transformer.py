@@ -5,14 +5,11 @@ embedded once (length-bucketed batches, so short tweets cost little), a head is 
 the cached mean-pooled vectors, and encoder + head are exported as one TFLite graph. The
 bundle declares `"encoder": "wordpiece"` so the worker tokenises with model/wordpiece.py.
 
-Reproduce: `.venv/bin/python -m training.transformer model/transformer --epochs 20`
+Reproduce: `badbuzz train transformer` (or `badbuzz train all`).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import shutil
 import tempfile
 import time
 from collections.abc import Sequence
@@ -29,10 +26,9 @@ from model import SentimentModel
 from model.wordpiece import WordPieceEncoder
 from training.data import DEFAULT_DATA_DIR, Example, data_hash, load_corpus
 from training.evaluate import best_threshold, evaluate, score_histogram
-from training.export import to_tflite, write_metadata
+from training.export import VOCAB_FILE, to_tflite, write_metadata, write_wordpiece_bundle
 from training.minilm import MiniLM, pretrained_dir, pretrained_minilm
-
-VOCAB_FILE = "vocab.txt"
+from training.teacher import save_teacher_scores
 
 
 @dataclass(frozen=True)
@@ -41,7 +37,7 @@ class TransformerConfig:
     encoder_layers: int = 6
     head_units: int = 256
     dropout: float = 0.2
-    epochs: int = 1
+    epochs: int = 20  # early stopping ends it near 10
     train_batch_size: int = 128
     embed_batch_size: int = 128
     serve_batch_size: int = 64
@@ -106,39 +102,6 @@ def _labels_weights(
     return labels, weights
 
 
-def write_wordpiece_bundle(directory: Path, tflite_model: bytes, metadata: dict[str, Any]) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "model.tflite").write_bytes(tflite_model)
-    shutil.copyfile(pretrained_dir() / VOCAB_FILE, directory / VOCAB_FILE)
-    write_metadata(directory, metadata)
-    return directory
-
-
-def litert_throughput(bundle: Path, texts: Sequence[str], rounds: int = 3) -> dict[str, float]:
-    """Tweets/s through SentimentModel with one thread, tokenisation included (what the
-    worker pays), and the interpreter alone on pre-encoded ids."""
-    model = SentimentModel.load(bundle, num_threads=1)
-    texts = list(texts)
-    model.predict_proba(texts[: model.batch_size])
-    start = time.perf_counter()
-    for _ in range(rounds):
-        model.predict_proba(texts)
-    end_to_end = rounds * len(texts) / (time.perf_counter() - start)
-    ids = model.vocabulary.encode(texts)
-    start = time.perf_counter()
-    for offset in range(0, len(ids) - model.batch_size + 1, model.batch_size):
-        model._run(ids[offset : offset + model.batch_size])
-    interpreter_only = (len(ids) // model.batch_size * model.batch_size) / (
-        time.perf_counter() - start
-    )
-    return {
-        "tweets_per_s": round(end_to_end, 1),
-        "interpreter_tweets_per_s": round(interpreter_only, 1),
-        "batch_size": float(model.batch_size),
-        "threads": 1.0,
-    }
-
-
 def _quantization_check(
     float_scores: np.ndarray, served_scores: np.ndarray, labels: np.ndarray, threshold: float
 ) -> dict[str, float]:
@@ -158,19 +121,19 @@ def train_bundle(
     *,
     data_dir: Path = DEFAULT_DATA_DIR,
     limit: int | None = None,
-    epochs: int = 1,
+    epochs: int = TransformerConfig.epochs,
     max_len: int = 48,
     seed: int = 42,
-    soft_targets_out: Path | None = None,
+    teacher_scores_out: Path | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
     """Embed with the frozen encoder, train the head, export, pick the threshold on
     validation scores from LiteRT, evaluate every held-out set through LiteRT, and write
     the bundle; returns its metadata.
 
-    `soft_targets_out` saves the model's p(positive) for every training row, in
-    `load_corpus(...).train` order, as .npy: distillation targets for the BiLSTM, free here
-    because the training vectors are already cached."""
+    `teacher_scores_out` saves the model's p(positive) for every training row
+    (`training.teacher`): distillation targets for the BiLSTM, cheap here because the
+    training vectors are already computed."""
     config = replace(
         TransformerConfig(), limit=limit, epochs=epochs, max_len=max_len, seed=seed, **overrides
     )
@@ -207,9 +170,8 @@ def train_bundle(
         verbose=2,
     )
     timings["head_fit_s"] = time.perf_counter() - clock
-    if soft_targets_out is not None:
-        soft_targets_out.parent.mkdir(parents=True, exist_ok=True)
-        np.save(soft_targets_out, head.predict(e_train, verbose=0).reshape(-1).astype(np.float32))
+    if teacher_scores_out is not None:
+        save_teacher_scores(teacher_scores_out, head.predict(e_train, verbose=0).reshape(-1), train)
 
     clock = time.perf_counter()
     tflite_model = to_tflite(
@@ -257,38 +219,3 @@ def train_bundle(
     metadata["timings_s"] = {name: round(value, 1) for name, value in timings.items()}
     metadata["model_bytes"] = (bundle / "model.tflite").stat().st_size
     return write_metadata(bundle, metadata)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    parser.add_argument("--limit", type=int)
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--max-len", type=int, default=48)
-    parser.add_argument("--layers", type=int, default=6)
-    parser.add_argument("--no-quantize", action="store_true")
-    parser.add_argument("--speed", action="store_true", help="measure LiteRT tweets/s after")
-    parser.add_argument("--soft-targets", type=Path, help="save train-row scores (.npy)")
-    args = parser.parse_args(argv)
-    metadata = train_bundle(
-        args.out_dir,
-        data_dir=args.data_dir,
-        limit=args.limit,
-        epochs=args.epochs,
-        max_len=args.max_len,
-        encoder_layers=args.layers,
-        quantize=not args.no_quantize,
-        soft_targets_out=args.soft_targets,
-    )
-    if args.speed:
-        corpus = load_corpus(args.data_dir, args.limit)
-        texts = [e.text for e in corpus.splits["sentiment140"].test][:1024]
-        metadata["litert_speed"] = litert_throughput(args.out_dir, texts)
-        write_metadata(args.out_dir, metadata)
-    print(json.dumps({k: metadata[k] for k in ("version", "threshold", "metrics")}, indent=1))
-    print(json.dumps({k: metadata.get(k) for k in ("timings_s", "model_bytes", "litert_speed")}))
-
-
-if __name__ == "__main__":
-    main()

@@ -64,4 +64,3 @@ def tune_baseline(
         mlflow.log_params({f"best_{k}": v for k, v in study.best_params.items()})
         mlflow.log_metric("best_validation.accuracy", study.best_value)
         return best, float(study.best_value), parent.info.run_id
-

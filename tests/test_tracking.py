@@ -20,6 +20,7 @@ from training.data import DEFAULT_DATA_DIR, Example, load_corpus
 from training.export import write_bundle
 from training.linear_tflite import cuckoo_tables, linear_tflite
 from training.plots import PLOTS
+from training.report import held_out_accuracy
 from training.selection import Selection
 
 TRICKY = [
@@ -30,6 +31,19 @@ TRICKY = [
     "zzqx unknownword",
     "love love love the new seats <3 #happy",
 ]
+
+
+def test_held_out_accuracy_weighs_each_training_source_by_its_size() -> None:
+    metrics = {
+        "test_sentiment140.accuracy": 0.8,
+        "test_sentiment140.n": 300.0,
+        "test_semeval.accuracy": 0.9,
+        "test_semeval.n": 100.0,
+        "manual_test.accuracy": 0.1,  # not a held-out split of the training data
+        "manual_test.n": 359.0,
+    }
+    assert held_out_accuracy(metrics) == pytest.approx(0.825)
+    assert held_out_accuracy({"test_semeval.accuracy": 0.9, "test_semeval.n": 100.0}) is None
 
 
 def test_only_fast_models_with_both_recalls_above_the_floor_can_serve() -> None:

@@ -31,8 +31,8 @@ from training.teacher import blend_targets
 @dataclass(frozen=True)
 class BiLSTMConfig:
     max_len: int = 40
-    projection: int = 128
-    lstm_units: int = 64
+    projection: int = 192
+    lstm_units: int = 96
     dropout: float = 0.3
     epochs: int = 12
     train_batch_size: int = 256

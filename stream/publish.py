@@ -28,6 +28,7 @@ class Outgoing:
     topic: str
     key: bytes | None
     value: bytes
+    partition: int = -1  # librdkafka's "unassigned": the key's hash chooses
 
     @classmethod
     def of(cls, topic: str, key: str | None, message: BaseModel) -> Outgoing:
@@ -97,6 +98,7 @@ class OutputProducer:
                         message.topic,
                         key=message.key,
                         value=message.value,
+                        partition=message.partition,
                         on_delivery=lambda err, msg, m=message: report(m, err, msg),
                     )
                     break

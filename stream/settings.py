@@ -94,6 +94,11 @@ class Settings(BaseSettings):
         return f"{self.app_id}-signals"
 
     @property
+    def topic_alert_state(self) -> str:
+        """Internal, compacted: alert window state per scope, partitioned like the signals."""
+        return f"{self.app_id}-alert-state"
+
+    @property
     def output_topics(self) -> tuple[str, ...]:
         return (self.topic_sentiment, self.topic_alerts, self.topic_deadletter)
 
@@ -104,5 +109,6 @@ class Settings(BaseSettings):
             self.topic_feedback,
             self.topic_feedback_labelled,
             self.topic_signals,
+            self.topic_alert_state,
             *self.output_topics,
         )

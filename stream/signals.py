@@ -2,7 +2,7 @@
 
 Sentiment events are keyed by tweet id, so one scope's tweets are spread over partitions
 and workers; re-keying per-batch observations by scope brings a scope's whole traffic to
-one table partition, at the cost of one small message per scope per batch.
+one partition of the alert state, at the cost of one small message per scope per batch.
 """
 
 from __future__ import annotations

@@ -47,5 +47,5 @@ def ensure_badbuzz_topics(settings: Settings) -> None:
         settings.all_topics,
         settings.topic_partitions,
         settings.topic_replication_factor,
-        compacted=[settings.topic_feedback_labelled],
+        compacted=[settings.topic_feedback_labelled, settings.topic_alert_state],
     )

@@ -2,7 +2,7 @@
 
 scoring:  tweets.raw -> tweets.sentiment, tweets.deadletter, <app>-signals (by scope)
 feedback: tweets.feedback -> tweets.feedback.labelled, tweets.deadletter, <app>-signals
-alerts:   <app>-signals -> alerts.badbuzz, with window state in a changelog-backed table
+alerts:   <app>-signals -> alerts.badbuzz, with window state in <app>-alert-state (stream/state.py)
 Every agent acknowledges its input only after its outputs are acknowledged.
 """
 
@@ -34,6 +34,7 @@ from stream.publish import InFlight, Outgoing, OutputProducer
 from stream.scoring import BatchOutcome, process_batch
 from stream.settings import Settings
 from stream.signals import Signal, sentiment_signals
+from stream.state import PartitionedStateStore
 from stream.topics import ensure_badbuzz_topics
 from stream.windows import WindowSpec
 
@@ -88,12 +89,8 @@ def build_worker(
     feedback_in = raw_topic(app, settings.topic_feedback)
     signals = raw_topic(app, settings.topic_signals)
     outputs = OutputProducer(settings.kafka_bootstrap_servers)
-    windows = app.Table(
-        "alert-windows",
-        partitions=settings.topic_partitions,
-        key_type=bytes,  # raw bytes in and out: Faust's default json cannot read them back
-        value_type=bytes,  # when it recovers the table from its changelog after a rebalance
-        help="Window state per scope.",
+    alert_state = PartitionedStateStore(
+        settings.kafka_bootstrap_servers, settings.topic_alert_state
     )
     detectors = detectors_from(settings)
     batch_wait_s = settings.batch_max_wait_ms / 1000
@@ -199,17 +196,21 @@ def build_worker(
     async def detect(stream: faust.StreamT) -> None:
         async for event in stream.events():
             signal = Signal.decode(event.value)
+            message = event.message
+            states = await alert_state.partition(message.partition, message.generation_id)
             key = f"{signal.kind.value}|{signal.scope}".encode()
-            stored = windows.get(key)
+            stored = states.get(key)
             state = ScopeState.from_dict(json.loads(stored) if stored else None)
             raised = detectors[signal.kind].observe(
                 state, signal.scope, signal.observations, clock()
             )
-            windows[key] = json.dumps(state.to_dict()).encode()
+            saved = alert_state.put(message.partition, key, json.dumps(state.to_dict()).encode())
             for alert in raised:
                 metrics.ALERTS.labels(kind=alert.kind.value, status=alert.status.value).inc()
                 log.warning("bad_buzz_alert", **json.loads(alert.model_dump_json()))
-            await outputs.deliver([Outgoing.of(settings.topic_alerts, a.scope, a) for a in raised])
+            await outputs.deliver(
+                [saved, *(Outgoing.of(settings.topic_alerts, a.scope, a) for a in raised)]
+            )
 
     @app.timer(interval=settings.lag_report_interval_s)
     async def report_lag() -> None:

@@ -34,6 +34,10 @@ class Encoder(Protocol):
     def oov_id(self) -> int:
         """The id of tokens the vocabulary does not know."""
 
+    @property
+    def marker_ids(self) -> frozenset[int]:
+        """Ids that frame the text (padding, [CLS], [SEP]) rather than stand for it."""
+
     def encode(self, texts: list[str] | tuple[str, ...]) -> np.ndarray: ...
 
 
@@ -45,6 +49,10 @@ class Vocabulary:
     @property
     def oov_id(self) -> int:
         return OOV_ID
+
+    @property
+    def marker_ids(self) -> frozenset[int]:
+        return frozenset({PAD_ID})
 
     @classmethod
     def from_tokens(cls, tokens: list[str], max_len: int) -> Vocabulary:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from model.bundle import DEFAULT_BUNDLE, PAD_ID, Encoder, read_encoder, read_metadata
+from model.bundle import DEFAULT_BUNDLE, Encoder, read_encoder, read_metadata
 
 
 class SentimentModel:
@@ -55,7 +55,7 @@ class SentimentModel:
         """Share of the tokens the model sees that its vocabulary does not know: live text
         drifting away from the training text shows here first."""
         ids = self.vocabulary.encode(list(texts))
-        tokens = int((ids != PAD_ID).sum())
+        tokens = int((~np.isin(ids, list(self.vocabulary.marker_ids))).sum())
         return float((ids == self.vocabulary.oov_id).sum()) / tokens if tokens else 0.0
 
     def label_for(self, p_positive: float) -> str:

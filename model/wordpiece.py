@@ -164,6 +164,10 @@ class WordPieceEncoder:
     def oov_id(self) -> int:
         return self.vocab[UNK]
 
+    @property
+    def marker_ids(self) -> frozenset[int]:
+        return frozenset({self.vocab[PAD], self.vocab[CLS], self.vocab[SEP]})
+
     def encode(self, texts: list[str] | tuple[str, ...]) -> np.ndarray:
         ids = np.zeros((len(texts), self.max_len), dtype=np.int32)
         cls_id, sep_id, unk_id = self.vocab[CLS], self.vocab[SEP], self.vocab[UNK]

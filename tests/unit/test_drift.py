@@ -33,8 +33,9 @@ def test_monitor_keeps_only_the_recent_window() -> None:
     assert monitor.negative_share == 0.5
 
 
-def test_oov_rate_counts_unknown_words() -> None:
-    model = SentimentModel.load()
-    assert model.oov_rate(["the flight was great"]) == 0.0
-    assert model.oov_rate(["qzxv blorptastic wugglefrump"]) == 1.0
+def test_oov_rate_counts_the_pieces_the_vocabulary_cannot_spell() -> None:
+    model = SentimentModel.load()  # word pieces: a made-up word is spelled, not unknown
+    assert model.oov_rate(["the flight was great", "qzxv blorptastic wugglefrump"]) == 0.0
+    assert model.oov_rate(["\u2603 \u2318 \u235f"]) == 1.0
+    assert model.oov_rate(["the \ua66e flight"]) == pytest.approx(1 / 3)
     assert model.oov_rate([""]) == 0.0

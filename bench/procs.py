@@ -82,6 +82,46 @@ class Child:
             self.process.wait(10)
 
 
+@dataclass
+class Group:
+    """Several workers in one consumer group, measured as one contender (Kafka's way of
+    scaling out): CPU adds up, peak RSS is the largest member's."""
+
+    name: str
+    members: list[Child]
+
+    def start(self) -> None:
+        for member in self.members:
+            member.start()
+
+    @property
+    def alive(self) -> bool:
+        return all(member.alive for member in self.members)
+
+    def peak_rss_mb(self) -> float:
+        return max(member.peak_rss_mb() for member in self.members)
+
+    def cpu_seconds(self) -> float:
+        return sum(member.cpu_seconds() for member in self.members)
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(member.log_tail(lines) for member in self.members)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        for member in self.members:
+            member.stop(timeout)
+
+
+def worker_group(
+    bootstrap: str, topics: Topics, partitions: int, batch: int, wait_ms: int, workdir: Path
+) -> Group:
+    members = [
+        worker(bootstrap, topics, partitions, batch, wait_ms, workdir / f"member-{index}")
+        for index in range(2)
+    ]
+    return Group(f"badbuzz 2 workers {batch}/{wait_ms}ms", members)
+
+
 def worker(
     bootstrap: str, topics: Topics, partitions: int, batch: int, wait_ms: int, workdir: Path
 ) -> Child:

@@ -26,6 +26,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--paced-s", type=float, default=30.0, help="0 skips the paced phase")
     parser.add_argument("--paced-fraction", type=float, default=0.5)
     parser.add_argument("--skip-peers", action="store_true")
+    parser.add_argument(
+        "--scale-out", action="store_true", help="also run 2 workers in one group (first config)"
+    )
     return parser.parse_args()
 
 
@@ -53,11 +56,18 @@ def main() -> None:
             name = f"bench-{run_id}-{tag}"
             return procs.Topics(f"{name}.raw", f"{name}.out", name)
 
-        contenders: list[tuple[procs.Child, procs.Topics, bool]] = []
+        contenders: list[tuple[procs.Child | procs.Group, procs.Topics, bool]] = []
         for batch, wait_ms in configs:
             t = topics(f"worker-{batch}-{wait_ms}")
             child = procs.worker(bootstrap, t, args.partitions, batch, wait_ms, Path(tmp) / t.group)
             contenders.append((child, t, True))
+        if args.scale_out:
+            batch, wait_ms = configs[0]
+            t = topics(f"group-{batch}-{wait_ms}")
+            group = procs.worker_group(
+                bootstrap, t, args.partitions, batch, wait_ms, Path(tmp) / t.group
+            )
+            contenders.append((group, t, False))
         if not args.skip_peers:
             t = topics("plain")
             contenders.append((procs.plain_loop(bootstrap, t, 64, Path(tmp) / t.group), t, False))
@@ -80,7 +90,7 @@ def finish(
     args: argparse.Namespace, results: dict[str, Any], rows: list[dict[str, Any]], configs: list
 ) -> None:
     raw = results["raw_scorer_tweets_per_s"]
-    workers = [row for row in rows if row["name"].startswith("badbuzz")]
+    workers = [row for row in rows if row["name"].startswith("badbuzz worker")]
     reference = workers[0]["tweets_per_s"]
     best = max(workers, key=lambda row: row["tweets_per_s"])
     scorer_row = {"name": "raw scorer (no Kafka)", "tweets_per_s": raw}

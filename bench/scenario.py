@@ -10,7 +10,7 @@ from typing import Any
 from bench import stats
 from bench.data import Message, PacedProducer, payloads, preload
 from bench.kafka_io import message_count, read_timestamps
-from bench.procs import Child, Topics
+from bench.procs import Child, Group, Topics
 from stream.topics import ensure_topics
 
 BACKLOG, PACED = "b", "p"
@@ -26,7 +26,9 @@ class Load:
     paced_fraction: float
 
 
-def wait_for(child: Child, load: Load, topic: str, target: int, stall_s: float = 90.0) -> float:
+def wait_for(
+    child: Child | Group, load: Load, topic: str, target: int, stall_s: float = 90.0
+) -> float:
     """Block until `topic` holds `target` messages; returns the child's CPU seconds when its
     first output appeared, so CPU use over the drain can be computed."""
     seen, last_change, first_cpu = -1, time.monotonic(), float("nan")
@@ -45,7 +47,7 @@ def wait_for(child: Child, load: Load, topic: str, target: int, stall_s: float =
         time.sleep(0.25)
 
 
-def run(child: Child, topics: Topics, load: Load, paced: bool) -> dict[str, Any]:
+def run(child: Child | Group, topics: Topics, load: Load, paced: bool) -> dict[str, Any]:
     ensure_topics(load.bootstrap, [topics.raw, topics.out], load.partitions)
     preload(load.bootstrap, topics.raw, load.backlog)
     backlog = len(load.backlog)
@@ -77,7 +79,7 @@ def run(child: Child, topics: Topics, load: Load, paced: bool) -> dict[str, Any]
     return result
 
 
-def _paced_phase(child: Child, topics: Topics, load: Load, rate: float) -> dict[str, Any]:
+def _paced_phase(child: Child | Group, topics: Topics, load: Load, rate: float) -> dict[str, Any]:
     """The contender is idle and caught up; offer `rate` tweets/s for `paced_s` seconds."""
     count = max(1, int(rate * load.paced_s))
     texts = [load.texts[i % len(load.texts)] for i in range(count)]

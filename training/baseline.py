@@ -18,7 +18,14 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from model import SentimentModel, tokenize
-from training.data import DEFAULT_DATA_DIR, Corpus, Example, data_hash, load_corpus
+from training.data import (
+    DEFAULT_DATA_DIR,
+    Corpus,
+    Example,
+    data_hash,
+    labels_and_weights,
+    load_corpus,
+)
 from training.evaluate import best_threshold, classification_metrics, evaluate, score_histogram
 from training.export import write_bundle, write_metadata
 from training.linear_tflite import linear_tflite
@@ -76,12 +83,6 @@ def fit_linear(
     return LinearFit(vectorizer, classifier)
 
 
-def _labels_weights(examples: list[Example], semeval_weight: float) -> tuple[np.ndarray, ...]:
-    labels = np.array([e.label for e in examples])
-    weights = np.array([semeval_weight if e.source == "semeval" else 1.0 for e in examples])
-    return labels, weights
-
-
 def train_bundle(
     out_dir: Path,
     config: BaselineConfig = BaselineConfig(),
@@ -93,7 +94,7 @@ def train_bundle(
     the LiteRT/sklearn agreement on validation)."""
     corpus = corpus or load_corpus(data_dir, config.limit)
     train, validation = corpus.train, corpus.validation
-    labels, weights = _labels_weights(train, config.semeval_weight)
+    labels, weights = labels_and_weights(train, config.semeval_weight, label_dtype=np.int64)
     fit = fit_linear(token_lists(train, config.max_len), labels, weights, config)
     tflite_model, vocabulary, dropped = linear_tflite(
         fit.vectorizer, fit.classifier, config.max_len, config.serve_batch_size

@@ -21,7 +21,7 @@ import numpy as np
 
 from model import SentimentModel
 from model.wordpiece import WordPieceEncoder
-from training.data import DEFAULT_DATA_DIR, Example, data_hash, load_corpus
+from training.data import DEFAULT_DATA_DIR, data_hash, labels_and_weights, load_corpus
 from training.evaluate import best_threshold, evaluate, score_histogram
 from training.export import VOCAB_FILE, to_tflite, write_metadata, write_wordpiece_bundle
 from training.minilm import WEIGHTS_PACKAGE, pretrained_dir, pretrained_word_vectors
@@ -87,12 +87,6 @@ def folded_serving_model(
     return served
 
 
-def _labels_weights(examples: list[Example], semeval_weight: float) -> tuple[np.ndarray, ...]:
-    labels = np.array([e.label for e in examples], dtype=np.float32)
-    weights = np.array([semeval_weight if e.source == "semeval" else 1.0 for e in examples])
-    return labels, weights
-
-
 def train_bundle(
     out_dir: Path,
     config: BiLSTMConfig = BiLSTMConfig(),
@@ -111,8 +105,8 @@ def train_bundle(
         encoder.encode([e.text for e in train]),
         encoder.encode([e.text for e in validation]),
     )
-    y_train, w_train = _labels_weights(train, config.semeval_weight)
-    y_val, w_val = _labels_weights(validation, config.semeval_weight)
+    y_train, w_train = labels_and_weights(train, config.semeval_weight)
+    y_val, w_val = labels_and_weights(validation, config.semeval_weight)
     if teacher_scores is not None:
         y_train = blend_targets(y_train, teacher_scores, config.soft_weight)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from model.text import normalize
 
@@ -21,6 +23,19 @@ class Example:
     text: str
     label: int
     source: str
+
+
+def sample_weights(examples: Sequence[Example], semeval_weight: float) -> np.ndarray:
+    """A SemEval tweet (human label) counts `semeval_weight` times a Sentiment140 one
+    (emoticon label)."""
+    return np.array([semeval_weight if e.source == "semeval" else 1.0 for e in examples])
+
+
+def labels_and_weights(
+    examples: Sequence[Example], semeval_weight: float, label_dtype: type = np.float32
+) -> tuple[np.ndarray, np.ndarray]:
+    labels = np.array([e.label for e in examples], dtype=label_dtype)
+    return labels, sample_weights(examples, semeval_weight)
 
 
 def _rows(path: Path) -> Iterable[dict[str, str]]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +23,7 @@ import tensorflow as tf
 
 from model import SentimentModel
 from model.wordpiece import WordPieceEncoder
-from training.data import DEFAULT_DATA_DIR, Example, data_hash, load_corpus
+from training.data import DEFAULT_DATA_DIR, data_hash, labels_and_weights, load_corpus
 from training.evaluate import best_threshold, evaluate, score_histogram
 from training.export import VOCAB_FILE, to_tflite, write_metadata, write_wordpiece_bundle
 from training.minilm import MiniLM, pretrained_dir, pretrained_minilm
@@ -94,14 +93,6 @@ def serving_model(encoder: MiniLM, head: keras.Model, max_len: int) -> keras.Mod
     return keras.Model(ids, head(encoder(ids, training=False)), name="minilm_classifier")
 
 
-def _labels_weights(
-    examples: Sequence[Example], semeval_weight: float
-) -> tuple[np.ndarray, np.ndarray]:
-    labels = np.array([e.label for e in examples], dtype=np.float32)
-    weights = np.array([semeval_weight if e.source == "semeval" else 1.0 for e in examples])
-    return labels, weights
-
-
 def _quantization_check(
     float_scores: np.ndarray, served_scores: np.ndarray, labels: np.ndarray, threshold: float
 ) -> dict[str, float]:
@@ -156,8 +147,8 @@ def train_bundle(
     timings["embed_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    y_train, w_train = _labels_weights(train, config.semeval_weight)
-    y_val, w_val = _labels_weights(validation, config.semeval_weight)
+    y_train, w_train = labels_and_weights(train, config.semeval_weight)
+    y_val, w_val = labels_and_weights(validation, config.semeval_weight)
     head = build_head(config, e_train.shape[1])
     history = head.fit(
         e_train,

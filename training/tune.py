@@ -14,7 +14,7 @@ import numpy as np
 import optuna
 
 from training.baseline import BaselineConfig, fit_linear, token_lists
-from training.data import Corpus
+from training.data import Corpus, sample_weights
 from training.evaluate import best_threshold
 
 SEARCH_SPACE = "C log-uniform [0.1, 30], ngram_max {1, 2}, min_df {1, 2, 3, 5}, sublinear_tf"
@@ -44,7 +44,7 @@ def tune_baseline(
 
     def objective(trial: optuna.Trial) -> float:
         config = suggest(trial, base)
-        weights = np.array([config.semeval_weight if e.source == "semeval" else 1.0 for e in train])
+        weights = sample_weights(train, config.semeval_weight)
         scores = fit_linear(x_train, y_train, weights, config).scores(x_val)
         threshold = best_threshold(y_val, scores)
         accuracy = float(((scores >= threshold).astype(int) == y_val).mean())

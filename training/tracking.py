@@ -178,8 +178,10 @@ def promote_champion(selection: Selection = DEFAULT_SELECTION) -> str | None:
     client = MlflowClient()
     current = champion_version(client)
     best, best_value = None, float("-inf")
-    if current is not None and selection.eligible(version_metrics(client, current)):
-        best, best_value = current, version_metrics(client, current)[selection.metric]
+    if current is not None:
+        current_metrics = version_metrics(client, current)
+        if selection.eligible(current_metrics):
+            best, best_value = current, current_metrics[selection.metric]
     for version in client.search_model_versions(f"name='{MODEL_NAME}'"):
         values = version_metrics(client, version)
         if selection.eligible(values) and values.get(selection.metric, float("-inf")) > best_value:

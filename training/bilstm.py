@@ -25,7 +25,7 @@ from training.data import DEFAULT_DATA_DIR, data_hash, labels_and_weights, load_
 from training.evaluate import best_threshold, evaluate, score_histogram
 from training.export import VOCAB_FILE, to_tflite, write_metadata, write_wordpiece_bundle
 from training.minilm import WEIGHTS_PACKAGE, pretrained_dir, pretrained_word_vectors
-from training.teacher import blend_targets
+from training.teacher import blend_targets, load_teacher_scores
 
 
 @dataclass(frozen=True)
@@ -91,15 +91,17 @@ def train_bundle(
     out_dir: Path,
     config: BiLSTMConfig = BiLSTMConfig(),
     data_dir: Path = DEFAULT_DATA_DIR,
-    teacher_scores: np.ndarray | None = None,
+    teacher_file: Path | None = None,
 ) -> dict[str, Any]:
     """Train, export to TFLite, pick the threshold on validation data, evaluate on every
     held-out set through LiteRT, and write the bundle; returns its metadata.
 
-    `teacher_scores` (one per row of `load_corpus(data_dir, limit).train`) are blended into
-    the training labels with `config.soft_weight`; validation keeps the hard labels."""
+    The scores in `teacher_file` (`training.teacher`, checked against these training rows)
+    are blended into the training labels with `config.soft_weight`; validation keeps the
+    hard labels."""
     corpus = load_corpus(data_dir, config.limit)
     train, validation = corpus.train, corpus.validation
+    teacher_scores = None if teacher_file is None else load_teacher_scores(teacher_file, train)
     encoder = WordPieceEncoder.from_file(pretrained_dir() / VOCAB_FILE, config.max_len)
     x_train, x_val = (
         encoder.encode([e.text for e in train]),

@@ -45,14 +45,10 @@ def train_transformer(
 
 def train_bilstm(out_dir: Path, data_dir: Path, limit: int | None, epochs: int | None) -> Metadata:
     from training.bilstm import BiLSTMConfig, train_bundle
-    from training.teacher import load_teacher_scores
 
     config = BiLSTMConfig(epochs=epochs or BiLSTMConfig.epochs, limit=limit)
     teacher = out_dir.parent / TEACHER_FILE
-    scores = None
-    if teacher.exists():
-        scores = load_teacher_scores(teacher, load_corpus(data_dir, limit).train)
-    return train_bundle(out_dir, config, data_dir, scores)
+    return train_bundle(out_dir, config, data_dir, teacher if teacher.exists() else None)
 
 
 TRAINERS: dict[str, Trainer] = {

@@ -67,6 +67,31 @@ async def run_with_retries(
             await sleep(delay)
 
 
+async def handle_isolating_failures(
+    records: Sequence[RawRecord],
+    handle: Callable[[Sequence[RawRecord]], Awaitable[None]],
+    policy: RetryPolicy,
+    *,
+    on_retry: Callable[[Exception, int, float], None] = lambda error, attempt, delay: None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> list[tuple[RawRecord, GaveUp]]:
+    """Handles a batch with retries; if it keeps failing, handles each input alone once, so
+    one poison input does not take its whole batch to the dead letters. Returns the inputs
+    that failed, each with its failure."""
+    result = await run_with_retries(lambda: handle(records), policy, on_retry=on_retry, sleep=sleep)
+    if not isinstance(result, GaveUp):
+        return []
+    if len(records) == 1:
+        return [(records[0], result)]
+    failed = []
+    for record in records:
+        try:
+            await handle([record])
+        except Exception as error:
+            failed.append((record, GaveUp(error, result.attempts + 1)))
+    return failed
+
+
 def processing_failed_letter(
     record: RawRecord, failure: GaveUp, keep_bytes: int, now: datetime
 ) -> DeadLetter:

@@ -29,11 +29,10 @@ from stream.app import create_app, raw_topic
 from stream.drift import DriftMonitor
 from stream.faults import (
     PROCESSING_FAILED,
-    GaveUp,
     RetryPolicy,
+    handle_isolating_failures,
     input_span,
     processing_failed_letter,
-    run_with_retries,
 )
 from stream.feedback import labelled_example, process_feedback
 from stream.intake import REASONS, RawRecord
@@ -126,11 +125,14 @@ def build_worker(
         return [Outgoing(settings.topic_signals, s.scope.encode(), s.encode()) for s in batch]
 
     async def handle_inputs(
-        agent: str, records: Sequence[RawRecord], handle: Callable[[], Awaitable[None]]
+        agent: str,
+        records: Sequence[RawRecord],
+        handle: Callable[[Sequence[RawRecord]], Awaitable[None]],
     ) -> None:
         """The one way an agent handles its input, since Faust acks an event whose handler
-        raised: retried with backoff, then dead-lettered as processing_failed; never raises
-        for a bad input, so the caller's ack always follows a finished handling."""
+        raised: retried with backoff, then input by input, and what still fails is
+        dead-lettered as processing_failed. It never raises for a bad input, so the caller's
+        ack always follows a finished handling."""
 
         def log_retry(error: Exception, attempt: int, delay_s: float) -> None:
             log.warning(
@@ -142,20 +144,21 @@ def build_worker(
                 exc_info=error,
             )
 
-        result = await run_with_retries(handle, retry_policy, on_retry=log_retry)
-        if isinstance(result, GaveUp):
+        failed = await handle_isolating_failures(records, handle, retry_policy, on_retry=log_retry)
+        now = clock()
+        letters = []
+        for record, failure in failed:
             log.error(
                 "processing_failed",
                 agent=agent,
-                attempts=result.attempts,
-                inputs=input_span(records),
-                exc_info=result.error,
+                attempts=failure.attempts,
+                inputs=input_span([record]),
+                exc_info=failure.error,
             )
-            now = clock()
-            letters = [
-                processing_failed_letter(record, result, settings.deadletter_payload_bytes, now)
-                for record in records
-            ]
+            letters.append(
+                processing_failed_letter(record, failure, settings.deadletter_payload_bytes, now)
+            )
+        if letters:
             await outputs.deliver(dead_letter_messages(letters))
         for topic, count in Counter(record.topic for record in records).items():
             metrics.MESSAGES_CONSUMED.labels(topic=topic).inc(count)
@@ -164,7 +167,7 @@ def build_worker(
     async def score(stream: faust.StreamT) -> None:
         in_flight = InFlight(settings.max_batches_in_flight)
 
-        async def score_and_deliver(records: list[RawRecord]) -> None:
+        async def score_and_deliver(records: Sequence[RawRecord]) -> None:
             started = time.perf_counter()
             outcome = process_batch(
                 records,
@@ -192,13 +195,13 @@ def build_worker(
             for event in events:
                 event.message.incref()  # held until handled: take_events' own ack is not final
             await in_flight.start(
-                handle_inputs("score", records, partial(score_and_deliver, records)),
+                handle_inputs("score", records, score_and_deliver),
                 partial(acknowledge, events),
             )
 
     @app.agent(feedback_in)
     async def collect_feedback(stream: faust.StreamT) -> None:
-        async def record_feedback(records: list[RawRecord]) -> None:
+        async def record_feedback(records: Sequence[RawRecord]) -> None:
             now = clock()
             outcome = process_feedback(
                 records,
@@ -234,11 +237,11 @@ def build_worker(
 
         async for events in stream.take_events(settings.batch_size, within=batch_wait_s):
             records = [record_of(event) for event in events]
-            await handle_inputs("feedback", records, partial(record_feedback, records))
+            await handle_inputs("feedback", records, record_feedback)
 
     @app.agent(signals)
     async def detect(stream: faust.StreamT) -> None:
-        async def apply_signal(event: faust.EventT) -> None:
+        async def apply_signal(event: faust.EventT, _record: Sequence[RawRecord]) -> None:
             signal = Signal.decode(event.value)
             message = event.message
             states = await alert_state.partition(message.partition, message.generation_id)
@@ -295,7 +298,7 @@ def rejected_inputs(letters: list[DeadLetter]) -> list[str]:
 
 
 def observe_batch(
-    records: list[RawRecord],
+    records: Sequence[RawRecord],
     events: list[SentimentEvent],
     letters: list[DeadLetter],
     inference_s: float,

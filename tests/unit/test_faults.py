@@ -1,5 +1,6 @@
 import asyncio
 import base64
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -8,6 +9,7 @@ from stream.faults import (
     PROCESSING_FAILED,
     GaveUp,
     RetryPolicy,
+    handle_isolating_failures,
     input_span,
     processing_failed_letter,
     retry_delay,
@@ -101,3 +103,53 @@ def test_input_span_gives_the_offset_range_of_each_partition() -> None:
         for partition, offset in [(1, 7), (0, 3), (1, 5), (0, 4), (1, 6)]
     ]
     assert input_span(records) == ["tweets.raw:0:3-4", "tweets.raw:1:5-7"]
+
+
+class PoisonedBatch:
+    """A batch handler that raises whenever the batch holds a poison input."""
+
+    def __init__(self, poison_offsets: set[int]) -> None:
+        self.poison_offsets = poison_offsets
+        self.handled: list[list[int]] = []
+
+    async def __call__(self, records: Sequence[RawRecord]) -> None:
+        offsets = [record.offset for record in records]
+        if self.poison_offsets & set(offsets):
+            raise ValueError(f"cannot score offsets {offsets}")
+        self.handled.append(offsets)
+
+
+def isolate(records: list[RawRecord], handler: PoisonedBatch) -> tuple[list, list[float]]:
+    slept: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        slept.append(delay)
+
+    failed = asyncio.run(handle_isolating_failures(records, handler, POLICY, sleep=sleep))
+    return failed, slept
+
+
+def records_at(*offsets: int) -> list[RawRecord]:
+    return [RawRecord("tweets.raw", 0, offset, None, b"{}") for offset in offsets]
+
+
+def test_a_healthy_batch_is_handled_once_and_nothing_fails() -> None:
+    handler = PoisonedBatch(set())
+    assert isolate(records_at(1, 2, 3), handler) == ([], [])
+    assert handler.handled == [[1, 2, 3]]
+
+
+def test_a_poisoned_batch_fails_only_its_poison_after_the_retries() -> None:
+    handler = PoisonedBatch({2, 4})
+    failed, slept = isolate(records_at(1, 2, 3, 4), handler)
+    assert slept == [0.5, 1.0, 1.5]
+    assert handler.handled == [[1], [3]]
+    assert [(record.offset, gave_up.attempts) for record, gave_up in failed] == [(2, 5), (4, 5)]
+    assert str(failed[0][1].error) == "cannot score offsets [2]"
+
+
+def test_a_single_failing_input_is_not_tried_again_alone() -> None:
+    handler = PoisonedBatch({7})
+    failed, slept = isolate(records_at(7), handler)
+    assert [(record.offset, gave_up.attempts) for record, gave_up in failed] == [(7, 4)]
+    assert len(slept) == 3

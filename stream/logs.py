@@ -4,8 +4,30 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
+
+
+def add_error_type_and_message(
+    logger: object, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """`error_type` and `error_message` next to the traceback text, so the on-call person and
+    log queries see what failed without reading the traceback."""
+    exc_info = event_dict.get("exc_info")
+    if exc_info is True:
+        exc_info = sys.exc_info()
+    error = exc_info[1] if isinstance(exc_info, tuple) else exc_info
+    if isinstance(error, BaseException):
+        event_dict["error_type"] = f"{type(error).__module__}.{type(error).__qualname__}"
+        event_dict["error_message"] = str(error)
+    return event_dict
+
+
+# Turns `exc_info` (an exception, a sys.exc_info() tuple or True) into text fields: without it
+# a stdlib record's exc_info reaches the JSON renderer as the repr of a traceback object.
+ERROR_AS_TEXT = (add_error_type_and_message, structlog.processors.format_exc_info)
 
 
 def configure_logging(level: str = "INFO", libraries_level: str = "WARNING") -> None:
@@ -20,6 +42,7 @@ def configure_logging(level: str = "INFO", libraries_level: str = "WARNING") -> 
         structlog.stdlib.ProcessorFormatter(
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *ERROR_AS_TEXT,
                 structlog.processors.JSONRenderer(),
             ],
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
@@ -32,7 +55,7 @@ def configure_logging(level: str = "INFO", libraries_level: str = "WARNING") -> 
         processors=[
             structlog.contextvars.merge_contextvars,
             *shared,
-            structlog.processors.format_exc_info,
+            *ERROR_AS_TEXT,
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(

@@ -8,6 +8,11 @@ from schemas import AlertKind, AlertStatus, FeedbackVerdict, Label
 
 TWEETS_CONSUMED = Counter("badbuzz_tweets_consumed", "Raw messages read from the input topic.")
 TWEETS_SCORED = Counter("badbuzz_tweets_scored", "Tweets scored, by predicted label.", ["label"])
+MESSAGES_CONSUMED = Counter(
+    "badbuzz_messages_consumed",
+    "Input messages handled (scored, recorded or dead-lettered), by topic.",
+    ["topic"],
+)
 DEAD_LETTERS = Counter("badbuzz_dead_letters", "Inputs sent to the dead-letter topic.", ["reason"])
 PUBLISH_RETRIES = Counter(
     "badbuzz_publish_retries", "Output messages sent again after a failed delivery."
@@ -45,8 +50,10 @@ OOV_TOKEN_RATE = Gauge(
 )
 
 
-def declare_label_values(reasons: tuple[str, ...]) -> None:
+def declare_label_values(reasons: tuple[str, ...], input_topics: tuple[str, ...]) -> None:
     """Start every labelled series at 0, so Prometheus sees the first event as an increase."""
+    for topic in input_topics:
+        MESSAGES_CONSUMED.labels(topic=topic)
     for reason in reasons:
         DEAD_LETTERS.labels(reason=reason)
     for label in Label:

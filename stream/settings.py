@@ -70,12 +70,25 @@ class Settings(BaseSettings):
 
     web_host: str = "0.0.0.0"
     web_port: int = Field(default=6066, ge=1, le=65535)
-    data_dir: Path = Path("var/worker")
+    data_dir: Path = Field(
+        default=Path("var/worker"),
+        description="Faust's data directory (relative to the working directory, and the "
+        "registry model's download cache); created with its parents at start.",
+    )
     commit_interval_s: float = Field(default=1.0, gt=0)
     session_timeout_s: float = Field(
         default=10.0, ge=6.0, description="A silent worker's partitions move after this long."
     )
     lag_report_interval_s: float = Field(default=5.0, gt=0)
+    processing_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="Tries at handling an input whose handling raises before it is "
+        "dead-lettered as processing_failed (a down broker is retried forever, not counted).",
+    )
+    processing_backoff_s: float = Field(
+        default=0.5, ge=0, description="Wait before the 2nd try; doubles for each further one."
+    )
     drift_window: int = Field(default=5000, ge=100, description="Recent scores drift is on.")
     drift_oov_every: int = Field(
         default=10, ge=1, description="Measure the OOV rate on one batch in this many."
@@ -97,6 +110,11 @@ class Settings(BaseSettings):
     def topic_alert_state(self) -> str:
         """Internal, compacted: alert window state per scope, partitioned like the signals."""
         return f"{self.app_id}-alert-state"
+
+    @property
+    def input_topics(self) -> tuple[str, ...]:
+        """What the worker's agents consume: tweets, feedback and the internal signals."""
+        return (self.topic_raw, self.topic_feedback, self.topic_signals)
 
     @property
     def output_topics(self) -> tuple[str, ...]:

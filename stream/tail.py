@@ -25,7 +25,7 @@ def format_line(topic: str, value: bytes) -> str:
         )
     if "reason" in message:
         return (
-            f"[{topic}] DEAD LETTER {message['reason']} "
+            f"[{topic}] DEAD LETTER {message['reason']} from {message['source_topic']} "
             f"(partition {message['partition']}, offset {message['offset']}): {message['detail']}"
         )
     return f"[{topic}] {json.dumps(message)[:200]}"

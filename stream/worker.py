@@ -3,19 +3,19 @@
 scoring:  tweets.raw -> tweets.sentiment, tweets.deadletter, <app>-signals (by scope)
 feedback: tweets.feedback -> tweets.feedback.labelled, tweets.deadletter, <app>-signals
 alerts:   <app>-signals -> alerts.badbuzz, with window state in <app>-alert-state (stream/state.py)
-Every agent acknowledges its input only after its outputs are acknowledged.
+Every agent hands its input to `handle_inputs` and acknowledges it only after that returned:
+its outputs acknowledged by the broker, or, if the handling kept raising, its dead letters.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import os
 import time
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import NoReturn
 
 import faust
 import structlog
@@ -27,6 +27,13 @@ from stream import metrics
 from stream.alerting import Detector, NegativeFeedbackRule, NegativeSentimentRule, ScopeState
 from stream.app import create_app, raw_topic
 from stream.drift import DriftMonitor
+from stream.faults import (
+    PROCESSING_FAILED,
+    RetryPolicy,
+    handle_isolating_failures,
+    input_span,
+    processing_failed_letter,
+)
 from stream.feedback import labelled_example, process_feedback
 from stream.intake import REASONS, RawRecord
 from stream.logs import configure_logging
@@ -95,7 +102,8 @@ def build_worker(
     detectors = detectors_from(settings)
     batch_wait_s = settings.batch_max_wait_ms / 1000
     metrics.MODEL_INFO.info({"version": scorer.version})
-    metrics.declare_label_values(REASONS)
+    metrics.declare_label_values((*REASONS, PROCESSING_FAILED), settings.input_topics)
+    retry_policy = RetryPolicy(settings.processing_attempts, settings.processing_backoff_s)
     drift = DriftMonitor(
         scorer.metadata["reference_histogram"], scorer.threshold, settings.drift_window
     )
@@ -116,67 +124,93 @@ def build_worker(
     def signal_messages(batch: list[Signal]) -> list[Outgoing]:
         return [Outgoing(settings.topic_signals, s.scope.encode(), s.encode()) for s in batch]
 
+    async def handle_inputs(
+        agent: str,
+        records: Sequence[RawRecord],
+        handle: Callable[[Sequence[RawRecord]], Awaitable[None]],
+    ) -> None:
+        """The one way an agent handles its input, since Faust acks an event whose handler
+        raised: retried with backoff, then input by input, and what still fails is
+        dead-lettered as processing_failed. It never raises for a bad input, so the caller's
+        ack always follows a finished handling."""
+
+        def log_retry(error: Exception, attempt: int, delay_s: float) -> None:
+            log.warning(
+                "processing_retry",
+                agent=agent,
+                attempt=attempt,
+                delay_s=delay_s,
+                inputs=input_span(records),
+                exc_info=error,
+            )
+
+        failed = await handle_isolating_failures(records, handle, retry_policy, on_retry=log_retry)
+        now = clock()
+        letters = []
+        for record, failure in failed:
+            log.error(
+                "processing_failed",
+                agent=agent,
+                attempts=failure.attempts,
+                inputs=input_span([record]),
+                exc_info=failure.error,
+            )
+            letters.append(
+                processing_failed_letter(record, failure, settings.deadletter_payload_bytes, now)
+            )
+        if letters:
+            await outputs.deliver(dead_letter_messages(letters))
+        for topic, count in Counter(record.topic for record in records).items():
+            metrics.MESSAGES_CONSUMED.labels(topic=topic).inc(count)
+
     @app.agent(tweets)
     async def score(stream: faust.StreamT) -> None:
         in_flight = InFlight(settings.max_batches_in_flight)
 
-        async def deliver(records: list[RawRecord], messages: list[Outgoing]) -> None:
-            try:
-                await outputs.deliver(messages)
-            except Exception:
-                crash_without_commit(records)
-
-        async def acknowledge(
-            events: Sequence[faust.EventT],
-            records: list[RawRecord],
-            outcome: BatchOutcome,
-            inference_s: float,
-        ) -> None:
-            for event in events:
-                await stream.ack(event)
-            observe_batch(records, outcome.events, outcome.dead_letters, inference_s)
-            observe_drift(outcome)
-
-        async for events in stream.take_events(settings.batch_size, within=batch_wait_s):
-            records = [record_of(event) for event in events]
+        async def score_and_deliver(records: Sequence[RawRecord]) -> None:
             started = time.perf_counter()
-            try:
-                outcome = process_batch(
-                    records,
-                    scorer,
-                    max_payload_bytes=settings.max_payload_bytes,
-                    deadletter_payload_bytes=settings.deadletter_payload_bytes,
-                    now=clock(),
-                )
-            except Exception:
-                crash_without_commit(records)
+            outcome = process_batch(
+                records,
+                scorer,
+                max_payload_bytes=settings.max_payload_bytes,
+                deadletter_payload_bytes=settings.deadletter_payload_bytes,
+                now=clock(),
+            )
             inference_s = time.perf_counter() - started
-            messages = (
+            await outputs.deliver(
                 [Outgoing.of(settings.topic_sentiment, e.tweet_id, e) for e in outcome.events]
                 + dead_letter_messages(outcome.dead_letters)
                 + signal_messages(sentiment_signals(outcome.events))
             )
+            observe_batch(records, outcome.events, outcome.dead_letters, inference_s)
+            observe_drift(outcome)
 
+        async def acknowledge(events: Sequence[faust.EventT]) -> None:
             for event in events:
-                event.message.incref()  # held until delivered: take_events' own ack is not final
+                await stream.ack(event)
+            metrics.TWEETS_CONSUMED.inc(len(events))
+
+        async for events in stream.take_events(settings.batch_size, within=batch_wait_s):
+            records = [record_of(event) for event in events]
+            for event in events:
+                event.message.incref()  # held until handled: take_events' own ack is not final
             await in_flight.start(
-                deliver(records, messages),
-                partial(acknowledge, events, records, outcome, inference_s),
+                handle_inputs("score", records, score_and_deliver),
+                partial(acknowledge, events),
             )
 
     @app.agent(feedback_in)
     async def collect_feedback(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(settings.batch_size, within=batch_wait_s):
+        async def record_feedback(records: Sequence[RawRecord]) -> None:
             now = clock()
             outcome = process_feedback(
-                [record_of(event) for event in events],
+                records,
                 max_payload_bytes=settings.max_payload_bytes,
                 deadletter_payload_bytes=settings.deadletter_payload_bytes,
                 now=now,
             )
             examples = []
             for _, report in outcome.accepted:
-                metrics.FEEDBACK.labels(verdict=report.verdict.value).inc()
                 example = labelled_example(report)
                 if example is not None:
                     examples.append(
@@ -191,10 +225,23 @@ def build_worker(
                 + dead_letter_messages(outcome.dead_letters)
                 + signal_messages(outcome.signals(now))
             )
+            for _, report in outcome.accepted:
+                metrics.FEEDBACK.labels(verdict=report.verdict.value).inc()
+            log.info(
+                "feedback_batch_done",
+                consumed=len(records),
+                accepted=len(outcome.accepted),
+                dead_lettered=len(outcome.dead_letters),
+                rejected=rejected_inputs(outcome.dead_letters),
+            )
+
+        async for events in stream.take_events(settings.batch_size, within=batch_wait_s):
+            records = [record_of(event) for event in events]
+            await handle_inputs("feedback", records, record_feedback)
 
     @app.agent(signals)
     async def detect(stream: faust.StreamT) -> None:
-        async for event in stream.events():
+        async def apply_signal(event: faust.EventT, _record: Sequence[RawRecord]) -> None:
             signal = Signal.decode(event.value)
             message = event.message
             states = await alert_state.partition(message.partition, message.generation_id)
@@ -212,12 +259,14 @@ def build_worker(
                 [saved, *(Outgoing.of(settings.topic_alerts, a.scope, a) for a in raised)]
             )
 
+        async for event in stream.events():
+            await handle_inputs("detect", [record_of(event)], partial(apply_signal, event))
+
     @app.timer(interval=settings.lag_report_interval_s)
     async def report_lag() -> None:
         """Lag per owned input partition; partitions handed to another worker drop out."""
         metrics.CONSUMER_LAG.clear()
-        inputs = {settings.topic_raw, settings.topic_feedback, settings.topic_signals}
-        for tp in (tp for tp in app.consumer.assignment() if tp.topic in inputs):
+        for tp in (tp for tp in app.consumer.assignment() if tp.topic in settings.input_topics):
             position = await app.consumer.position(tp)
             highwater = app.consumer.highwater(tp)
             if position is not None and highwater is not None:
@@ -244,25 +293,17 @@ def build_worker(
     return app
 
 
-def crash_without_commit(records: list[RawRecord]) -> NoReturn:
-    """Faust marks a batch done even when its handler raises, which would lose it: exit at
-    once instead, so the supervisor restarts the worker from the last committed offset."""
-    log.exception(
-        "batch_failed_exiting",
-        partitions=sorted({record.partition for record in records}),
-        first_offset=min(record.offset for record in records),
-    )
-    os._exit(70)
+def rejected_inputs(letters: list[DeadLetter]) -> list[str]:
+    return [f"{letter.partition}:{letter.offset}:{letter.reason}" for letter in letters]
 
 
 def observe_batch(
-    records: list[RawRecord],
+    records: Sequence[RawRecord],
     events: list[SentimentEvent],
     letters: list[DeadLetter],
     inference_s: float,
 ) -> None:
     done = time.time()
-    metrics.TWEETS_CONSUMED.inc(len(records))
     metrics.BATCH_SIZE.observe(len(records))
     metrics.INFERENCE_SECONDS.observe(inference_s)
     metrics.LAST_BATCH_AT.set(done)
@@ -276,7 +317,7 @@ def observe_batch(
         consumed=len(records),
         scored=len(events),
         dead_lettered=len(letters),
-        rejected=[f"{d.partition}:{d.offset}:{d.reason}" for d in letters],
+        rejected=rejected_inputs(letters),
         inference_ms=round(inference_s * 1000, 2),
     )
 
@@ -284,7 +325,9 @@ def observe_batch(
 def run_worker(settings: Settings, scorer: SentimentModel) -> None:
     """Blocks until SIGTERM/SIGINT; Faust's worker then commits what was acknowledged."""
     configure_logging(settings.log_level)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     ensure_badbuzz_topics(settings)
     app = build_worker(settings, scorer)
-    worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False)
+    worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False, quiet=True)
+    worker.spinner = None  # it writes terminal escape codes into the JSON log
     worker.execute_from_commandline()

@@ -42,9 +42,11 @@ def topic_env(bootstrap: str, suffix: str) -> dict[str, str]:
 class WorkerProcess:
     """`badbuzz worker` in a child process, as operators run it."""
 
-    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+    def __init__(self, env: dict[str, str], workdir: Path, *, cwd: Path | None = None) -> None:
+        """`cwd`: run there with the default data dir instead of one under `workdir`."""
         self.env = env
         self.workdir = workdir
+        self.cwd = cwd
         self.process: subprocess.Popen[bytes] | None = None
         self.web_port = free_port()
 
@@ -58,10 +60,12 @@ class WorkerProcess:
             "BADBUZZ_WEB_HOST": "127.0.0.1",
             "PYTHONPATH": str(PROJECT_ROOT),
         }
+        if self.cwd is not None:
+            del env["BADBUZZ_DATA_DIR"]
         log = (self.workdir / "worker.log").open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "stream.cli", "worker"],
-            cwd=self.workdir,
+            cwd=self.cwd or self.workdir,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -76,6 +80,11 @@ class WorkerProcess:
         if not path.exists():
             return ""
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def log_lines(self) -> list[dict]:
+        """The worker's JSON log lines (LiteRT's native code also writes a plain line)."""
+        text = (self.workdir / "worker.log").read_text()
+        return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
     def get(self, path: str) -> tuple[int, str]:
         """Status and body of a page of the worker's web server; (0, "") while it is down."""

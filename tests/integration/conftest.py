@@ -28,8 +28,8 @@ def unique_env(kafka_bootstrap: str) -> dict[str, str]:
 def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     started: list[WorkerProcess] = []
 
-    def start(env: dict[str, str], name: str = "worker") -> WorkerProcess:
-        worker = WorkerProcess(env, tmp_path / name)
+    def start(env: dict[str, str], name: str = "worker", cwd: Path | None = None) -> WorkerProcess:
+        worker = WorkerProcess(env, tmp_path / name, cwd=cwd)
         worker.start()
         started.append(worker)
         return worker

@@ -5,12 +5,14 @@ from __future__ import annotations
 import faust
 
 from stream.settings import Settings
+from stream.transport import Transport, UndecodableHandler
 
 
-def create_app(settings: Settings) -> faust.App:
+def create_app(settings: Settings, on_undecodable: UndecodableHandler) -> faust.App:
     """A Faust app that treats every payload as raw bytes, so decoding errors are ours to
-    dead-letter instead of Faust's to log and skip."""
-    return faust.App(
+    dead-letter instead of Faust's to log and skip; a record batch its consumer cannot decode
+    goes to `on_undecodable` (stream/transport.py)."""
+    app = faust.App(
         settings.app_id,
         broker=settings.faust_broker_url,
         autodiscover=False,
@@ -29,6 +31,8 @@ def create_app(settings: Settings) -> faust.App:
         web_port=settings.web_port,
         web_in_thread=False,
     )
+    app.transport = Transport(app.conf.broker_consumer, app, on_undecodable)
+    return app
 
 
 def raw_topic(app: faust.App, name: str) -> faust.TopicT:

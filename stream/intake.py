@@ -27,6 +27,17 @@ class RawRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class UndecodableBatch:
+    """A fetched record batch the consumer could not decode (codec missing, corrupt data)."""
+
+    topic: str
+    partition: int
+    first_offset: int
+    last_offset: int
+    error: Exception
+
+
+@dataclass(frozen=True, slots=True)
 class Rejection:
     reason: str
     detail: str
@@ -41,6 +52,7 @@ REASONS = (
     "missing_text",
     "empty_text",
     "invalid_field",
+    "undecodable_batch",
 )
 
 
@@ -101,3 +113,29 @@ def dead_letter(
         payload_truncated=len(kept) < len(payload),
         rejected_at=now,
     )
+
+
+def undecodable_batch_letter(batch: UndecodableBatch, now: datetime) -> DeadLetter:
+    """No payload to keep, only where the batch was, so an operator can read it with a client
+    that can decode it (e.g. Kafka's console consumer)."""
+    return DeadLetter(
+        source_topic=batch.topic,
+        partition=batch.partition,
+        offset=batch.first_offset,
+        reason="undecodable_batch",
+        detail=(
+            f"offsets {batch.first_offset}-{batch.last_offset} of {batch.topic} partition "
+            f"{batch.partition} skipped: {_describe(batch.error)}"
+        ),
+        payload_base64="",
+        payload_size=0,
+        payload_truncated=False,
+        rejected_at=now,
+    )
+
+
+def _describe(error: Exception) -> str:
+    """`Type: message`, without repeating the type where the message starts with it (as
+    aiokafka's errors do)."""
+    name, message = type(error).__name__, str(error)
+    return message if message.startswith(f"{name}:") else f"{name}: {message}"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from pydantic import BaseModel
 
 from stream.metrics import PUBLISH_RETRIES
@@ -43,6 +43,9 @@ class OutputProducer:
         self._producer = Producer(
             {
                 "bootstrap.servers": bootstrap_servers,
+                # no duplicate or reordered output when librdkafka retries a send; it implies
+                # acks=all and caps max.in.flight.requests.per.connection at 5 by itself
+                "enable.idempotence": True,
                 "acks": "all",
                 "linger.ms": 2,
                 "message.timeout.ms": 30_000,
@@ -66,6 +69,9 @@ class OutputProducer:
             failed = await self._send_batch(pending)
             if not failed:
                 return
+            fatal = next((error for _, error in failed if error.fatal()), None)
+            if fatal is not None:
+                raise KafkaException(fatal)  # the producer is unusable: retrying cannot help
             PUBLISH_RETRIES.inc(len(failed))
             log.warning(
                 "publish_failed_retrying",

@@ -35,7 +35,7 @@ from stream.faults import (
     processing_failed_letter,
 )
 from stream.feedback import labelled_example, process_feedback
-from stream.intake import REASONS, RawRecord
+from stream.intake import REASONS, RawRecord, UndecodableBatch, undecodable_batch_letter
 from stream.logs import configure_logging
 from stream.publish import InFlight, Outgoing, OutputProducer
 from stream.scoring import BatchOutcome, process_batch
@@ -91,11 +91,29 @@ def detectors_from(settings: Settings) -> dict[AlertKind, Detector]:
 def build_worker(
     settings: Settings, scorer: SentimentModel, clock: Callable[[], datetime] = utc_now
 ) -> faust.App:
-    app = create_app(settings)
+    outputs = OutputProducer(settings.kafka_bootstrap_servers)
+
+    def dead_letter_messages(letters: list[DeadLetter]) -> list[Outgoing]:
+        for letter in letters:
+            metrics.DEAD_LETTERS.labels(reason=letter.reason).inc()
+        return [Outgoing.of(settings.topic_deadletter, None, letter) for letter in letters]
+
+    async def dead_letter_undecodable(batch: UndecodableBatch) -> None:
+        letter = undecodable_batch_letter(batch, clock())
+        log.error(
+            "undecodable_batch_skipped",
+            topic=batch.topic,
+            partition=batch.partition,
+            first_offset=batch.first_offset,
+            last_offset=batch.last_offset,
+            exc_info=batch.error,
+        )
+        await outputs.deliver(dead_letter_messages([letter]))
+
+    app = create_app(settings, dead_letter_undecodable)
     tweets = raw_topic(app, settings.topic_raw)
     feedback_in = raw_topic(app, settings.topic_feedback)
     signals = raw_topic(app, settings.topic_signals)
-    outputs = OutputProducer(settings.kafka_bootstrap_servers)
     alert_state = PartitionedStateStore(
         settings.kafka_bootstrap_servers, settings.topic_alert_state
     )
@@ -115,11 +133,6 @@ def build_worker(
         metrics.PREDICTED_NEGATIVE_SHARE.set(drift.negative_share)
         if outcome.events and next(batches) % settings.drift_oov_every == 0:
             metrics.OOV_TOKEN_RATE.set(scorer.oov_rate([event.text for event in outcome.events]))
-
-    def dead_letter_messages(letters: list[DeadLetter]) -> list[Outgoing]:
-        for letter in letters:
-            metrics.DEAD_LETTERS.labels(reason=letter.reason).inc()
-        return [Outgoing.of(settings.topic_deadletter, None, letter) for letter in letters]
 
     def signal_messages(batch: list[Signal]) -> list[Outgoing]:
         return [Outgoing(settings.topic_signals, s.scope.encode(), s.encode()) for s in batch]

@@ -12,7 +12,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from confluent_kafka import Consumer, Producer
@@ -42,11 +42,21 @@ def topic_env(bootstrap: str, suffix: str) -> dict[str, str]:
 class WorkerProcess:
     """`badbuzz worker` in a child process, as operators run it."""
 
-    def __init__(self, env: dict[str, str], workdir: Path, *, cwd: Path | None = None) -> None:
-        """`cwd`: run there with the default data dir instead of one under `workdir`."""
+    def __init__(
+        self,
+        env: dict[str, str],
+        workdir: Path,
+        *,
+        cwd: Path | None = None,
+        python_path: Sequence[Path] = (),
+    ) -> None:
+        """`cwd`: run there with the default data dir instead of one under `workdir`.
+        `python_path`: folders imported ahead of the project's, e.g. a fault-injecting
+        `sitecustomize.py` that runs in the worker process only."""
         self.env = env
         self.workdir = workdir
         self.cwd = cwd
+        self.python_path = [*python_path, PROJECT_ROOT]
         self.process: subprocess.Popen[bytes] | None = None
         self.web_port = free_port()
 
@@ -58,7 +68,7 @@ class WorkerProcess:
             "BADBUZZ_DATA_DIR": str(self.workdir / "data"),
             "BADBUZZ_WEB_PORT": str(self.web_port),
             "BADBUZZ_WEB_HOST": "127.0.0.1",
-            "PYTHONPATH": str(PROJECT_ROOT),
+            "PYTHONPATH": os.pathsep.join(str(path) for path in self.python_path),
         }
         if self.cwd is not None:
             del env["BADBUZZ_DATA_DIR"]
@@ -124,9 +134,13 @@ class WorkerProcess:
 
 
 def produce(
-    bootstrap: str, topic: str, messages: Iterable[tuple[bytes | None, bytes | None]]
+    bootstrap: str,
+    topic: str,
+    messages: Iterable[tuple[bytes | None, bytes | None]],
+    config: dict[str, str | int] | None = None,
 ) -> int:
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    """`config`: more librdkafka producer settings, e.g. `{"compression.type": "zstd"}`."""
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, **(config or {})})
     count = 0
     for key, value in messages:
         producer.produce(topic, key=key, value=value)

@@ -1,5 +1,21 @@
 """A local single-node Apache Kafka (KRaft) from the official jars, fetched by Maven."""
 
-from stream.localkafka.launcher import KAFKA_VERSION, LocalKafka, down, fetch_jars, free_port, up
+from stream.localkafka.launcher import (
+    KAFKA_VERSION,
+    LocalKafka,
+    console_produce,
+    down,
+    fetch_jars,
+    free_port,
+    up,
+)
 
-__all__ = ["KAFKA_VERSION", "LocalKafka", "down", "fetch_jars", "free_port", "up"]
+__all__ = [
+    "KAFKA_VERSION",
+    "LocalKafka",
+    "console_produce",
+    "down",
+    "fetch_jars",
+    "free_port",
+    "up",
+]

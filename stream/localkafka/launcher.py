@@ -17,6 +17,7 @@ import subprocess
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
@@ -88,6 +89,58 @@ def fetch_jars(cache_dir: Path | None = None) -> Path:
     return libs
 
 
+BROKER_JVM = ("-Xms256m", "-Xmx512m", "-XX:+UseG1GC")
+# a tool that runs for a second: no optimising JIT to warm up, no GC threads to start
+TOOL_JVM = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
+
+
+def _java(libs: Path, jvm_options: tuple[str, ...]) -> list[str]:
+    return [
+        _require("java"),
+        *jvm_options,
+        "-Djava.awt.headless=true",
+        f"-Dlog4j.configuration=file:{PACKAGE_DIR / 'log4j.properties'}",
+        "-cp",
+        f"{libs}/*",
+    ]
+
+
+def console_produce(
+    bootstrap_servers: str,
+    topic: str,
+    records: Iterable[tuple[str, str]],
+    compression: str = "none",
+    linger_ms: int = 50,
+    timeout: float = 120.0,
+) -> None:
+    """Send (key, value) lines with Kafka's own Java console producer, from the pinned jars:
+    a client this project did not write, batching and compressing as the Java client does.
+    (Kafka 3.9 ships it as `kafka.tools.ConsoleProducer` in kafka_2.13; 4.0 moves it to
+    `org.apache.kafka.tools.ConsoleProducer` in kafka-tools.)"""
+    lines = []
+    for key, value in records:
+        if any(char in key + value for char in "\t\r\n"):
+            raise ValueError(f"a console producer line cannot hold a tab or newline: {key!r}")
+        lines.append(f"{key}\t{value}\n")
+    command = [
+        *_java(fetch_jars(), TOOL_JVM),
+        "kafka.tools.ConsoleProducer",
+        f"--bootstrap-server={bootstrap_servers}",
+        f"--topic={topic}",
+        f"--compression-codec={compression}",
+        "--producer-property=acks=all",
+        f"--timeout={linger_ms}",
+        "--property=parse.key=true",
+        "--property=key.separator=\t",
+    ]
+    result = subprocess.run(
+        command, input="".join(lines), capture_output=True, text=True, timeout=timeout, check=False
+    )
+    output = result.stdout + result.stderr
+    if result.returncode != 0 or " ERROR " in output:  # it logs failed sends, exits with 0
+        raise RuntimeError(f"Kafka's console producer failed ({result.returncode}):\n{output}")
+
+
 def _pid_alive(pid: int) -> bool:
     """True only for a live Kafka broker, so a stale pid file never hits a recycled pid."""
     try:
@@ -136,7 +189,7 @@ class LocalKafka:
             self._format(libs, config)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [*self._java(libs), "kafka.Kafka", str(config)],
+                [*_java(libs, BROKER_JVM), "kafka.Kafka", str(config)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -192,22 +245,10 @@ class LocalKafka:
         )
         return config
 
-    def _java(self, libs: Path) -> list[str]:
-        return [
-            _require("java"),
-            "-Xms256m",
-            "-Xmx512m",
-            "-XX:+UseG1GC",
-            "-Djava.awt.headless=true",
-            f"-Dlog4j.configuration=file:{PACKAGE_DIR / 'log4j.properties'}",
-            "-cp",
-            f"{libs}/*",
-        ]
-
     def _format(self, libs: Path, config: Path) -> None:
         """Static quorum (controller.quorum.voters), so 3.9 needs no --standalone."""
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        command = [*self._java(libs), "kafka.tools.StorageTool", "format"]
+        command = [*_java(libs, BROKER_JVM), "kafka.tools.StorageTool", "format"]
         # `=`: a base64url id may start with "-", which would read as an option
         command += ["--ignore-formatted", f"--cluster-id={cluster_id}", "-c", str(config)]
         result = subprocess.run(command, capture_output=True, text=True, check=False)

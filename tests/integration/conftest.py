@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -28,8 +28,13 @@ def unique_env(kafka_bootstrap: str) -> dict[str, str]:
 def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     started: list[WorkerProcess] = []
 
-    def start(env: dict[str, str], name: str = "worker", cwd: Path | None = None) -> WorkerProcess:
-        worker = WorkerProcess(env, tmp_path / name, cwd=cwd)
+    def start(
+        env: dict[str, str],
+        name: str = "worker",
+        cwd: Path | None = None,
+        python_path: Sequence[Path] = (),
+    ) -> WorkerProcess:
+        worker = WorkerProcess(env, tmp_path / name, cwd=cwd, python_path=python_path)
         worker.start()
         started.append(worker)
         return worker

@@ -3,9 +3,18 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from aiokafka.errors import UnsupportedCodecError
 
 from schemas import RawTweet
-from stream.intake import REASONS, RawRecord, Rejection, dead_letter, parse_tweet
+from stream.intake import (
+    REASONS,
+    RawRecord,
+    Rejection,
+    UndecodableBatch,
+    dead_letter,
+    parse_tweet,
+    undecodable_batch_letter,
+)
 
 LIMIT = 1024
 
@@ -57,3 +66,26 @@ def test_dead_letter_keeps_a_bounded_copy_of_the_payload() -> None:
     assert letter.payload_size == 100
     assert letter.payload_truncated
     assert letter.rejected_at == now
+
+
+def test_undecodable_batch_letter_names_topic_partition_offsets_and_error() -> None:
+    error = UnsupportedCodecError("Libraries for zstd compression codec not found")
+    assert str(error).startswith("UnsupportedCodecError: ")  # the type, once, in the detail
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    letter = undecodable_batch_letter(UndecodableBatch("tweets.raw", 1, 40, 44, error), now)
+    assert (letter.source_topic, letter.partition, letter.offset) == ("tweets.raw", 1, 40)
+    assert letter.reason == "undecodable_batch"
+    assert letter.reason in REASONS
+    assert letter.detail == (
+        "offsets 40-44 of tweets.raw partition 1 skipped: UnsupportedCodecError: "
+        "Libraries for zstd compression codec not found"
+    )
+    assert (letter.payload_base64, letter.payload_size, letter.rejected_at) == ("", 0, now)
+
+
+def test_undecodable_batch_letter_names_the_type_of_an_error_that_does_not() -> None:
+    error = OSError("Not a gzipped file (b'\\x00\\x01')")
+    letter = undecodable_batch_letter(
+        UndecodableBatch("tweets.feedback", 0, 7, 7, error), datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    assert letter.detail.endswith("skipped: OSError: Not a gzipped file (b'\\x00\\x01')")

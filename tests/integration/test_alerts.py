@@ -283,7 +283,7 @@ def test_after_a_kill_mid_burst_the_alert_counts_each_tweet_once(
     alerts.close()
 
 
-def test_the_same_burst_sent_twice_counts_as_once(
+def test_the_same_burst_sent_twice_counts_as_once_and_a_late_tweet_is_reported(
     env: dict[str, str], start_worker: Callable[..., WorkerProcess]
 ) -> None:
     bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
@@ -299,5 +299,17 @@ def test_the_same_burst_sent_twice_counts_as_once(
     assert (alert["status"], alert["count"], alert["total"]) == ("raised", 41, 41)
     duplicates = 'badbuzz_alert_duplicates_dropped_total{kind="negative_sentiment"}'
     assert worker.metrics()[duplicates] == 40
+
+    # an hour behind the window: not counted, but counted as late and logged with its scope
+    produce(bootstrap, env["BADBUZZ_TOPIC_RAW"], burst("late", 1, "dup", now_iso(-3600)))
+    late = 'badbuzz_alert_late_dropped_total{kind="negative_sentiment"}'
+    deadline = time.monotonic() + 30
+    while worker.metrics().get(late) != 1 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert worker.metrics()[late] == 1
+    logged = [json.loads(line) for line in worker.log_tail(200).splitlines() if "late_" in line]
+    (drop,) = [line for line in logged if line.get("event") == "late_events_dropped"]
+    assert (drop["scope"], drop["dropped"], drop["tweet_ids"]) == ("dup", 1, ["late-0"])
+    assert drop["max_behind_s"] >= 3500
     events.close()
     alerts.close()

@@ -13,6 +13,7 @@ from confluent_kafka import Consumer, Message, Producer
 from model import SentimentModel
 from stream.intake import RawRecord
 from stream.scoring import process_batch
+from stream.settings import Settings
 
 MAX_PAYLOAD = 16_384
 
@@ -29,6 +30,7 @@ def record(message: Message) -> RawRecord:
 
 def main(bootstrap: str, raw: str, out: str, group: str, batch: int) -> None:
     model = SentimentModel.load()
+    max_ahead_s = Settings().event_time_max_ahead_s
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -51,6 +53,7 @@ def main(bootstrap: str, raw: str, out: str, group: str, batch: int) -> None:
             max_payload_bytes=MAX_PAYLOAD,
             deadletter_payload_bytes=0,
             now=datetime.now(UTC),
+            event_time_max_ahead_s=max_ahead_s,
         )
         for event in outcome.events:
             producer.produce(out, key=event.tweet_id.encode(), value=event.model_dump_json())

@@ -1,19 +1,27 @@
 """When a window becomes a bad buzz, and when it stops being one: rules and alert state.
 
 Everything here is pure: observations in, alert messages out. Decisions use event time,
-so a replay raises the same alerts; only `raised_at` records the wall clock.
+so a replay raises the same alerts; the clock passed in (`now`) only stamps `raised_at` and
+bounds how far ahead of it an event time is believed.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from schemas import Alert, AlertExample, AlertKind, AlertStatus
-from stream.windows import Observation, ScopeWindow, WindowCounts, WindowSpec
+from stream.windows import (
+    Admission,
+    Observation,
+    ScopeWindow,
+    WindowCounts,
+    WindowSpec,
+    clamp_to_arrival,
+)
 
 
 class Rule(Protocol):
@@ -78,6 +86,23 @@ class ScopeState:
 
 
 @dataclass(frozen=True)
+class LateDrop:
+    tweet_id: str
+    behind_s: float  # how far behind the watermark it was; more than the lateness allowance
+
+
+@dataclass
+class Observed:
+    """What one call to `Detector.observe` did, for the caller's metrics and logs."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    late: list[LateDrop] = field(default_factory=list)
+    duplicates: int = 0
+    clamped: int = 0
+    repaired: bool = False
+
+
+@dataclass(frozen=True)
 class Detector:
     kind: AlertKind
     rule: Rule
@@ -89,22 +114,51 @@ class Detector:
         state: ScopeState,
         scope: str,
         observations: Iterable[Observation],
-        raised_at: datetime,
-    ) -> list[Alert]:
-        """Count the observations, then raise or resolve at most once for this scope."""
+        now: datetime,
+    ) -> Observed:
+        """Count the observations, then raise or resolve at most once for this scope.
+
+        Event times more than `spec.max_ahead_s` ahead of `now` are clamped to `now`, and a
+        state whose watermark is that far ahead (written before the clamp existed) is
+        repaired first: either would otherwise make every real event look late."""
+        now_t = now.timestamp()
+        observed = Observed(repaired=self._repair(state, now_t))
+        window_state = state.window
         for observation in observations:
-            state.window.add(self.spec, observation)
+            t = clamp_to_arrival(observation.t, now_t, self.spec.max_ahead_s)
+            if t != observation.t:
+                observed.clamped += 1
+                observation = replace(observation, t=t)
+            admission = window_state.add(self.spec, observation)
+            if admission is Admission.DUPLICATE:
+                observed.duplicates += 1
+            elif admission is Admission.LATE:
+                behind_s = window_state.watermark - observation.t
+                observed.late.append(LateDrop(observation.tweet_id, behind_s))
+        observed.alerts = self._decide(state, scope, now)
+        return observed
+
+    def _repair(self, state: ScopeState, now_t: float) -> bool:
+        limit_t = now_t + self.spec.max_ahead_s
+        repaired = state.window.drop_future(self.spec, limit_t)
+        resolved = state.alert.resolved_at_t
+        if resolved is not None and resolved > limit_t:
+            state.alert.resolved_at_t = now_t  # the cooldown then runs from now
+            repaired = True
+        return repaired
+
+    def _decide(self, state: ScopeState, scope: str, now: datetime) -> list[Alert]:
         if state.window.watermark == float("-inf"):
             return []
         window = state.window.current(self.spec)
         crossed = self.rule.crossed(window, state.window.baseline(self.spec))
-        now_t = state.window.watermark
-        if crossed and not state.alert.active and not self._cooling_down(state, now_t):
+        event_now_t = state.window.watermark
+        if crossed and not state.alert.active and not self._cooling_down(state, event_now_t):
             state.alert = AlertState(active=True, alert_id=self._alert_id(scope, window))
-            return [self._alert(state, scope, window, crossed, AlertStatus.RAISED, raised_at)]
+            return [self._alert(state, scope, window, crossed, AlertStatus.RAISED, now)]
         if not crossed and state.alert.active:
-            alert = self._alert(state, scope, window, "cleared", AlertStatus.RESOLVED, raised_at)
-            state.alert = AlertState(active=False, alert_id=None, resolved_at_t=now_t)
+            alert = self._alert(state, scope, window, "cleared", AlertStatus.RESOLVED, now)
+            state.alert = AlertState(active=False, alert_id=None, resolved_at_t=event_now_t)
             return [alert]
         return []
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from schemas import AlertKind, DeadLetter, Feedback, FeedbackVerdict
 from stream.intake import RawRecord, Rejection, dead_letter, parse_message
-from stream.scoring import record_time
+from stream.scoring import record_time, trusted_time
 from stream.signals import Signal, group_by_scope, scope_of
 from stream.windows import Observation
 
@@ -18,24 +18,12 @@ from stream.windows import Observation
 class FeedbackOutcome:
     accepted: list[tuple[RawRecord, Feedback]] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    observations: list[tuple[str, Observation]] = field(default_factory=list)  # by scope
+    clamped: int = 0  # reports whose claimed time was too far ahead of the clock
 
-    def signals(self, now: datetime) -> list[Signal]:
+    def signals(self) -> list[Signal]:
         """A report that a prediction was wrong is what the feedback window counts."""
-        return group_by_scope(
-            AlertKind.NEGATIVE_FEEDBACK,
-            (
-                (
-                    scope_of(feedback.brand),
-                    Observation(
-                        t=(feedback.reported_at or record_time(record, now)).timestamp(),
-                        negative=feedback.verdict is FeedbackVerdict.WRONG,
-                        tweet_id=feedback.tweet_id,
-                        text=feedback.text or feedback.comment or "",
-                    ),
-                )
-                for record, feedback in self.accepted
-            ),
-        )
+        return group_by_scope(AlertKind.NEGATIVE_FEEDBACK, self.observations)
 
 
 def process_feedback(
@@ -44,14 +32,26 @@ def process_feedback(
     max_payload_bytes: int,
     deadletter_payload_bytes: int,
     now: datetime,
+    event_time_max_ahead_s: float,
 ) -> FeedbackOutcome:
     outcome = FeedbackOutcome()
     for record in records:
         parsed = parse_message(record.value, Feedback, max_payload_bytes)
         if isinstance(parsed, Rejection):
             outcome.dead_letters.append(dead_letter(record, parsed, deadletter_payload_bytes, now))
-        else:
-            outcome.accepted.append((record, parsed))
+            continue
+        outcome.accepted.append((record, parsed))
+        claimed = parsed.reported_at or record_time(record, now)
+        reported = trusted_time(claimed, now, event_time_max_ahead_s)
+        outcome.clamped += reported != claimed
+        observation = Observation(
+            t=reported.timestamp(),
+            negative=parsed.verdict is FeedbackVerdict.WRONG,
+            tweet_id=parsed.tweet_id,
+            text=parsed.text or parsed.comment or "",
+            reporter=parsed.user or "",  # the same user's report, delivered again, counts once
+        )
+        outcome.observations.append((scope_of(parsed.brand), observation))
     return outcome
 
 

@@ -34,6 +34,24 @@ LAST_BATCH_AT = Gauge("badbuzz_last_batch_timestamp_seconds", "When the last bat
 MODEL_INFO = Info("badbuzz_model", "The model bundle being served.")
 FEEDBACK = Counter("badbuzz_feedback", "Valid feedback reports, by verdict.", ["verdict"])
 ALERTS = Counter("badbuzz_alerts", "Alert messages sent, by kind and status.", ["kind", "status"])
+EVENT_TIME_CLAMPED = Counter(
+    "badbuzz_event_time_clamped",
+    "Event times too far ahead of the clock, replaced by the arrival time, by where: "
+    "tweets/feedback at intake, signals in the alerts agent, alert_state when a stored "
+    "window was repaired.",
+    ["source"],
+)
+ALERT_LATE_DROPPED = Counter(
+    "badbuzz_alert_late_dropped",
+    "Events older than the alert window's lateness allowance, not counted, by alert kind.",
+    ["kind"],
+)
+ALERT_DUPLICATES_DROPPED = Counter(
+    "badbuzz_alert_duplicates_dropped",
+    "Events whose tweet id (feedback: tweet id and user) the alert window had counted already.",
+    ["kind"],
+)
+CLAMP_SOURCES = ("tweets", "feedback", "signals", "alert_state")
 CONSUMER_LAG = Gauge(
     "badbuzz_consumer_lag",
     "Messages between the worker's position and the end of each partition it owns.",
@@ -61,5 +79,9 @@ def declare_label_values(reasons: tuple[str, ...], input_topics: tuple[str, ...]
     for verdict in FeedbackVerdict:
         FEEDBACK.labels(verdict=verdict.value)
     for kind in AlertKind:
+        ALERT_LATE_DROPPED.labels(kind=kind.value)
+        ALERT_DUPLICATES_DROPPED.labels(kind=kind.value)
         for status in AlertStatus:
             ALERTS.labels(kind=kind.value, status=status.value)
+    for source in CLAMP_SOURCES:
+        EVENT_TIME_CLAMPED.labels(source=source)

@@ -11,6 +11,7 @@ import numpy as np
 
 from schemas import DeadLetter, Label, RawTweet, SentimentEvent
 from stream.intake import RawRecord, Rejection, dead_letter, parse_tweet
+from stream.windows import clamp_to_arrival
 
 
 class TextScorer(Protocol):
@@ -24,6 +25,7 @@ class TextScorer(Protocol):
 class BatchOutcome:
     events: list[SentimentEvent] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    clamped: int = 0  # events whose claimed time was too far ahead of the clock
 
 
 def record_time(record: RawRecord, now: datetime) -> datetime:
@@ -33,9 +35,11 @@ def record_time(record: RawRecord, now: datetime) -> datetime:
     return now
 
 
-def event_time(tweet: RawTweet, record: RawRecord, now: datetime) -> datetime:
-    """Windows follow when the tweet happened, falling back to when Kafka got it."""
-    return tweet.created_at or record_time(record, now)
+def trusted_time(claimed: datetime, now: datetime, max_ahead_s: float) -> datetime:
+    """The claimed time, or `now` (arrival) when the claim is more than `max_ahead_s` ahead:
+    a producer's clock, or a typo, must not move the alert windows into the future."""
+    t = clamp_to_arrival(claimed.timestamp(), now.timestamp(), max_ahead_s)
+    return claimed if t == claimed.timestamp() else now
 
 
 def process_batch(
@@ -45,6 +49,7 @@ def process_batch(
     max_payload_bytes: int,
     deadletter_payload_bytes: int,
     now: datetime,
+    event_time_max_ahead_s: float,
 ) -> BatchOutcome:
     """Validate every record, score the valid ones in one model call, keep input order."""
     outcome = BatchOutcome()
@@ -60,6 +65,9 @@ def process_batch(
     probabilities = scorer.predict_proba([tweet.text for _, tweet in accepted])
     for (record, tweet), p_positive in zip(accepted, probabilities, strict=True):
         p = float(p_positive)
+        claimed = tweet.created_at or record_time(record, now)  # when it happened, else sent
+        trusted = trusted_time(claimed, now, event_time_max_ahead_s)
+        outcome.clamped += trusted != claimed
         outcome.events.append(
             SentimentEvent(
                 tweet_id=tweet.id,
@@ -67,7 +75,7 @@ def process_batch(
                 p_positive=p,
                 model_version=scorer.version,
                 scored_at=now,
-                event_time=event_time(tweet, record, now),
+                event_time=trusted,
                 created_at=tweet.created_at,
                 brand=tweet.brand,
                 text=tweet.text,

@@ -67,6 +67,18 @@ class Settings(BaseSettings):
     alert_feedback_min_reports: int = Field(default=3, ge=1)
     alert_cooldown_s: int = Field(default=600, ge=0, description="Quiet time after a resolve.")
     alert_examples: int = Field(default=3, ge=0)
+    alert_dedupe_max_ids: int = Field(
+        default=50_000,
+        ge=0,
+        description="Most tweet ids an alert scope remembers to count each once (for window + "
+        "lateness; ~11 bytes each in its stored state); past it the oldest are forgotten first.",
+    )
+    event_time_max_ahead_s: int = Field(
+        default=300,
+        ge=0,
+        description="An event time (created_at, reported_at, Kafka timestamp) further ahead of "
+        "the worker's clock than this is replaced by the arrival time for the alert windows.",
+    )
 
     web_host: str = "0.0.0.0"
     web_port: int = Field(default=6066, ge=1, le=65535)

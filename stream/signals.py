@@ -33,20 +33,20 @@ class Signal:
             {
                 "kind": self.kind.value,
                 "scope": self.scope,
-                "observations": [[o.t, o.negative, o.tweet_id, o.text] for o in self.observations],
+                "observations": [
+                    [o.t, o.negative, o.tweet_id, o.text, o.reporter] for o in self.observations
+                ],
             }
         ).encode()
 
     @classmethod
     def decode(cls, value: bytes) -> Signal:
+        """Also reads the 4-field observations of older workers (no `reporter`)."""
         document = json.loads(value)
         return cls(
             AlertKind(document["kind"]),
             document["scope"],
-            tuple(
-                Observation(t, negative, i, text)
-                for t, negative, i, text in document["observations"]
-            ),
+            tuple(Observation(*fields) for fields in document["observations"]),
         )
 
 

@@ -24,7 +24,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from model import SentimentModel
 from schemas import AlertKind, DeadLetter, SentimentEvent
 from stream import metrics
-from stream.alerting import Detector, NegativeFeedbackRule, NegativeSentimentRule, ScopeState
+from stream.alerting import (
+    Detector,
+    NegativeFeedbackRule,
+    NegativeSentimentRule,
+    Observed,
+    ScopeState,
+)
 from stream.app import create_app, raw_topic
 from stream.drift import DriftMonitor
 from stream.faults import (
@@ -46,6 +52,7 @@ from stream.topics import ensure_badbuzz_topics
 from stream.windows import WindowSpec
 
 log = structlog.get_logger(__name__)
+LOGGED_LATE_IDS = 10  # a log line names this many of the events it reports dropped
 
 
 def utc_now() -> datetime:
@@ -70,6 +77,8 @@ def detectors_from(settings: Settings) -> dict[AlertKind, Detector]:
         lateness_s=settings.alert_lateness_s,
         baseline_s=settings.alert_baseline_s,
         examples=settings.alert_examples,
+        max_ahead_s=settings.event_time_max_ahead_s,
+        max_ids=settings.alert_dedupe_max_ids,
     )
     sentiment_rule = NegativeSentimentRule(
         min_negatives=settings.alert_min_negatives,
@@ -188,6 +197,7 @@ def build_worker(
                 max_payload_bytes=settings.max_payload_bytes,
                 deadletter_payload_bytes=settings.deadletter_payload_bytes,
                 now=clock(),
+                event_time_max_ahead_s=settings.event_time_max_ahead_s,
             )
             inference_s = time.perf_counter() - started
             await outputs.deliver(
@@ -197,6 +207,7 @@ def build_worker(
             )
             observe_batch(records, outcome.events, outcome.dead_letters, inference_s)
             observe_drift(outcome)
+            metrics.EVENT_TIME_CLAMPED.labels(source="tweets").inc(outcome.clamped)
 
         async def acknowledge(events: Sequence[faust.EventT]) -> None:
             for event in events:
@@ -221,7 +232,9 @@ def build_worker(
                 max_payload_bytes=settings.max_payload_bytes,
                 deadletter_payload_bytes=settings.deadletter_payload_bytes,
                 now=now,
+                event_time_max_ahead_s=settings.event_time_max_ahead_s,
             )
+            metrics.EVENT_TIME_CLAMPED.labels(source="feedback").inc(outcome.clamped)
             examples = []
             for _, report in outcome.accepted:
                 example = labelled_example(report)
@@ -236,7 +249,7 @@ def build_worker(
             await outputs.deliver(
                 examples
                 + dead_letter_messages(outcome.dead_letters)
-                + signal_messages(outcome.signals(now))
+                + signal_messages(outcome.signals())
             )
             for _, report in outcome.accepted:
                 metrics.FEEDBACK.labels(verdict=report.verdict.value).inc()
@@ -261,10 +274,12 @@ def build_worker(
             key = f"{signal.kind.value}|{signal.scope}".encode()
             stored = states.get(key)
             state = ScopeState.from_dict(json.loads(stored) if stored else None)
-            raised = detectors[signal.kind].observe(
+            observed = detectors[signal.kind].observe(
                 state, signal.scope, signal.observations, clock()
             )
+            report_observed(signal, observed)
             saved = alert_state.put(message.partition, key, json.dumps(state.to_dict()).encode())
+            raised = observed.alerts
             for alert in raised:
                 metrics.ALERTS.labels(kind=alert.kind.value, status=alert.status.value).inc()
                 log.warning("bad_buzz_alert", **json.loads(alert.model_dump_json()))
@@ -308,6 +323,30 @@ def build_worker(
 
 def rejected_inputs(letters: list[DeadLetter]) -> list[str]:
     return [f"{letter.partition}:{letter.offset}:{letter.reason}" for letter in letters]
+
+
+def report_observed(signal: Signal, observed: Observed) -> None:
+    """Metrics by alert kind only (scopes are unbounded); the scope goes to the logs."""
+    kind = signal.kind.value
+    metrics.EVENT_TIME_CLAMPED.labels(source="signals").inc(observed.clamped)
+    metrics.ALERT_DUPLICATES_DROPPED.labels(kind=kind).inc(observed.duplicates)
+    metrics.ALERT_LATE_DROPPED.labels(kind=kind).inc(len(observed.late))
+    if observed.repaired:
+        metrics.EVENT_TIME_CLAMPED.labels(source="alert_state").inc()
+        log.warning(
+            "alert_state_repaired", kind=kind, scope=signal.scope, reason="future_watermark"
+        )
+    if observed.late:
+        behind = [drop.behind_s for drop in observed.late]
+        log.warning(
+            "late_events_dropped",
+            kind=kind,
+            scope=signal.scope,
+            dropped=len(observed.late),
+            max_behind_s=round(max(behind), 1),
+            min_behind_s=round(min(behind), 1),
+            tweet_ids=[drop.tweet_id for drop in observed.late[:LOGGED_LATE_IDS]],
+        )
 
 
 def observe_batch(

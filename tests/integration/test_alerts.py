@@ -1,7 +1,9 @@
-"""Bad-buzz alerts end to end: quiet on normal traffic, one alert per burst, restart-safe."""
+"""Bad-buzz alerts end to end: quiet on normal traffic, one alert per burst, restart-safe,
+not fooled by mis-dated tweets, and counting each tweet once however often it arrives."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -9,7 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from stream.publish import OutputProducer
 from stream.replay import read_tweets
+from stream.state import PartitionedStateStore
+from stream.topics import ensure_topics
 from tests.support import PROJECT_ROOT, Collector, WorkerProcess, produce, tweet_payload
 
 pytestmark = pytest.mark.integration
@@ -31,10 +36,14 @@ def now_iso(offset_s: float = 0.0) -> str:
     return (datetime.now(UTC) + timedelta(seconds=offset_s)).isoformat()
 
 
-def burst(prefix: str, count: int, brand: str) -> list[tuple[bytes, bytes]]:
+def burst(
+    prefix: str, count: int, brand: str, created_at: str | None = None, first: int = 0
+) -> list[tuple[bytes, bytes]]:
     return [
-        tweet_payload(f"{prefix}-{n}", ANGRY[n % len(ANGRY)], brand=brand, created_at=now_iso())
-        for n in range(count)
+        tweet_payload(
+            f"{prefix}-{n}", ANGRY[n % len(ANGRY)], brand=brand, created_at=created_at or now_iso()
+        )
+        for n in range(first, first + count)
     ]
 
 
@@ -153,3 +162,154 @@ def test_a_worker_restarted_mid_burst_does_not_raise_the_same_alert_twice(
     assert len(raised(got, "negative_sentiment", "airparadis")) == 1, got
     alerts.close()
     events.close()
+
+
+IN_2036 = "2036-01-01T00:00:00+00:00"
+
+
+def poison_stored_state(bootstrap: str, app_id: str, scope: str) -> None:
+    """What a worker without the event-time clamp stored after a 2036 tweet of `scope`: on
+    every partition, since which one holds the scope depends on the signals' key hash."""
+    topic = f"{app_id}-alert-state"
+    ensure_topics(bootstrap, [topic], partitions=3, compacted=[topic])
+    future = datetime.fromisoformat(IN_2036).timestamp()
+    state = {
+        "window": {
+            "buckets": {str(int(future)): [0, 1]},
+            "examples": {},
+            "watermark": future,
+            "dropped_late": 40,
+        },
+        "alert": {"active": False, "alert_id": None, "resolved_at_t": None},
+    }
+    store = PartitionedStateStore(bootstrap, topic)
+    key = f"negative_sentiment|{scope}".encode()
+    producer = OutputProducer(bootstrap)
+    asyncio.run(producer.deliver([store.put(p, key, json.dumps(state).encode()) for p in range(3)]))
+    producer.close()
+
+
+def test_a_2036_tweet_does_not_silence_its_brand_even_after_a_restart(
+    env: dict[str, str], start_worker: Callable[..., WorkerProcess]
+) -> None:
+    bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
+    poison_stored_state(bootstrap, env["BADBUZZ_APP_ID"], "legacy")
+    mis_dated = [
+        tweet_payload(f"2036-{brand}", "Flying to Paris tomorrow", brand=brand, created_at=IN_2036)
+        for brand in ("live", "restarted")
+    ]
+    produce(bootstrap, env["BADBUZZ_TOPIC_RAW"], mis_dated)
+    first = start_worker(env, name="first")
+    events = Collector(bootstrap, env["BADBUZZ_TOPIC_SENTIMENT"])
+    alerts = Collector(bootstrap, env["BADBUZZ_TOPIC_ALERTS"])
+    scored = events.poll_until(lambda m: len(m) >= 2, timeout=90, alive=lambda: first.alive)
+    for event in scored:
+        assert event["created_at"].startswith("2036-01-01"), event  # the claim is kept
+        event_time = datetime.fromisoformat(event["event_time"])
+        assert abs((event_time - datetime.now(UTC)).total_seconds()) < 120, event
+
+    produce(bootstrap, env["BADBUZZ_TOPIC_RAW"], burst("live", 40, "live"))
+    got = alerts.poll_until(
+        lambda m: raised(m, "negative_sentiment", "live"), timeout=60, alive=lambda: first.alive
+    )
+    assert len(raised(got, "negative_sentiment", "live")) == 1, "the 2036 tweet silenced it"
+    assert first.metrics()['badbuzz_event_time_clamped_total{source="tweets"}'] == 2
+    first.stop()
+
+    second = start_worker(env, name="second")
+    produce(
+        bootstrap,
+        env["BADBUZZ_TOPIC_RAW"],
+        burst("restarted", 40, "restarted") + burst("legacy", 40, "legacy"),
+    )
+    got = alerts.poll_until(
+        lambda m: (
+            raised(m, "negative_sentiment", "restarted")
+            and raised(m, "negative_sentiment", "legacy")
+        ),
+        timeout=90,
+        alive=lambda: second.alive,
+    )
+    assert len(raised(got, "negative_sentiment", "restarted")) == 1, "silenced after a restart"
+    (legacy,) = raised(got, "negative_sentiment", "legacy")
+    assert legacy["count"] == legacy["total"] >= 15  # the phantom 2036 tweet is gone
+    assert second.metrics()['badbuzz_event_time_clamped_total{source="alert_state"}'] == 1
+    events.close()
+    alerts.close()
+
+
+def wait_quiet_then_cross(
+    env: dict[str, str], worker: WorkerProcess, alerts: Collector, last: tuple[bytes, bytes]
+) -> dict:
+    """No alert while the distinct tweets are one short of the threshold; the last one
+    raises it: any copy counted twice would have raised it early, or with larger counts."""
+    assert alerts.poll_until(lambda m: False, timeout=5) == [], "copies were counted"
+    produce(env["KAFKA_BOOTSTRAP_SERVERS"], env["BADBUZZ_TOPIC_RAW"], [last])
+    got = alerts.poll_until(lambda m: len(m) >= 1, timeout=60, alive=lambda: worker.alive)
+    alerts.poll_until(lambda m: False, timeout=3)
+    assert len(got) == 1, got
+    return got[0]
+
+
+def test_after_a_kill_mid_burst_the_alert_counts_each_tweet_once(
+    env: dict[str, str], start_worker: Callable[..., WorkerProcess]
+) -> None:
+    bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
+    distinct = 60
+    env = {**env, "BADBUZZ_ALERT_MIN_NEGATIVES": str(distinct)}
+    created_at = now_iso()
+    produce(bootstrap, env["BADBUZZ_TOPIC_RAW"], burst("k", 30, "kill", created_at))
+    # no offset is committed before the kill, so everything it did is done again
+    first = start_worker({**env, "BADBUZZ_COMMIT_INTERVAL_S": "120"}, name="first")
+    events = Collector(bootstrap, env["BADBUZZ_TOPIC_SENTIMENT"])
+    events.poll_until(lambda m: len(m) >= 30, timeout=90, alive=lambda: first.alive)
+    produce(bootstrap, env["BADBUZZ_TOPIC_RAW"], burst("k", 29, "kill", created_at, first=30))
+    first.kill()
+
+    second = start_worker(env, name="second")
+    alerts = Collector(bootstrap, env["BADBUZZ_TOPIC_ALERTS"])
+    events.poll_until(
+        lambda m: {e["tweet_id"] for e in m} >= {f"k-{n}" for n in range(59)},
+        timeout=90,
+        alive=lambda: second.alive,
+    )
+    assert len(events.messages) >= 59 + 30, "the kill was expected to redeliver tweets"
+    last = burst("k", 1, "kill", created_at, first=59)[0]
+    alert = wait_quiet_then_cross(env, second, alerts, last)
+    assert (alert["status"], alert["count"], alert["total"]) == ("raised", distinct, distinct)
+    duplicates = 'badbuzz_alert_duplicates_dropped_total{kind="negative_sentiment"}'
+    assert second.metrics()[duplicates] >= 30
+    events.close()
+    alerts.close()
+
+
+def test_the_same_burst_sent_twice_counts_as_once_and_a_late_tweet_is_reported(
+    env: dict[str, str], start_worker: Callable[..., WorkerProcess]
+) -> None:
+    bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
+    env = {**env, "BADBUZZ_ALERT_MIN_NEGATIVES": "41"}
+    worker = start_worker(env)
+    events = Collector(bootstrap, env["BADBUZZ_TOPIC_SENTIMENT"])
+    alerts = Collector(bootstrap, env["BADBUZZ_TOPIC_ALERTS"])
+    once = burst("twice", 40, "dup", now_iso())
+    produce(bootstrap, env["BADBUZZ_TOPIC_RAW"], once)
+    produce(bootstrap, env["BADBUZZ_TOPIC_RAW"], once)
+    events.poll_until(lambda m: len(m) >= 80, timeout=90, alive=lambda: worker.alive)
+    alert = wait_quiet_then_cross(env, worker, alerts, burst("last", 1, "dup")[0])
+    assert (alert["status"], alert["count"], alert["total"]) == ("raised", 41, 41)
+    duplicates = 'badbuzz_alert_duplicates_dropped_total{kind="negative_sentiment"}'
+    assert worker.metrics()[duplicates] == 40
+
+    # an hour behind the window: not counted, but counted as late and logged with its scope
+    produce(bootstrap, env["BADBUZZ_TOPIC_RAW"], burst("late", 1, "dup", now_iso(-3600)))
+    late = 'badbuzz_alert_late_dropped_total{kind="negative_sentiment"}'
+    deadline = time.monotonic() + 30
+    while worker.metrics().get(late) != 1 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert worker.metrics()[late] == 1
+    logged = [json.loads(line) for line in worker.log_tail(200).splitlines() if "late_" in line]
+    (drop,) = [line for line in logged if line.get("event") == "late_events_dropped"]
+    assert (drop["scope"], drop["dropped"], drop["tweet_ids"]) == ("dup", 1, ["late-0"])
+    assert drop["max_behind_s"] >= 3500
+    events.close()
+    alerts.close()

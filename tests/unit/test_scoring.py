@@ -9,6 +9,7 @@ from stream.intake import RawRecord
 from stream.scoring import process_batch
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+MAX_AHEAD_S = 300
 
 
 class KeywordScorer:
@@ -42,6 +43,7 @@ def run(records: list[RawRecord], scorer: KeywordScorer | None = None):
         max_payload_bytes=4096,
         deadletter_payload_bytes=64,
         now=NOW,
+        event_time_max_ahead_s=MAX_AHEAD_S,
     )
 
 
@@ -75,6 +77,26 @@ def test_event_time_prefers_created_at_then_kafka_timestamp_then_now() -> None:
         datetime.fromtimestamp(1_700_000_000.0, tz=UTC),
         NOW,
     ]
+
+
+def test_an_event_time_too_far_ahead_becomes_the_arrival_time_and_the_claim_is_kept() -> None:
+    ahead = NOW.timestamp() + MAX_AHEAD_S
+    outcome = run(
+        [
+            record(0, tweet("2036", "x", created_at="2036-01-01T00:00:00Z")),
+            record(1, tweet("skewed-broker", "y"), timestamp=ahead + 1),
+            record(
+                2, tweet("within", "z", created_at=datetime.fromtimestamp(ahead, UTC).isoformat())
+            ),
+        ]
+    )
+    assert [e.event_time for e in outcome.events] == [
+        NOW,
+        NOW,
+        datetime.fromtimestamp(ahead, tz=UTC),
+    ]
+    assert outcome.events[0].created_at == datetime(2036, 1, 1, tzinfo=UTC)
+    assert outcome.clamped == 2
 
 
 def test_brand_and_created_at_are_carried_over() -> None:

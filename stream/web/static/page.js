@@ -124,7 +124,7 @@ async function sendFeedback(event) {
   const line = byId("feedback-result");
   line.className = result.status === 202 ? "ok" : "error";
   line.textContent = result.status === 202
-    ? "202 accepted: " + JSON.stringify(result.body)
+    ? "202 accepted: " + result.body.verdict + " prediction for tweet " + result.body.tweet_id
     : describeProblem(result);
 }
 

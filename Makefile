@@ -19,8 +19,12 @@ lint: install
 
 # promtool, for the alert-rule tests in tests/test_deploy.py: Debian's `prometheus` package,
 # unpacked into the venv rather than installed (installing it would also start a Prometheus
-# server on :9090 where systemd runs). Needs root and a Debian/Ubuntu mirror the first time.
+# server on :9090 where systemd runs). Chromium and its driver, for the status-page test in
+# tests/integration/test_status_page.py. Needs root and a Debian/Ubuntu mirror the first time.
 tools: install
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || { \
+	  echo "installing chromium and chromium-driver from Debian"; \
+	  apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }
 	@command -v promtool >/dev/null 2>&1 || test -x $(BIN)/promtool || { \
 	  echo "installing promtool into $(BIN) from Debian's prometheus package"; \
 	  tmp=$$(mktemp -d) && chmod 755 $$tmp && { chown _apt $$tmp 2>/dev/null || true; } && \

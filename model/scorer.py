@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ class SentimentModel:
         self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._output = self._interpreter.get_output_details()[0]["index"]
+        # one interpreter is not safe to invoke from two threads (the stream and /predict)
+        self._invoke_lock = threading.Lock()
 
     @classmethod
     def load(cls, path: Path | None = None, num_threads: int = 1) -> SentimentModel:
@@ -37,9 +40,10 @@ class SentimentModel:
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         ids = self.vocabulary.encode(list(texts))
         scores = np.empty(len(texts), dtype=np.float32)
-        for start in range(0, len(texts), self.batch_size):
-            chunk = ids[start : start + self.batch_size]
-            scores[start : start + len(chunk)] = self._run(chunk)
+        with self._invoke_lock:
+            for start in range(0, len(texts), self.batch_size):
+                chunk = ids[start : start + self.batch_size]
+                scores[start : start + len(chunk)] = self._run(chunk)
         return scores
 
     def _run(self, chunk: np.ndarray) -> np.ndarray:

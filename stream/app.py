@@ -27,9 +27,13 @@ def create_app(settings: Settings, on_undecodable: UndecodableHandler) -> faust.
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=settings.session_timeout_s / 4,
         web_enabled=True,
+        web_bind=settings.web_host,  # web_host only names the URL; web_bind is the listen address
         web_host=settings.web_host,
         web_port=settings.web_port,
         web_in_thread=False,
+        web_application_options={"client_max_size": settings.web_max_body_bytes},
+        web_router_enabled=False,  # Faust's table router and table reader: unused, and they
+        web_tables_enabled=False,  # would publish the cluster layout to anyone on the port
     )
     app.transport = Transport(app.conf.broker_consumer, app, on_undecodable)
     return app

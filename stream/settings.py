@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -80,8 +80,32 @@ class Settings(BaseSettings):
         "the worker's clock than this is replaced by the arrival time for the alert windows.",
     )
 
-    web_host: str = "0.0.0.0"
+    web_host: str = Field(
+        default="127.0.0.1",
+        description="Address the web server binds; 0.0.0.0 exposes it on every interface.",
+    )
     web_port: int = Field(default=6066, ge=1, le=65535)
+    web_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for write endpoints (/feedback); without one they answer 401.",
+    )
+    web_token_file: Path | None = Field(
+        default=None, description="File holding the bearer token, instead of BADBUZZ_WEB_TOKEN."
+    )
+    web_protect_reads: bool = Field(
+        default=False, description="Also require the token on /metrics, /predict and /status."
+    )
+    web_max_body_bytes: int = Field(
+        default=262_144, ge=1024, description="Larger request bodies are refused with 413."
+    )
+    web_predict_max_texts: int = Field(
+        default=64, ge=1, description="Most texts one POST /predict may score."
+    )
+    web_feedback_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long POST /feedback waits for Kafka's ack before answering 503.",
+    )
     data_dir: Path = Field(
         default=Path("var/worker"),
         description="Faust's data directory (relative to the working directory, and the "

@@ -19,7 +19,6 @@ from functools import partial
 
 import faust
 import structlog
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from model import SentimentModel
 from schemas import AlertKind, DeadLetter, SentimentEvent
@@ -49,6 +48,7 @@ from stream.settings import Settings
 from stream.signals import Signal, sentiment_signals
 from stream.state import PartitionedStateStore
 from stream.topics import ensure_badbuzz_topics
+from stream.web import StatusBoard, register_web
 from stream.windows import WindowSpec
 
 log = structlog.get_logger(__name__)
@@ -102,9 +102,12 @@ def build_worker(
 ) -> faust.App:
     outputs = OutputProducer(settings.kafka_bootstrap_servers)
 
+    status = StatusBoard()
+
     def dead_letter_messages(letters: list[DeadLetter]) -> list[Outgoing]:
         for letter in letters:
             metrics.DEAD_LETTERS.labels(reason=letter.reason).inc()
+        status.record_dead_letters(letters)
         return [Outgoing.of(settings.topic_deadletter, None, letter) for letter in letters]
 
     async def dead_letter_undecodable(batch: UndecodableBatch) -> None:
@@ -206,6 +209,7 @@ def build_worker(
                 + signal_messages(sentiment_signals(outcome.events))
             )
             observe_batch(records, outcome.events, outcome.dead_letters, inference_s)
+            status.record_batch(len(records))
             observe_drift(outcome)
             metrics.EVENT_TIME_CLAMPED.labels(source="tweets").inc(outcome.clamped)
 
@@ -280,6 +284,7 @@ def build_worker(
             report_observed(signal, observed)
             saved = alert_state.put(message.partition, key, json.dumps(state.to_dict()).encode())
             raised = observed.alerts
+            status.record_alerts(raised)
             for alert in raised:
                 metrics.ALERTS.labels(kind=alert.kind.value, status=alert.status.value).inc()
                 log.warning("bad_buzz_alert", **json.loads(alert.model_dump_json()))
@@ -305,19 +310,7 @@ def build_worker(
     async def flush_outputs(app: faust.App, **kwargs: object) -> None:
         outputs.close()
 
-    @app.page("/metrics")
-    async def metrics_page(web: faust.web.Web, request: faust.web.Request) -> faust.web.Response:
-        return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
-
-    @app.page("/health")
-    async def health(web: faust.web.Web, request: faust.web.Request) -> faust.web.Response:
-        return web.json({"status": "ok"})
-
-    @app.page("/ready")
-    async def ready(web: faust.web.Web, request: faust.web.Request) -> faust.web.Response:
-        is_ready = not app.rebalancing and app.consumer is not None
-        return web.json({"ready": is_ready}, status=200 if is_ready else 503)
-
+    register_web(app, settings, scorer, outputs, status)
     return app
 
 

@@ -107,6 +107,25 @@ class WorkerProcess:
         except OSError:
             return 0, ""
 
+    def request(
+        self, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], str]:
+        """Status, headers and body of a GET (or, with a body, a POST) to the web server."""
+        url = f"http://127.0.0.1:{self.web_port}{path}"
+        request = urllib.request.Request(url, data=body, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=15) as response:
+                return response.status, dict(response.headers), response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read().decode()
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.get("/ready")[0] != 200:
+            if not self.alive or time.monotonic() > deadline:
+                raise AssertionError(f"worker not ready:\n{self.log_tail()}")
+            time.sleep(0.5)
+
     def metrics(self) -> dict[str, float]:
         """Its Prometheus samples by name with labels, e.g. `badbuzz_tweets_consumed_total`."""
         _, body = self.get("/metrics")

@@ -268,6 +268,8 @@ def test_two_workers_in_one_consumer_group_on_distinct_ports() -> None:
         published = dict((c, h) for h, c in published_ports(service))
         assert web_port(service) in published, f"{name}: its web port is not published"
         host_ports.append(published[web_port(service)])
+        # the code binds loopback by default; a published port needs the container's interface
+        assert environment_of(service).get("BADBUZZ_WEB_HOST") == "0.0.0.0", name
         env = environment_of(service)
         assert env.get("KAFKA_BOOTSTRAP_SERVERS", "").split(":")[0] in SERVICES
     assert sorted(host_ports) == [6066, 6067]

@@ -1,0 +1,133 @@
+"""The HTTP API's documents: pydantic models (they also feed /openapi.json) and the pure
+steps between a request body and its answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
+
+from schemas import Alert, Label
+from stream.intake import Rejection
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("text is blank")
+    return text
+
+
+NonBlankText = Annotated[StrictStr, AfterValidator(_not_blank)]
+
+
+class PredictRequest(BaseModel):
+    """One text or a list of texts; blank texts are refused, as the stream dead-letters them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: NonBlankText | None = Field(default=None, description="One text to score.")
+    texts: list[NonBlankText] | None = Field(
+        default=None, min_length=1, description="Texts to score, answered in the same order."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_input(self) -> PredictRequest:
+        if (self.text is None) == (self.texts is None):
+            raise ValueError("give either `text` or `texts`")
+        return self
+
+    @property
+    def all_texts(self) -> list[str]:
+        return [self.text] if self.text is not None else list(self.texts or [])
+
+
+class Prediction(BaseModel):
+    text: str
+    label: Label
+    p_positive: float = Field(ge=0.0, le=1.0)
+    p_negative: float = Field(ge=0.0, le=1.0)
+
+
+class PredictResponse(BaseModel):
+    model_version: str
+    threshold: float = Field(description="p_positive at or above which the label is positive.")
+    predictions: list[Prediction]
+
+
+class Problem(BaseModel):
+    """Why a request was refused: `error` is a short fixed reason, `detail` says more."""
+
+    error: str
+    detail: str
+
+
+class ModelStatus(BaseModel):
+    version: str
+    threshold: float
+    prior: dict[str, float] | None = Field(
+        default=None, description="Class prior the scores assume, when the model exposes one."
+    )
+
+
+class LagEntry(BaseModel):
+    topic: str
+    partition: int
+    lag: int
+
+
+class DeadLetterSummary(BaseModel):
+    reason: str
+    source_topic: str
+    partition: int
+    offset: int
+    detail: str
+    rejected_at: datetime
+
+
+class StatusReport(BaseModel):
+    """What this worker sees: alerts of the scopes it owns, dead letters it wrote."""
+
+    generated_at: datetime
+    model: ModelStatus
+    tweets_per_s: float = Field(description="Raw messages consumed per second, recently.")
+    throughput_window_s: float
+    consumer_lag: list[LagEntry]
+    open_alerts: list[Alert] = Field(description="Raised and not yet resolved, newest first.")
+    dead_letters: list[DeadLetterSummary] = Field(description="The latest, newest first.")
+
+
+def predictions(
+    texts: Sequence[str], p_positive: Sequence[float], label_for: Callable[[float], str]
+) -> list[Prediction]:
+    """`label_for` is the model's own decision rule, so /predict labels as the stream does."""
+    return [
+        Prediction(
+            text=text,
+            label=Label(label_for(p)),
+            p_positive=p,
+            p_negative=1.0 - p,
+        )
+        for text, p in zip(texts, (float(p) for p in p_positive), strict=True)
+    ]
+
+
+def too_many_texts(request: PredictRequest, max_texts: int) -> Rejection | None:
+    count = len(request.all_texts)
+    if count > max_texts:
+        return Rejection("too_many_texts", f"{count} texts > limit of {max_texts} per request")
+    return None
+
+
+def http_status(rejection: Rejection) -> int:
+    """413 for size, 400 when the body is not JSON at all, 422 when it is but does not fit."""
+    if rejection.reason == "oversized":
+        return 413
+    if rejection.reason in {"empty_payload", "bad_encoding", "malformed_json"}:
+        return 400
+    return 422
+
+
+def problem(rejection: Rejection) -> Problem:
+    return Problem(error=rejection.reason, detail=rejection.detail)

@@ -1,0 +1,113 @@
+"""What the status page shows, kept in small bounded structures the agents update."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
+
+from prometheus_client import Gauge
+
+from model import SentimentModel
+from schemas import Alert, AlertStatus, DeadLetter
+from stream.web.api import DeadLetterSummary, LagEntry, ModelStatus
+
+
+class StatusBoard:
+    """Recent throughput, open alerts and the last dead letters of this worker. The agents
+    and the web handlers share one event loop, so no lock is needed."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        throughput_window_s: float = 30.0,
+        max_dead_letters: int = 20,
+        max_open_alerts: int = 50,
+    ) -> None:
+        self._clock = clock
+        self._started = clock()
+        self.throughput_window_s = throughput_window_s
+        self._batches: deque[tuple[float, int]] = deque()
+        self._dead_letters: deque[DeadLetter] = deque(maxlen=max_dead_letters)
+        self._open_alerts: OrderedDict[tuple[str, str], Alert] = OrderedDict()
+        self._max_open_alerts = max_open_alerts
+
+    def record_batch(self, consumed: int) -> None:
+        now = self._clock()
+        self._batches.append((now, consumed))
+        self._forget_before(now - self.throughput_window_s)
+
+    def record_dead_letters(self, letters: Iterable[DeadLetter]) -> None:
+        self._dead_letters.extend(letters)
+
+    def record_alerts(self, alerts: Iterable[Alert]) -> None:
+        """A raised alert stays open until its kind and scope are resolved."""
+        for alert in alerts:
+            key = (alert.kind.value, alert.scope)
+            if alert.status is AlertStatus.RESOLVED:
+                self._open_alerts.pop(key, None)
+                continue
+            self._open_alerts[key] = alert
+            self._open_alerts.move_to_end(key)
+            while len(self._open_alerts) > self._max_open_alerts:
+                self._open_alerts.popitem(last=False)
+
+    def tweets_per_s(self) -> float:
+        """Over the window, or over the time since start when that is shorter."""
+        now = self._clock()
+        self._forget_before(now - self.throughput_window_s)
+        span = min(self.throughput_window_s, now - self._started)
+        return sum(count for _, count in self._batches) / span if span > 0 else 0.0
+
+    def open_alerts(self) -> list[Alert]:
+        return list(reversed(self._open_alerts.values()))
+
+    def dead_letters(self) -> list[DeadLetterSummary]:
+        return [
+            DeadLetterSummary(
+                reason=letter.reason,
+                source_topic=letter.source_topic,
+                partition=letter.partition,
+                offset=letter.offset,
+                detail=letter.detail,
+                rejected_at=letter.rejected_at,
+            )
+            for letter in reversed(self._dead_letters)
+        ]
+
+    def _forget_before(self, cutoff: float) -> None:
+        while self._batches and self._batches[0][0] < cutoff:
+            self._batches.popleft()
+
+
+def lag_from(gauge: Gauge) -> list[LagEntry]:
+    """The lag the worker's timer last wrote to its Prometheus gauge, which stays the one
+    place lag is measured."""
+    return sorted(
+        (
+            LagEntry(
+                topic=sample.labels["topic"],
+                partition=int(sample.labels["partition"]),
+                lag=int(sample.value),
+            )
+            for family in gauge.collect()
+            for sample in family.samples
+        ),
+        key=lambda entry: (entry.topic, entry.partition),
+    )
+
+
+def model_status(scorer: SentimentModel) -> ModelStatus:
+    """Version and threshold; the class prior when the scorer has the agreed
+    `classes`/`train_prior` attributes (label-shift work adds them)."""
+    classes = getattr(scorer, "classes", None)
+    prior = getattr(scorer, "train_prior", None)
+    return ModelStatus(
+        version=scorer.version,
+        threshold=scorer.threshold,
+        prior=(
+            {str(c): float(p) for c, p in zip(classes, prior, strict=True)}
+            if classes is not None and prior is not None
+            else None
+        ),
+    )

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -118,35 +117,3 @@ class OutputProducer:
         self._running = False
         self._poller.join(timeout_s)
         self._producer.flush(timeout_s)
-
-
-class InFlight:
-    """Lets the next batch be scored while earlier ones wait for their acks, up to `depth`
-    batches at once. Deliveries overlap, but each batch's `then` (its input acks) runs only
-    after every earlier batch's: Faust commits the first run of consecutive acked offsets,
-    so an ack ahead of an undelivered batch could commit past it."""
-
-    def __init__(self, depth: int) -> None:
-        self.depth = depth
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._last: asyncio.Task[None] | None = None
-
-    async def start(
-        self,
-        delivery: Coroutine[Any, Any, None],
-        then: Callable[[], Coroutine[Any, Any, None]],
-    ) -> None:
-        previous = self._last
-
-        async def deliver_in_order() -> None:
-            await delivery
-            if previous is not None:
-                await previous
-            await then()
-
-        task = asyncio.ensure_future(deliver_in_order())
-        self._last = task
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        if len(self._tasks) >= self.depth:
-            await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)

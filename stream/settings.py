@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     max_batches_in_flight: int = Field(
         default=4, ge=1, description="Batches awaiting broker acks while the next is scored."
     )
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
+        default="at_least_once",
+        description="exactly_once: each scored batch and its input offsets are one Kafka "
+        "transaction (read outputs with isolation.level=read_committed).",
+    )
     max_payload_bytes: int = Field(
         default=16_384, ge=64, description="Raw messages larger than this are dead-lettered."
     )
@@ -136,6 +141,11 @@ class Settings(BaseSettings):
         """Faust spells a broker list as `kafka://a:1;kafka://b:2`."""
         hosts = [h.strip() for h in self.kafka_bootstrap_servers.split(",") if h.strip()]
         return ";".join(f"kafka://{host}" for host in hosts)
+
+    @property
+    def scoring_group_id(self) -> str:
+        """The group of the librdkafka consumer that scores `topic_raw`."""
+        return f"{self.app_id}-scoring"
 
     @property
     def topic_signals(self) -> str:

@@ -9,6 +9,7 @@ its outputs acknowledged by the broker, or, if the handling kept raising, its de
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -41,8 +42,9 @@ from stream.faults import (
 )
 from stream.feedback import labelled_example, process_feedback
 from stream.intake import REASONS, RawRecord, UndecodableBatch, undecodable_batch_letter
+from stream.kafka.scoring_consumer import HandledBatch, ScoringConsumer
 from stream.logs import configure_logging
-from stream.publish import InFlight, Outgoing, OutputProducer
+from stream.publish import Outgoing, OutputProducer
 from stream.scoring import BatchOutcome, process_batch
 from stream.settings import Settings
 from stream.signals import Signal, sentiment_signals
@@ -123,7 +125,6 @@ def build_worker(
         await outputs.deliver(dead_letter_messages([letter]))
 
     app = create_app(settings, dead_letter_undecodable)
-    tweets = raw_topic(app, settings.topic_raw)
     feedback_in = raw_topic(app, settings.topic_feedback)
     signals = raw_topic(app, settings.topic_signals)
     alert_state = PartitionedStateStore(
@@ -188,44 +189,68 @@ def build_worker(
         for topic, count in Counter(record.topic for record in records).items():
             metrics.MESSAGES_CONSUMED.labels(topic=topic).inc(count)
 
-    @app.agent(tweets)
-    async def score(stream: faust.StreamT) -> None:
-        in_flight = InFlight(settings.max_batches_in_flight)
+    async def handle_raw(
+        records: list[RawRecord], undecodable: list[UndecodableBatch]
+    ) -> HandledBatch:
+        """One batch of tweets.raw, on the scoring consumer's thread: what to produce, and
+        what to count once the broker has it."""
+        scored: list[tuple[BatchOutcome, float]] = []
 
-        async def score_and_deliver(records: Sequence[RawRecord]) -> None:
+        async def score(batch: Sequence[RawRecord]) -> None:
             started = time.perf_counter()
             outcome = process_batch(
-                records,
+                batch,
                 scorer,
                 max_payload_bytes=settings.max_payload_bytes,
                 deadletter_payload_bytes=settings.deadletter_payload_bytes,
                 now=clock(),
                 event_time_max_ahead_s=settings.event_time_max_ahead_s,
             )
-            inference_s = time.perf_counter() - started
-            await outputs.deliver(
-                [Outgoing.of(settings.topic_sentiment, e.tweet_id, e) for e in outcome.events]
-                + dead_letter_messages(outcome.dead_letters)
-                + signal_messages(sentiment_signals(outcome.events))
-            )
+            scored.append((outcome, time.perf_counter() - started))
+
+        if records:
+            await handle_inputs("score", records, score)
+        for batch in undecodable:
+            await dead_letter_undecodable(batch)
+        metrics.MESSAGES_CONSUMED.labels(topic=settings.topic_raw).inc(len(undecodable))
+        outcome = BatchOutcome(
+            events=[e for part, _ in scored for e in part.events],
+            dead_letters=[d for part, _ in scored for d in part.dead_letters],
+            clamped=sum(part.clamped for part, _ in scored),
+        )
+        inference_s = sum(seconds for _, seconds in scored)
+        messages = (
+            [Outgoing.of(settings.topic_sentiment, e.tweet_id, e) for e in outcome.events]
+            + dead_letter_messages(outcome.dead_letters)
+            + signal_messages(sentiment_signals(outcome.events))
+        )
+
+        def delivered() -> None:
+            metrics.TWEETS_CONSUMED.inc(len(records) + len(undecodable))
             observe_batch(records, outcome.events, outcome.dead_letters, inference_s)
             status.record_batch(len(records))
             observe_drift(outcome)
             metrics.EVENT_TIME_CLAMPED.labels(source="tweets").inc(outcome.clamped)
 
-        async def acknowledge(events: Sequence[faust.EventT]) -> None:
-            for event in events:
-                await stream.ack(event)
-            metrics.TWEETS_CONSUMED.inc(len(events))
+        return HandledBatch(messages, delivered)
 
-        async for events in stream.take_events(settings.batch_size, within=batch_wait_s):
-            records = [record_of(event) for event in events]
-            for event in events:
-                event.message.incref()  # held until handled: take_events' own ack is not final
-            await in_flight.start(
-                handle_inputs("score", records, score_and_deliver),
-                partial(acknowledge, events),
-            )
+    scoring = ScoringConsumer(
+        {"bootstrap.servers": settings.kafka_bootstrap_servers},
+        topic=settings.topic_raw,
+        group_id=settings.scoring_group_id,
+        legacy_group_id=settings.app_id,
+        handle=handle_raw,
+        batch_size=settings.batch_size,
+        batch_wait_s=batch_wait_s,
+        max_batches_in_flight=settings.max_batches_in_flight,
+        commit_interval_s=settings.commit_interval_s,
+        session_timeout_s=settings.session_timeout_s,
+        guarantee=settings.processing_guarantee,
+    )
+
+    @app.task
+    async def start_scoring() -> None:
+        scoring.start()
 
     @app.agent(feedback_in)
     async def collect_feedback(stream: faust.StreamT) -> None:
@@ -299,6 +324,8 @@ def build_worker(
     async def report_lag() -> None:
         """Lag per owned input partition; partitions handed to another worker drop out."""
         metrics.CONSUMER_LAG.clear()
+        for (topic, partition), lag in list(scoring.lag.items()):
+            metrics.CONSUMER_LAG.labels(topic=topic, partition=str(partition)).set(lag)
         for tp in (tp for tp in app.consumer.assignment() if tp.topic in settings.input_topics):
             position = await app.consumer.position(tp)
             highwater = app.consumer.highwater(tp)
@@ -308,9 +335,10 @@ def build_worker(
 
     @app.on_before_shutdown.connect
     async def flush_outputs(app: faust.App, **kwargs: object) -> None:
+        await asyncio.to_thread(scoring.stop)
         outputs.close()
 
-    register_web(app, settings, scorer, outputs, status)
+    register_web(app, settings, scorer, outputs, status, lambda: scoring.alive)
     return app
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.resources import files
 from typing import Any
@@ -83,8 +84,10 @@ def register_web(
     scorer: SentimentModel,
     outputs: OutputProducer,
     status: StatusBoard,
+    scoring_alive: Callable[[], bool],
 ) -> None:
-    """Raises at start when the token setting is unusable, so the door is never left open."""
+    """`scoring_alive`: whether the tweets.raw consumer thread runs, for /ready.
+    Raises at start when the token setting is unusable, so the door is never left open."""
     guard = Guard(load_token(settings))
     read_guard = guard if settings.web_protect_reads else None
     openapi = openapi_document(settings)
@@ -197,5 +200,5 @@ def register_web(
 
     @app.page("/ready")
     async def ready(view: View, request: Request) -> Response:
-        is_ready = not app.rebalancing and app.consumer is not None
+        is_ready = not app.rebalancing and app.consumer is not None and scoring_alive()
         return view.json({"ready": is_ready}, status=200 if is_ready else 503)

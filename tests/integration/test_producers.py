@@ -128,17 +128,19 @@ def test_an_undecodable_batch_is_dead_lettered_and_the_records_around_it_are_pro
     events = Collector(bootstrap, unique_env["BADBUZZ_TOPIC_SENTIMENT"])
     labelled = Collector(bootstrap, unique_env["BADBUZZ_TOPIC_FEEDBACK_LABELLED"])
     letters = Collector(bootstrap, unique_env["BADBUZZ_TOPIC_DEADLETTER"])
-    valid = {f"{name}-{n}" for _, name in batches if name != "poison" for n in range(5)}
+    # tweets.raw is read by librdkafka, which carries every codec itself: even the batch that
+    # aiokafka could not decode here is scored; the feedback topic's is dead-lettered.
+    valid = {f"{name}-{n}" for _, name in batches for n in range(5)}
     got = events.poll_until(lambda m: ids(m) >= valid, timeout=90, alive=lambda: worker.alive)
     rows = labelled.poll_until(lambda m: len(m) >= 6, timeout=30, alive=lambda: worker.alive)
-    dead = letters.poll_until(lambda m: len(m) >= 2, timeout=30, alive=lambda: worker.alive)
+    dead = letters.poll_until(lambda m: len(m) >= 1, timeout=30, alive=lambda: worker.alive)
 
     assert ids(got) == valid, worker.log_tail()
     valid_reports = {f"fb-{name}-{n}" for _, name in batches if name != "poison" for n in (0, 1)}
     assert ids(rows) == valid_reports, worker.log_tail()
     distinct = {(d["source_topic"], d["offset"], d["reason"], d["detail"]) for d in dead}
     partitions = {d["source_topic"]: d["partition"] for d in dead}
-    expected = {(raw, 5, 9), (feedback_topic, 2, 3)}
+    expected = {(feedback_topic, 2, 3)}
     assert distinct == {
         (
             topic,
@@ -152,7 +154,8 @@ def test_an_undecodable_batch_is_dead_lettered_and_the_records_around_it_are_pro
     assert worker.alive
     # the consumer moved past the poison, and so do its commits
     deadline = time.monotonic() + 15
-    while committed_offset(bootstrap, unique_env["BADBUZZ_APP_ID"], raw, partitions[raw]) < 20:
+    group, topic = unique_env["BADBUZZ_APP_ID"], feedback_topic
+    while committed_offset(bootstrap, group, topic, partitions[topic]) < 8:
         assert time.monotonic() < deadline, "the commit never moved past the undecodable batch"
         time.sleep(0.5)
     for collector in (events, labelled, letters):

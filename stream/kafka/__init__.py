@@ -1,0 +1,1 @@
+"""The Kafka transport: clients, their configuration, and offset bookkeeping."""

@@ -1,0 +1,409 @@
+"""`tweets.raw` on librdkafka: the scoring hot path, off Faust's per-message stream loop.
+
+One thread owns a confluent-kafka Consumer (its own group, cooperative-sticky rebalancing,
+offsets stored by hand). It takes up to `batch_size` messages in one call, hands them to a
+batch handler (validate, score, build outputs: pure code that LiteRT runs without the GIL),
+produces the outputs with librdkafka and goes on with the next batch while they fly.
+
+At least once: a partition's offset is stored only when every output of every batch before it
+is acknowledged (stream/kafka/offsets.py); on a revoke, in-flight batches are drained and the
+offsets committed before the partitions go. Exactly once: each batch is one Kafka transaction
+carrying its outputs and its input offsets, and a failed transaction rewinds the partitions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Literal
+
+import structlog
+from confluent_kafka import (
+    OFFSET_INVALID,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
+
+from stream.intake import RawRecord, UndecodableBatch
+from stream.kafka.offsets import OffsetTracker, Partition
+from stream.metrics import PUBLISH_RETRIES
+from stream.publish import Outgoing
+
+log = structlog.get_logger(__name__)
+
+Guarantee = Literal["at_least_once", "exactly_once"]
+BatchHandler = Callable[[list[RawRecord], list[tuple[RawRecord, str]]], Awaitable["HandledBatch"]]
+
+# Errors librdkafka attaches to one message it could not decode: that input is dead-lettered.
+UNDECODABLE = frozenset(
+    {
+        KafkaError._BAD_MSG,
+        KafkaError._BAD_COMPRESSION,
+        KafkaError.INVALID_MSG,
+        KafkaError.INVALID_RECORD,
+        KafkaError.UNSUPPORTED_COMPRESSION_TYPE,
+    }
+)
+
+
+@dataclass
+class HandledBatch:
+    """What a batch handler returns: messages to produce, and what to do once they are safe."""
+
+    outgoing: list[Outgoing]
+    then: Callable[[], None] = lambda: None
+
+
+@dataclass
+class _InFlight:
+    ranges: dict[Partition, tuple[int, int]]
+    then: Callable[[], None]
+    remaining: int
+    failed: list[Outgoing] = field(default_factory=list)
+
+
+def record_of(message: Message) -> RawRecord:
+    kind, timestamp_ms = message.timestamp()
+    return RawRecord(
+        topic=message.topic() or "",
+        partition=message.partition() or 0,
+        offset=message.offset() or 0,
+        timestamp=timestamp_ms / 1000 if kind and timestamp_ms > 0 else None,
+        value=message.value(),
+    )
+
+
+def offset_ranges(messages: Sequence[Message]) -> dict[Partition, tuple[int, int]]:
+    """First and last offset per partition; a partition's messages arrive in offset order."""
+    ranges: dict[Partition, tuple[int, int]] = {}
+    for message in messages:
+        key = (message.topic() or "", message.partition() or 0)
+        offset = message.offset() or 0
+        first, _ = ranges.get(key, (offset, offset))
+        ranges[key] = (first, offset)
+    return ranges
+
+
+class ScoringConsumer:
+    def __init__(
+        self,
+        client_config: dict[str, str | int | float | bool],
+        *,
+        topic: str,
+        group_id: str,
+        legacy_group_id: str | None,
+        handle: BatchHandler,
+        batch_size: int,
+        batch_wait_s: float,
+        max_batches_in_flight: int,
+        commit_interval_s: float,
+        session_timeout_s: float,
+        guarantee: Guarantee,
+    ) -> None:
+        self._client_config = client_config
+        self._topic = topic
+        self._group_id = group_id
+        self._legacy_group_id = legacy_group_id
+        self._handle = handle
+        self._batch_size = batch_size
+        self._batch_wait_s = batch_wait_s
+        self._depth = max_batches_in_flight
+        self._exactly_once = guarantee == "exactly_once"
+        self._consumer = Consumer(
+            {
+                **client_config,
+                "group.id": group_id,
+                "partition.assignment.strategy": "cooperative-sticky",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": not self._exactly_once,
+                "enable.auto.offset.store": False,
+                "auto.commit.interval.ms": int(commit_interval_s * 1000),
+                "session.timeout.ms": int(session_timeout_s * 1000),
+                "heartbeat.interval.ms": int(session_timeout_s * 250),
+            }
+        )
+        producer_config: dict[str, str | int | float | bool] = {
+            **client_config,
+            "acks": "all",
+            "enable.idempotence": True,
+            "linger.ms": 2,
+        }
+        if self._exactly_once:
+            producer_config["transactional.id"] = f"{group_id}-{uuid.uuid4().hex[:12]}"
+        self._producer = Producer(producer_config)
+        self._tracker = OffsetTracker()
+        self._open: list[_InFlight] = []
+        self._retry: list[_InFlight] = []
+        self._running = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="scoring-consumer", daemon=True)
+        self.assigned: set[Partition] = set()
+        self.lag: dict[Partition, int] = {}
+
+    def start(self) -> None:
+        self._running.set()
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Finish the batches in flight and commit them, then leave the group."""
+        self._running.clear()
+        self._thread.join(timeout_s)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        """The handler is a coroutine (it shares the agents' retry and dead-letter path); it
+        runs on this thread's own event loop, never on Faust's."""
+        with asyncio.Runner() as runner:
+            self._consume_until_stopped(runner)
+
+    def _consume_until_stopped(self, runner: asyncio.Runner) -> None:
+        if self._exactly_once:
+            self._producer.init_transactions(30)
+        self._consumer.subscribe(
+            [self._topic],
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
+        try:
+            while self._running.is_set():
+                self._producer.poll(0)
+                self._send_retries()
+                messages = self._consumer.consume(self._batch_size, self._batch_wait_s)
+                if messages:
+                    self._process(messages, runner)
+                self._measure_lag()
+            self._drain(timeout_s=20.0)
+            self._commit_stored()
+        finally:
+            self._consumer.close()
+            self._producer.flush(10)
+
+    def _process(self, messages: list[Message], runner: asyncio.Runner) -> None:
+        records: list[RawRecord] = []
+        undecodable: list[UndecodableBatch] = []
+        with_offsets: list[Message] = []
+        for message in messages:
+            error = message.error()
+            if error is None:
+                records.append(record_of(message))
+                with_offsets.append(message)
+            elif error.code() in UNDECODABLE and message.offset() is not None:
+                offset = message.offset() or 0
+                undecodable.append(
+                    UndecodableBatch(
+                        self._topic, message.partition() or 0, offset, offset, KafkaException(error)
+                    )
+                )
+                with_offsets.append(message)
+            elif error.fatal():
+                raise KafkaException(error)
+            else:
+                log.warning("input_consumer_error", topic=self._topic, error=error.str())
+        if not with_offsets:
+            return
+        handled = runner.run(self._handle(records, undecodable))
+        ranges = offset_ranges(with_offsets)
+        if self._exactly_once:
+            self._transact(handled, ranges)
+        else:
+            self._send(handled, ranges)
+
+    def _send(self, handled: HandledBatch, ranges: dict[Partition, tuple[int, int]]) -> None:
+        while len(self._open) >= self._depth:
+            self._producer.poll(0.05)
+        batch = _InFlight(ranges, handled.then, remaining=len(handled.outgoing))
+        self._open.append(batch)
+        for partition, (first, last) in ranges.items():
+            self._tracker.started(partition, first, last)
+        if not handled.outgoing:
+            self._finish(batch)
+        for message in handled.outgoing:
+            self._produce(batch, message)
+
+    def _produce(self, batch: _InFlight, message: Outgoing) -> None:
+        while True:
+            try:
+                self._producer.produce(
+                    message.topic,
+                    key=message.key,
+                    value=message.value,
+                    partition=message.partition,
+                    on_delivery=partial(self._delivered, batch, message),
+                )
+                return
+            except BufferError:
+                self._producer.poll(0.01)  # the local queue is full: let it drain
+
+    def _delivered(
+        self, batch: _InFlight, message: Outgoing, error: KafkaError | None, _: Message
+    ) -> None:
+        if error is not None:
+            batch.failed.append(message)
+        batch.remaining -= 1
+        if batch.remaining > 0:
+            return
+        if batch.failed:
+            PUBLISH_RETRIES.inc(len(batch.failed))
+            log.warning(
+                "publish_failed_retrying",
+                failed=len(batch.failed),
+                error=error.str() if error is not None else None,
+            )
+            self._retry.append(batch)
+            return
+        self._finish(batch)
+
+    def _send_retries(self) -> None:
+        if not self._retry:
+            return
+        time.sleep(0.5)
+        retry, self._retry = self._retry, []
+        for batch in retry:
+            pending, batch.failed = batch.failed, []
+            batch.remaining = len(pending)
+            for message in pending:
+                self._produce(batch, message)
+
+    def _finish(self, batch: _InFlight) -> None:
+        self._open.remove(batch)
+        store = []
+        for partition, (first, _) in batch.ranges.items():
+            commit = self._tracker.delivered(partition, first)
+            if commit is not None and partition in self.assigned:
+                store.append(TopicPartition(*partition, commit))
+        if store:
+            self._consumer.store_offsets(offsets=store)
+        batch.then()
+
+    def _transact(self, handled: HandledBatch, ranges: dict[Partition, tuple[int, int]]) -> None:
+        offsets = [TopicPartition(*partition, last + 1) for partition, (_, last) in ranges.items()]
+        while True:
+            try:
+                self._producer.begin_transaction()
+                for message in handled.outgoing:
+                    self._produce_transactional(message)
+                self._producer.send_offsets_to_transaction(
+                    offsets, self._consumer.consumer_group_metadata(), 30
+                )
+                self._producer.commit_transaction(60)
+                handled.then()
+                return
+            except KafkaException as exc:
+                error: KafkaError = exc.args[0]
+                if error.txn_requires_abort():
+                    log.warning("transaction_aborted_rewinding", error=error.str())
+                    self._producer.abort_transaction(30)
+                    self._rewind(ranges)
+                    return
+                if error.retriable():
+                    log.warning("transaction_retrying", error=error.str())
+                    time.sleep(0.5)
+                    continue
+                raise
+
+    def _produce_transactional(self, message: Outgoing) -> None:
+        while True:
+            try:
+                self._producer.produce(
+                    message.topic, key=message.key, value=message.value, partition=message.partition
+                )
+                return
+            except BufferError:
+                self._producer.poll(0.01)
+
+    def _rewind(self, ranges: dict[Partition, tuple[int, int]]) -> None:
+        """An aborted batch is read again from its first offset, which nothing committed past."""
+        for partition, (first, _) in ranges.items():
+            if partition in self.assigned:
+                self._consumer.seek(TopicPartition(*partition, first))
+
+    def _drain(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while (self._open or self._retry) and time.monotonic() < deadline:
+            self._send_retries()
+            self._producer.poll(0.05)
+        if self._open or self._retry:
+            log.warning("drain_timed_out", batches_in_flight=len(self._open) + len(self._retry))
+
+    def _commit_stored(self) -> None:
+        if self._exactly_once or not self.assigned:
+            return
+        try:
+            self._consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError._NO_OFFSET:
+                log.warning("commit_failed", error=exc.args[0].str())
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._start_where_the_legacy_group_stopped(consumer, partitions)
+        consumer.incremental_assign(partitions)
+        self.assigned |= {(p.topic, p.partition) for p in partitions}
+        log.info("partitions_assigned", partitions=sorted(p.partition for p in partitions))
+
+    def _start_where_the_legacy_group_stopped(
+        self, consumer: Consumer, partitions: list[TopicPartition]
+    ) -> None:
+        """Until this release the input was read by the Faust group: a partition this group has
+        never committed starts at that group's committed offset, not at the log's beginning."""
+        if self._legacy_group_id is None:
+            return
+        fresh = [
+            p for p in consumer.committed(partitions, timeout=10) if p.offset == OFFSET_INVALID
+        ]
+        if not fresh:
+            return
+        legacy = Consumer({**self._client_config, "group.id": self._legacy_group_id})
+        try:
+            previous = {
+                (p.topic, p.partition): p.offset
+                for p in legacy.committed(fresh, timeout=10)
+                if p.offset >= 0
+            }
+        finally:
+            legacy.close()
+        for partition in partitions:
+            offset = previous.get((partition.topic, partition.partition))
+            if offset is not None:
+                partition.offset = offset
+                log.info("started_from_legacy_group", partition=partition.partition, offset=offset)
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        keys = {(p.topic, p.partition) for p in partitions}
+        self._drain(timeout_s=10.0)
+        self._commit_stored()
+        self._tracker.forget(keys)
+        self.assigned -= keys
+        for key in keys:
+            self.lag.pop(key, None)
+        consumer.incremental_unassign(partitions)
+        log.info("partitions_revoked", partitions=sorted(p.partition for p in partitions))
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Another worker owns them already: nothing of ours may be committed for them."""
+        keys = {(p.topic, p.partition) for p in partitions}
+        self._tracker.forget(keys)
+        self.assigned -= keys
+        consumer.incremental_unassign(partitions)
+        log.warning("partitions_lost", partitions=sorted(p.partition for p in partitions))
+
+    def _measure_lag(self) -> None:
+        for tp in self._consumer.position(
+            [TopicPartition(*partition) for partition in self.assigned]
+        ):
+            if tp.offset < 0:
+                continue
+            _, high = self._consumer.get_watermark_offsets(tp, cached=True)
+            if high >= 0:
+                self.lag[(tp.topic, tp.partition)] = max(0, high - tp.offset)

@@ -1,0 +1,52 @@
+"""The Rust WordPiece encoder gives the pure-Python reference's ids on every tweet we have."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from pathlib import Path
+
+import numpy as np
+
+from model.bundle import DEFAULT_BUNDLE, read_metadata
+from model.wordpiece import WordPieceEncoder
+from tests.reference.python_wordpiece import PythonWordPieceEncoder
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+CORPORA = (
+    DATA / "sentiment140" / "train_sample_100k.csv.gz",
+    DATA / "sentiment140" / "test_manual.csv",
+    DATA / "semeval2013" / "tweets.csv.gz",
+    DATA / "semeval2017" / "train.csv.gz",
+)
+
+
+def texts_of(path: Path) -> list[str]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", newline="") as handle:
+        return [row["text"] for row in csv.DictReader(handle)]
+
+
+def test_rust_encoder_matches_the_python_reference_on_every_tweet() -> None:
+    metadata = read_metadata(DEFAULT_BUNDLE)
+    vocab_file = DEFAULT_BUNDLE / metadata["vocab_file"]
+    rust = WordPieceEncoder.from_file(vocab_file, int(metadata["max_len"]))
+    python = PythonWordPieceEncoder.from_file(vocab_file, int(metadata["max_len"]))
+    for path in CORPORA:
+        texts = texts_of(path)
+        assert len(texts) > 300, path
+        expected, got = python.encode(texts), rust.encode(texts)
+        mismatched = np.flatnonzero((expected != got).any(axis=1))
+        assert mismatched.size == 0, (
+            f"{path.name}: {mismatched.size} of {len(texts)} differ, first "
+            f"{texts[mismatched[0]]!r}: {expected[mismatched[0]]} != {got[mismatched[0]]}"
+        )
+
+
+def test_long_texts_keep_their_first_pieces_and_end_with_sep() -> None:
+    metadata = read_metadata(DEFAULT_BUNDLE)
+    encoder = WordPieceEncoder.from_file(DEFAULT_BUNDLE / metadata["vocab_file"], 8)
+    (ids,) = encoder.encode(["delayed " * 20])
+    delayed = encoder.vocab["delayed"]
+    assert list(ids) == [encoder.vocab["[CLS]"], *[delayed] * 6, encoder.vocab["[SEP]"]]
+    assert encoder.encode([]).shape == (0, 8)

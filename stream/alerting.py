@@ -30,19 +30,18 @@ def poisson_upper_tail(count: int, mean: float) -> float:
         return 1.0
     if mean <= 0:
         return 0.0
-    log_term = count * math.log(mean) - mean - math.lgamma(count + 1)
+
+    def log_pmf(j: int) -> float:
+        return j * math.log(mean) - mean - math.lgamma(j + 1)
+
     if count > mean:  # terms fall from the first one on: sum the tail itself
-        total, term, j = 0.0, math.exp(log_term), count
+        total, term, j = 0.0, math.exp(log_pmf(count)), count
         while term > total * 1e-15 and term > 0.0:
             total += term
             j += 1
             term *= mean / j
         return min(1.0, total)
-    below, term = 0.0, math.exp(-mean)
-    for j in range(count):
-        below += term
-        term *= mean / (j + 1)
-    return max(0.0, 1.0 - below)
+    return max(0.0, 1.0 - sum(math.exp(log_pmf(j)) for j in range(count)))
 
 
 @dataclass(frozen=True)
@@ -77,8 +76,10 @@ class AdaptiveNegativeRule:
             return None
         expected = self.expected(window, history)
         ratio = count / expected
+        if ratio < self.min_ratio:
+            return None
         p_value = poisson_upper_tail(count, expected)
-        if ratio < self.min_ratio or p_value >= self.max_p_value:
+        if p_value >= self.max_p_value:
             return None
         history_min = (history.end - history.start) / 60
         usual = (

@@ -22,6 +22,10 @@ class SentimentModel:
         self.version: str = metadata["version"]
         self.threshold: float = float(metadata["threshold"])
         self.batch_size: int = int(metadata["batch_size"])
+        self.classes: tuple[str, ...] = tuple(metadata.get("classes", ("negative", "positive")))
+        self.train_prior: np.ndarray = np.asarray(
+            metadata.get("train_prior", [1 / len(self.classes)] * len(self.classes)), dtype=float
+        )
         self.vocabulary: Encoder = read_encoder(bundle, metadata)
         self._interpreter = Interpreter(
             model_path=str(bundle / "model.tflite"), num_threads=num_threads
@@ -45,6 +49,11 @@ class SentimentModel:
                 chunk = ids[start : start + self.batch_size]
                 scores[start : start + len(chunk)] = self._run(chunk)
         return scores
+
+    def predict_classes(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, k) probabilities in `classes` order, calibrated under `train_prior`."""
+        p_positive = self.predict_proba(texts).astype(float)
+        return np.column_stack([1.0 - p_positive, p_positive])
 
     def _run(self, chunk: np.ndarray) -> np.ndarray:
         """The model's input shape is static: pad the last chunk, drop the padding's scores."""

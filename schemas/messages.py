@@ -46,6 +46,7 @@ Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
 
 class Label(StrEnum):
     NEGATIVE = "negative"
+    NEUTRAL = "neutral"
     POSITIVE = "positive"
 
 
@@ -76,13 +77,23 @@ class SentimentEvent(BaseModel):
 
     tweet_id: TweetId
     label: Label
-    p_positive: float = Field(ge=0.0, le=1.0)
+    p_positive: float = Field(
+        ge=0.0, le=1.0, description="P(positive), corrected to `prior` like `label`."
+    )
     model_version: str
     scored_at: Timestamp
     event_time: Timestamp
     created_at: Timestamp | None = None
     brand: str | None = None
     text: str
+    p_negative: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="P(negative), corrected to `prior`."
+    )
+    prior: dict[str, float] | None = Field(
+        default=None,
+        description="Class prior the probabilities were corrected to: the live traffic's, "
+        "estimated from recent scores (the brand's own when it has enough traffic).",
+    )
 
 
 class FeedbackVerdict(StrEnum):
@@ -118,6 +129,8 @@ class Feedback(BaseModel):
             return None
         if self.verdict is FeedbackVerdict.CORRECT:
             return self.predicted_label
+        if self.predicted_label is Label.NEUTRAL:
+            return None  # wrong, but negative or positive: the report does not say
         return Label.NEGATIVE if self.predicted_label is Label.POSITIVE else Label.POSITIVE
 
 

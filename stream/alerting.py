@@ -8,12 +8,14 @@ bounds how far ahead of it an event time is believed.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from schemas import Alert, AlertExample, AlertKind, AlertStatus
+from stream.settings import Settings
 from stream.windows import (
     Admission,
     Observation,
@@ -25,40 +27,100 @@ from stream.windows import (
 
 
 class Rule(Protocol):
-    def crossed(self, window: WindowCounts, baseline: WindowCounts) -> str | None:
-        """A description of the threshold crossed, or None."""
+    def crossed(self, window: WindowCounts, history: WindowCounts) -> str | None:
+        """Why the window is a bad buzz, in words a reader of the alert follows, or None."""
+
+
+def poisson_upper_tail(count: int, mean: float) -> float:
+    """P(X >= count) for X ~ Poisson(mean), summed in log space so large counts do not
+    overflow (scipy is not a worker dependency)."""
+    if count <= 0:
+        return 1.0
+    if mean <= 0:
+        return 0.0
+
+    def log_pmf(j: int) -> float:
+        return j * math.log(mean) - mean - math.lgamma(j + 1)
+
+    if count > mean:  # terms fall from the first one on: sum the tail itself
+        total, term, j = 0.0, math.exp(log_pmf(count)), count
+        while term > total * 1e-15 and term > 0.0:
+            total += term
+            j += 1
+            term *= mean / j
+        return min(1.0, total)
+    return max(0.0, 1.0 - sum(math.exp(log_pmf(j)) for j in range(count)))
 
 
 @dataclass(frozen=True)
-class NegativeSentimentRule:
-    """Enough negatives, a high enough share, and (when the scope has history) clearly more
-    negative than its own trailing baseline, since some scopes are always mostly negative."""
+class AdaptiveNegativeRule:
+    """A scope's negatives in the window against that scope's own usual rate.
 
-    min_negatives: int = 20
-    min_share: float = 0.6
-    baseline_margin: float = 0.2
-    baseline_min_total: int = 100
+    The usual rate is the trailing history's negatives per second, shrunk towards a prior
+    rate (`cold_start_negatives / min_ratio` per window, worth `prior_s` seconds of
+    history), so a scope with no history is held to the cold-start floor and one with an
+    hour of history to its own rate. It fires when the count is large in absolute terms
+    (`min_negatives`), relative to the usual rate (`min_ratio`), and unlikely under it
+    (Poisson upper tail below `max_p_value`): the ratio keeps busy scopes from alerting on
+    small relative changes that are significant, the p-value keeps small scopes from
+    alerting on noise that is large relative to a tiny rate.
+    """
 
-    def crossed(self, window: WindowCounts, baseline: WindowCounts) -> str | None:
-        if window.negatives < self.min_negatives or window.share < self.min_share:
+    min_negatives: int = 8
+    min_ratio: float = 3.0
+    max_p_value: float = 0.001
+    cold_start_negatives: int = 30
+    prior_s: int = 60
+
+    def expected(self, window: WindowCounts, history: WindowCounts) -> float:
+        window_s = window.end - window.start
+        prior_negatives = self.cold_start_negatives / self.min_ratio * self.prior_s / window_s
+        history_s = history.end - history.start
+        return window_s * (history.negatives + prior_negatives) / (history_s + self.prior_s)
+
+    def crossed(self, window: WindowCounts, history: WindowCounts) -> str | None:
+        count = window.negatives
+        if count < self.min_negatives:
             return None
-        description = f"negatives>={self.min_negatives} and share>={self.min_share:.2f}"
-        if baseline.total >= self.baseline_min_total:
-            floor = baseline.share + self.baseline_margin
-            if window.share < floor:
-                return None
-            description += f" and share>=baseline {baseline.share:.2f}+{self.baseline_margin:.2f}"
-        return description
+        expected = self.expected(window, history)
+        ratio = count / expected
+        if ratio < self.min_ratio:
+            return None
+        p_value = poisson_upper_tail(count, expected)
+        if p_value >= self.max_p_value:
+            return None
+        history_min = (history.end - history.start) / 60
+        usual = (
+            f"this scope's last {history_min:.0f} min"
+            if history_min
+            else f"no history yet (cold-start floor {self.cold_start_negatives})"
+        )
+        return (
+            f"{count} negatives in {(window.end - window.start) / 60:g} min, "
+            f"{ratio:.1f}x the {expected:.1f} expected from {usual}, Poisson p={p_value:.1g} "
+            f"(fires at >= {self.min_negatives} negatives, >= {self.min_ratio:g}x expected "
+            f"and p < {self.max_p_value:g})"
+        )
 
 
 @dataclass(frozen=True)
 class NegativeFeedbackRule:
     min_reports: int = 3
 
-    def crossed(self, window: WindowCounts, baseline: WindowCounts) -> str | None:
+    def crossed(self, window: WindowCounts, history: WindowCounts) -> str | None:
         if window.negatives >= self.min_reports:
             return f"wrong-prediction reports>={self.min_reports}"
         return None
+
+
+def observed_history(window: ScopeWindow, spec: WindowSpec) -> WindowCounts:
+    """The trailing baseline, starting at the scope's oldest bucket in it: a scope first seen
+    ten minutes ago has ten minutes of history, not an hour of silence."""
+    baseline = window.baseline(spec)
+    oldest = min(
+        (b for b in window.buckets if baseline.start <= b < baseline.end), default=baseline.end
+    )
+    return replace(baseline, start=oldest)
 
 
 @dataclass
@@ -151,7 +213,7 @@ class Detector:
         if state.window.watermark == float("-inf"):
             return []
         window = state.window.current(self.spec)
-        crossed = self.rule.crossed(window, state.window.baseline(self.spec))
+        crossed = self.rule.crossed(window, observed_history(state.window, self.spec))
         event_now_t = state.window.watermark
         if crossed and not state.alert.active and not self._cooling_down(state, event_now_t):
             state.alert = AlertState(active=True, alert_id=self._alert_id(scope, window))
@@ -194,3 +256,31 @@ class Detector:
             examples=[AlertExample(tweet_id=i, text=t) for i, t in window.examples],
             raised_at=raised_at,
         )
+
+
+def detectors_from(settings: Settings) -> dict[AlertKind, Detector]:
+    spec = WindowSpec(
+        size_s=settings.alert_window_s,
+        step_s=settings.alert_step_s,
+        lateness_s=settings.alert_lateness_s,
+        baseline_s=settings.alert_baseline_s,
+        examples=settings.alert_examples,
+        max_ahead_s=settings.event_time_max_ahead_s,
+        max_ids=settings.alert_dedupe_max_ids,
+    )
+    sentiment_rule = AdaptiveNegativeRule(
+        min_negatives=settings.alert_min_negatives,
+        min_ratio=settings.alert_min_ratio,
+        max_p_value=settings.alert_max_p_value,
+        cold_start_negatives=settings.alert_cold_start_negatives,
+        prior_s=settings.alert_prior_s,
+    )
+    feedback_rule = NegativeFeedbackRule(settings.alert_feedback_min_reports)
+    return {
+        AlertKind.NEGATIVE_SENTIMENT: Detector(
+            AlertKind.NEGATIVE_SENTIMENT, sentiment_rule, spec, settings.alert_cooldown_s
+        ),
+        AlertKind.NEGATIVE_FEEDBACK: Detector(
+            AlertKind.NEGATIVE_FEEDBACK, feedback_rule, spec, settings.alert_cooldown_s
+        ),
+    }

@@ -41,6 +41,27 @@ def cmd_score(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_eval_alerts(args: argparse.Namespace, settings: Settings) -> int:
+    from schemas import AlertKind
+    from stream.alert_eval import Columns, evaluate, model_negatives, read_labelled_csv
+    from stream.alerting import detectors_from
+    from stream.labelshift import label_shift_from
+
+    columns = Columns(args.time_column, args.brand_column, args.text_column, args.label_column)
+    rows = read_labelled_csv(args.file, columns)
+    scorer = _load_model(settings)
+    negatives = model_negatives(
+        scorer, rows, label_shift_from(settings, scorer), settings.batch_size
+    )
+    detector = detectors_from(settings)[AlertKind.NEGATIVE_SENTIMENT]
+    result, human, model = evaluate(detector, rows, negatives)
+    print(f"{len(rows)} tweets, model {scorer.version}")
+    print(f"human-label alerts: {len(human)}, model-label alerts: {len(model)}")
+    print(f"caught {result.caught} of {result.reference} (recall {result.recall:.2f})")
+    print(f"added {result.added} of {result.candidate} (precision {result.precision:.2f})")
+    return 0
+
+
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     from stream.replay import replay
 
@@ -298,6 +319,16 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--text-column", default="text")
     replay.add_argument("--keep-timestamps", action="store_true", help="keep the file's created_at")
     replay.set_defaults(func=cmd_replay)
+
+    evaluate = commands.add_parser(
+        "eval-alerts", help="human-label alerts vs the model's on a labelled CSV, no Kafka"
+    )
+    evaluate.add_argument("file", type=Path)
+    evaluate.add_argument("--time-column", default="timestamp")
+    evaluate.add_argument("--brand-column", default="brand")
+    evaluate.add_argument("--text-column", default="text")
+    evaluate.add_argument("--label-column", default="label", help="human label: negative/...")
+    evaluate.set_defaults(func=cmd_eval_alerts)
 
     tail = commands.add_parser("tail", help="print sentiment events and alerts")
     tail.add_argument("--from-beginning", action="store_true")

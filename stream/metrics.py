@@ -67,6 +67,15 @@ OOV_TOKEN_RATE = Gauge(
     "badbuzz_oov_token_rate", "Share of recent tokens the model's vocabulary does not know."
 )
 
+LABEL_PRIOR = Gauge(
+    "badbuzz_label_prior",
+    "Live class prior estimated from recent scores (all brands), by class.",
+    ["class"],
+)
+LABEL_PRIOR_SCOPES = Gauge(
+    "badbuzz_label_prior_scopes", "Brands whose probabilities are corrected to their own prior."
+)
+
 
 def declare_label_values(reasons: tuple[str, ...], input_topics: tuple[str, ...]) -> None:
     """Start every labelled series at 0, so Prometheus sees the first event as an increase."""

@@ -11,14 +11,18 @@ import numpy as np
 
 from schemas import DeadLetter, Label, RawTweet, SentimentEvent
 from stream.intake import RawRecord, Rejection, dead_letter, parse_tweet
+from stream.labelshift import LabelShift
+from stream.signals import scope_of
 from stream.windows import clamp_to_arrival
 
 
 class TextScorer(Protocol):
     version: str
     threshold: float
+    classes: tuple[str, ...]
+    train_prior: np.ndarray
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray: ...
+    def predict_classes(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 @dataclass
@@ -26,6 +30,28 @@ class BatchOutcome:
     events: list[SentimentEvent] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     clamped: int = 0  # events whose claimed time was too far ahead of the clock
+    model_p_positive: list[float] = field(default_factory=list)  # before correction, for drift
+
+
+def decide(classes: Sequence[str], probabilities: np.ndarray, threshold: float) -> list[Label]:
+    """The bundle's own rule: a threshold on P(positive) for a binary model, the most likely
+    class otherwise."""
+    if len(classes) == 2:
+        positive = probabilities[:, list(classes).index(Label.POSITIVE)]
+        return [Label.POSITIVE if p >= threshold else Label.NEGATIVE for p in positive]
+    return [Label(classes[n]) for n in probabilities.argmax(axis=1)]
+
+
+def score_texts(
+    scorer: TextScorer, texts: Sequence[str], scopes: Sequence[str], shift: LabelShift | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Model posteriors and the ones used for labels: corrected to the live prior after
+    this batch joins the estimate (the same posteriors when there is no correction)."""
+    posteriors = scorer.predict_classes(texts)
+    if shift is None:
+        return posteriors, posteriors
+    shift.observe(scopes, posteriors)
+    return posteriors, shift.correct(scopes, posteriors)
 
 
 def record_time(record: RawRecord, now: datetime) -> datetime:
@@ -45,6 +71,7 @@ def trusted_time(claimed: datetime, now: datetime, max_ahead_s: float) -> dateti
 def process_batch(
     records: Sequence[RawRecord],
     scorer: TextScorer,
+    shift: LabelShift | None,
     *,
     max_payload_bytes: int,
     deadletter_payload_bytes: int,
@@ -62,17 +89,24 @@ def process_batch(
             accepted.append((record, parsed))
     if not accepted:
         return outcome
-    probabilities = scorer.predict_proba([tweet.text for _, tweet in accepted])
-    for (record, tweet), p_positive in zip(accepted, probabilities, strict=True):
-        p = float(p_positive)
+    scopes = [scope_of(tweet.brand) for _, tweet in accepted]
+    model, corrected = score_texts(scorer, [tweet.text for _, tweet in accepted], scopes, shift)
+    positive = scorer.classes.index(Label.POSITIVE)
+    negative = scorer.classes.index(Label.NEGATIVE)
+    outcome.model_p_positive = model[:, positive].tolist()
+    labels = decide(scorer.classes, corrected, scorer.threshold)
+    for (record, tweet), scope, row, label in zip(accepted, scopes, corrected, labels, strict=True):
+        prior = scorer.train_prior if shift is None else shift.prior_for(scope)
         claimed = tweet.created_at or record_time(record, now)  # when it happened, else sent
         trusted = trusted_time(claimed, now, event_time_max_ahead_s)
         outcome.clamped += trusted != claimed
         outcome.events.append(
             SentimentEvent(
                 tweet_id=tweet.id,
-                label=Label.POSITIVE if p >= scorer.threshold else Label.NEGATIVE,
-                p_positive=p,
+                label=label,
+                p_positive=float(row[positive]),
+                p_negative=float(row[negative]),
+                prior={c: round(float(p), 4) for c, p in zip(scorer.classes, prior, strict=True)},
                 model_version=scorer.version,
                 scored_at=now,
                 event_time=trusted,

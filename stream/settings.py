@@ -61,13 +61,28 @@ class Settings(BaseSettings):
     alert_step_s: int = Field(default=30, ge=1, description="How far windows hop (<= 60).")
     alert_lateness_s: int = Field(default=120, ge=0, description="How late an event may be.")
     alert_baseline_s: int = Field(default=3600, ge=0, description="Trailing baseline period.")
-    alert_min_negatives: int = Field(default=20, ge=1)
-    alert_min_negative_share: float = Field(default=0.6, ge=0.0, le=1.0)
-    alert_baseline_margin: float = Field(
-        default=0.2, ge=0.0, le=1.0, description="Share must exceed the baseline share by this."
+    alert_min_negatives: int = Field(
+        default=8, ge=1, description="Fewest negatives in a window that can be a bad buzz."
     )
-    alert_baseline_min_total: int = Field(
-        default=100, ge=1, description="Tweets the baseline needs before it is used."
+    alert_min_ratio: float = Field(
+        default=3.0, gt=1.0, description="Negatives must be this many times the usual count."
+    )
+    alert_max_p_value: float = Field(
+        default=0.001,
+        gt=0.0,
+        le=1.0,
+        description="Poisson chance of so many negatives at the usual rate must be below this.",
+    )
+    alert_cold_start_negatives: int = Field(
+        default=30,
+        ge=1,
+        description="Negatives that alert for a scope with no history (prior usual count is "
+        "this / alert_min_ratio).",
+    )
+    alert_prior_s: int = Field(
+        default=60,
+        ge=1,
+        description="Seconds of history the prior usual rate is worth against a scope's own.",
     )
     alert_feedback_min_reports: int = Field(default=3, ge=1)
     alert_cooldown_s: int = Field(default=600, ge=0, description="Quiet time after a resolve.")
@@ -83,6 +98,31 @@ class Settings(BaseSettings):
         ge=0,
         description="An event time (created_at, reported_at, Kafka timestamp) further ahead of "
         "the worker's clock than this is replaced by the arrival time for the alert windows.",
+    )
+
+    label_shift: bool = Field(
+        default=True,
+        description="Correct probabilities and labels to the live class prior (EM estimate).",
+    )
+    label_shift_window: int = Field(
+        default=5000, ge=100, description="Recent scores the global prior is estimated on."
+    )
+    label_shift_scope_window: int = Field(
+        default=1000, ge=50, description="Recent scores a brand's own prior is estimated on."
+    )
+    label_shift_min_scope_samples: int = Field(
+        default=300,
+        ge=1,
+        description="Scores a brand needs before its own prior replaces the global one.",
+    )
+    label_shift_max_scopes: int = Field(
+        default=200, ge=1, description="Brands with their own prior kept (least recent go)."
+    )
+    label_shift_pseudo_count: float = Field(
+        default=100.0,
+        ge=0.0,
+        description="Weight, in tweets, of the training prior in every estimate: few scores "
+        "barely move it.",
     )
 
     web_host: str = Field(

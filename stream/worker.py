@@ -22,15 +22,9 @@ import faust
 import structlog
 
 from model import SentimentModel
-from schemas import AlertKind, DeadLetter, SentimentEvent
+from schemas import DeadLetter, SentimentEvent
 from stream import metrics
-from stream.alerting import (
-    Detector,
-    NegativeFeedbackRule,
-    NegativeSentimentRule,
-    Observed,
-    ScopeState,
-)
+from stream.alerting import Observed, ScopeState, detectors_from
 from stream.app import create_app, raw_topic
 from stream.drift import DriftMonitor
 from stream.faults import (
@@ -43,15 +37,15 @@ from stream.faults import (
 from stream.feedback import labelled_example, process_feedback
 from stream.intake import REASONS, RawRecord, UndecodableBatch, undecodable_batch_letter
 from stream.kafka.scoring_consumer import HandledBatch, ScoringConsumer
+from stream.labelshift import label_shift_from
 from stream.logs import configure_logging
 from stream.publish import Outgoing, OutputProducer
 from stream.scoring import BatchOutcome, process_batch
 from stream.settings import Settings
-from stream.signals import Signal, sentiment_signals
+from stream.signals import Signal, scope_of, sentiment_signals
 from stream.state import PartitionedStateStore
 from stream.topics import ensure_badbuzz_topics
 from stream.web import StatusBoard, register_web
-from stream.windows import WindowSpec
 
 log = structlog.get_logger(__name__)
 LOGGED_LATE_IDS = 10  # a log line names this many of the events it reports dropped
@@ -70,33 +64,6 @@ def record_of(event: faust.EventT) -> RawRecord:
         timestamp=message.timestamp,
         value=event.value,
     )
-
-
-def detectors_from(settings: Settings) -> dict[AlertKind, Detector]:
-    spec = WindowSpec(
-        size_s=settings.alert_window_s,
-        step_s=settings.alert_step_s,
-        lateness_s=settings.alert_lateness_s,
-        baseline_s=settings.alert_baseline_s,
-        examples=settings.alert_examples,
-        max_ahead_s=settings.event_time_max_ahead_s,
-        max_ids=settings.alert_dedupe_max_ids,
-    )
-    sentiment_rule = NegativeSentimentRule(
-        min_negatives=settings.alert_min_negatives,
-        min_share=settings.alert_min_negative_share,
-        baseline_margin=settings.alert_baseline_margin,
-        baseline_min_total=settings.alert_baseline_min_total,
-    )
-    feedback_rule = NegativeFeedbackRule(settings.alert_feedback_min_reports)
-    return {
-        AlertKind.NEGATIVE_SENTIMENT: Detector(
-            AlertKind.NEGATIVE_SENTIMENT, sentiment_rule, spec, settings.alert_cooldown_s
-        ),
-        AlertKind.NEGATIVE_FEEDBACK: Detector(
-            AlertKind.NEGATIVE_FEEDBACK, feedback_rule, spec, settings.alert_cooldown_s
-        ),
-    }
 
 
 def build_worker(
@@ -131,6 +98,7 @@ def build_worker(
         settings.kafka_bootstrap_servers, settings.topic_alert_state
     )
     detectors = detectors_from(settings)
+    shift = label_shift_from(settings, scorer)
     batch_wait_s = settings.batch_max_wait_ms / 1000
     metrics.MODEL_INFO.info({"version": scorer.version})
     metrics.declare_label_values((*REASONS, PROCESSING_FAILED), settings.input_topics)
@@ -140,8 +108,15 @@ def build_worker(
     )
     batches = itertools.count()
 
+    def observe_prior() -> None:
+        if shift is None:
+            return
+        for name, p in zip(shift.classes, shift.overall.prior, strict=True):
+            metrics.LABEL_PRIOR.labels(**{"class": name}).set(float(p))
+        metrics.LABEL_PRIOR_SCOPES.set(shift.scopes_with_own_prior)
+
     def observe_drift(outcome: BatchOutcome) -> None:
-        drift.observe([event.p_positive for event in outcome.events])
+        drift.observe(outcome.model_p_positive)
         metrics.DRIFT_PSI.set(drift.psi)
         metrics.PREDICTED_NEGATIVE_SHARE.set(drift.negative_share)
         if outcome.events and next(batches) % settings.drift_oov_every == 0:
@@ -201,6 +176,7 @@ def build_worker(
             outcome = process_batch(
                 batch,
                 scorer,
+                shift,
                 max_payload_bytes=settings.max_payload_bytes,
                 deadletter_payload_bytes=settings.deadletter_payload_bytes,
                 now=clock(),
@@ -230,6 +206,7 @@ def build_worker(
             observe_batch(records, outcome.events, outcome.dead_letters, inference_s)
             status.record_batch(len(records))
             observe_drift(outcome)
+            observe_prior()
             metrics.EVENT_TIME_CLAMPED.labels(source="tweets").inc(outcome.clamped)
 
         return HandledBatch(messages, delivered)
@@ -265,6 +242,13 @@ def build_worker(
             )
             metrics.EVENT_TIME_CLAMPED.labels(source="feedback").inc(outcome.clamped)
             examples = []
+            if shift is not None:
+                shift.observe_labels(
+                    (scope_of(report.brand), report.true_label.value)
+                    for _, report in outcome.accepted
+                    if report.true_label is not None
+                )
+                observe_prior()
             for _, report in outcome.accepted:
                 example = labelled_example(report)
                 if example is not None:

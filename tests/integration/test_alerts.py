@@ -21,7 +21,6 @@ pytestmark = pytest.mark.integration
 
 ALERT_ENV = {
     "BADBUZZ_ALERT_MIN_NEGATIVES": "15",
-    "BADBUZZ_ALERT_MIN_NEGATIVE_SHARE": "0.6",
     "BADBUZZ_ALERT_COOLDOWN_S": "600",
 }
 ANGRY = [

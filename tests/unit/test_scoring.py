@@ -3,9 +3,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import numpy as np
+import pytest
 
 from schemas import Label
 from stream.intake import RawRecord
+from stream.labelshift import LabelShift
 from stream.scoring import process_batch
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -17,13 +19,27 @@ class KeywordScorer:
 
     version = "keyword-1"
     threshold = 0.5
+    classes = ("negative", "positive")
+    train_prior = np.array([0.5, 0.5])
 
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def predict_classes(self, texts: Sequence[str]) -> np.ndarray:
         self.calls.append(list(texts))
-        return np.array([0.9 if "love" in text else 0.1 for text in texts], dtype=np.float32)
+        p_positive = np.array([0.9 if "love" in t else 0.6 if "ok" in t else 0.1 for t in texts])
+        return np.column_stack([1 - p_positive, p_positive])
+
+
+class ThreeClassScorer(KeywordScorer):
+    """Calibrated like G2's three-class bundle: (negative, neutral, positive)."""
+
+    classes = ("negative", "neutral", "positive")
+    train_prior = np.array([1 / 3, 1 / 3, 1 / 3])
+
+    def predict_classes(self, texts: Sequence[str]) -> np.ndarray:
+        rows = {"love": [0.1, 0.2, 0.7], "time": [0.3, 0.6, 0.1]}
+        return np.array([rows.get(t.split()[-1], [0.8, 0.15, 0.05]) for t in texts])
 
 
 def record(
@@ -36,10 +52,27 @@ def tweet(tweet_id: str, text: str, **extra: str) -> bytes:
     return json.dumps({"id": tweet_id, "text": text, **extra}).encode()
 
 
-def run(records: list[RawRecord], scorer: KeywordScorer | None = None):
+def shift_for(scorer: KeywordScorer, pseudo_count: float = 10.0) -> LabelShift:
+    return LabelShift(
+        scorer.classes,
+        scorer.train_prior,
+        window=1000,
+        scope_window=200,
+        min_scope_samples=50,
+        max_scopes=10,
+        pseudo_count=pseudo_count,
+    )
+
+
+def run(
+    records: list[RawRecord],
+    scorer: KeywordScorer | None = None,
+    shift: LabelShift | None = None,
+):
     return process_batch(
         records,
         scorer or KeywordScorer(),
+        shift,
         max_payload_bytes=4096,
         deadletter_payload_bytes=64,
         now=NOW,
@@ -111,3 +144,33 @@ def test_an_all_bad_batch_never_calls_the_model() -> None:
     outcome = run([record(0, None), record(1, b"[]")], scorer)
     assert scorer.calls == []
     assert [d.reason for d in outcome.dead_letters] == ["empty_payload", "not_an_object"]
+
+
+def test_without_correction_events_carry_the_training_prior_and_both_probabilities() -> None:
+    event = run([record(0, tweet("a", "I love it"))]).events[0]
+    assert (event.p_positive, event.p_negative) == pytest.approx((0.9, 0.1))
+    assert event.prior == {"negative": 0.5, "positive": 0.5}
+
+
+def test_traffic_full_of_complaints_moves_the_prior_and_a_borderline_tweet_to_negative() -> None:
+    scorer = KeywordScorer()
+    shift = shift_for(scorer)
+    borderline = [record(0, tweet("b0", "ok I guess"))]
+    assert run(borderline, scorer, shift).events[0].label is Label.POSITIVE  # 0.6 at 50/50
+    complaints = [record(n, tweet(f"c{n}", "awful")) for n in range(1, 301)]
+    run(complaints, scorer, shift)
+    event = run([record(400, tweet("b1", "ok I guess"))], scorer, shift).events[0]
+    assert event.prior is not None and event.prior["negative"] > 0.9
+    assert event.label is Label.NEGATIVE
+    assert event.p_negative is not None and event.p_negative > 0.5
+    assert event.p_positive == pytest.approx(1 - event.p_negative)
+
+
+def test_three_class_scores_are_labelled_by_the_most_likely_class() -> None:
+    outcome = run(
+        [record(0, tweet("a", "flight on time")), record(1, tweet("b", "so love"))],
+        ThreeClassScorer(),
+    )
+    assert [e.label for e in outcome.events] == [Label.NEUTRAL, Label.POSITIVE]
+    assert outcome.events[0].p_negative == 0.3
+    assert outcome.model_p_positive == [0.1, 0.7]

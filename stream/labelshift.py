@@ -1,0 +1,197 @@
+"""The live class prior, re-estimated from unlabelled scores, and posteriors corrected to it.
+
+The model's probabilities are calibrated under its training prior (about 50/50), while the
+traffic it scores may be two thirds complaints: its threshold then misses negatives. EM
+prior re-estimation (Saerens, Latinne & Decaestecker 2002) finds the prior under which the
+re-weighted posteriors average to that prior; Bayes' rule then moves each posterior to it.
+Known labels (user feedback) enter the EM as rows whose responsibilities are fixed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from stream.settings import Settings
+
+
+class ScoresClasses(Protocol):
+    classes: tuple[str, ...]
+    train_prior: np.ndarray
+
+
+PROBABILITY_FLOOR = 1e-6
+
+
+def reweight(posteriors: np.ndarray, train_prior: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """Posteriors calibrated under `train_prior`, moved by Bayes' rule to `prior` (one for
+    all rows, or one per row)."""
+    weighted = np.clip(posteriors, PROBABILITY_FLOOR, 1.0) * (prior / train_prior)
+    return weighted / weighted.sum(axis=1, keepdims=True)
+
+
+def em_prior(
+    posteriors: np.ndarray,
+    train_prior: np.ndarray,
+    labelled: np.ndarray | None = None,
+    *,
+    pseudo_count: float,
+    start: np.ndarray | None = None,
+    max_iterations: int = 200,
+    tolerance: float = 1e-6,
+) -> np.ndarray:
+    """The class prior that the traffic's posteriors agree with (MAP under a Dirichlet prior
+    worth `pseudo_count` samples at the training prior, so a handful of scores barely move
+    it); `labelled` holds per-class counts of tweets whose class is known."""
+    known = np.zeros_like(train_prior) if labelled is None else labelled.astype(float)
+    anchor = pseudo_count * train_prior
+    total = len(posteriors) + known.sum() + pseudo_count
+    prior = train_prior.copy() if start is None else start.copy()
+    if total <= 0:
+        return prior
+    for _ in range(max_iterations):
+        responsibilities = reweight(posteriors, train_prior, prior).sum(axis=0)
+        updated = (responsibilities + known + anchor) / total
+        if np.abs(updated - prior).max() < tolerance:
+            return updated
+        prior = updated
+    return prior
+
+
+class RollingPrior:
+    """EM prior over the last `window` scores and the last `window` known labels; memory is
+    two fixed-size buffers whatever the traffic."""
+
+    def __init__(self, train_prior: np.ndarray, window: int, pseudo_count: float) -> None:
+        self.train_prior = train_prior
+        self.pseudo_count = pseudo_count
+        self.prior = train_prior.copy()
+        self._scores = np.empty((window, len(train_prior)))
+        self._next = 0
+        self._filled = 0
+        self._labels: deque[int] = deque(maxlen=window)
+
+    @property
+    def samples(self) -> int:
+        return self._filled + len(self._labels)
+
+    def add_scores(self, posteriors: np.ndarray) -> None:
+        window = len(self._scores)
+        rows = posteriors[-window:]
+        self._scores[(self._next + np.arange(len(rows))) % window] = rows
+        self._next = (self._next + len(rows)) % window
+        self._filled = min(window, self._filled + len(rows))
+
+    def add_labels(self, class_indices: Iterable[int]) -> None:
+        self._labels.extend(class_indices)
+
+    def refresh(self) -> None:
+        labelled = np.bincount(np.asarray(self._labels, dtype=int), minlength=len(self.train_prior))
+        self.prior = em_prior(
+            self._scores[: self._filled],
+            self.train_prior,
+            labelled,
+            pseudo_count=self.pseudo_count,
+            start=self.prior,
+        )
+
+
+class LabelShift:
+    """One rolling prior for all traffic and one per busy scope (brand), at most
+    `max_scopes` of them (least recently seen dropped). A scope uses its own estimate once
+    it holds `min_scope_samples`, the global one before."""
+
+    def __init__(
+        self,
+        classes: Sequence[str],
+        train_prior: np.ndarray,
+        *,
+        window: int,
+        scope_window: int,
+        min_scope_samples: int,
+        max_scopes: int,
+        pseudo_count: float,
+    ) -> None:
+        self.classes = tuple(classes)
+        self.train_prior = np.asarray(train_prior, dtype=float)
+        self.overall = RollingPrior(self.train_prior, window, pseudo_count)
+        self._scope_window = scope_window
+        self._min_scope_samples = min_scope_samples
+        self._max_scopes = max_scopes
+        self._pseudo_count = pseudo_count
+        self._scopes: OrderedDict[str, RollingPrior] = OrderedDict()
+        self._lock = threading.RLock()
+
+    def observe(self, scopes: Sequence[str], posteriors: np.ndarray) -> None:
+        """Add a batch of calibrated posteriors (rows in training-prior terms)."""
+        with self._lock:
+            if not len(posteriors):
+                return
+            self.overall.add_scores(posteriors)
+            self.overall.refresh()
+            for scope in dict.fromkeys(scopes):
+                rows = posteriors[[n for n, s in enumerate(scopes) if s == scope]]
+                estimate = self._scope(scope)
+                estimate.add_scores(rows)
+                estimate.refresh()
+
+    def observe_labels(self, labelled: Iterable[tuple[str, str]]) -> None:
+        """Add known (scope, class) pairs, e.g. from users' corrections."""
+        with self._lock:
+            by_scope: dict[str, list[int]] = {}
+            for scope, label in labelled:
+                if label in self.classes:
+                    by_scope.setdefault(scope, []).append(self.classes.index(label))
+            for scope, indices in by_scope.items():
+                self.overall.add_labels(indices)
+                self._scope(scope).add_labels(indices)
+                self._scope(scope).refresh()
+            if by_scope:
+                self.overall.refresh()
+
+    def prior_for(self, scope: str) -> np.ndarray:
+        with self._lock:
+            estimate = self._scopes.get(scope)
+            if estimate is not None and estimate.samples >= self._min_scope_samples:
+                return estimate.prior
+            return self.overall.prior
+
+    def correct(self, scopes: Sequence[str], posteriors: np.ndarray) -> np.ndarray:
+        """Each row moved to its scope's live prior."""
+        with self._lock:
+            priors = np.array([self.prior_for(scope) for scope in scopes])
+            return reweight(posteriors, self.train_prior, priors)
+
+    @property
+    def scopes_with_own_prior(self) -> int:
+        with self._lock:
+            return sum(e.samples >= self._min_scope_samples for e in self._scopes.values())
+
+    def _scope(self, scope: str) -> RollingPrior:
+        estimate = self._scopes.get(scope)
+        if estimate is None:
+            estimate = RollingPrior(self.train_prior, self._scope_window, self._pseudo_count)
+            self._scopes[scope] = estimate
+            if len(self._scopes) > self._max_scopes:
+                self._scopes.popitem(last=False)
+        self._scopes.move_to_end(scope)
+        return estimate
+
+
+def label_shift_from(settings: Settings, scorer: ScoresClasses) -> LabelShift | None:
+    """The worker's correction, or None when `BADBUZZ_LABEL_SHIFT` turns it off."""
+    if not settings.label_shift:
+        return None
+    return LabelShift(
+        scorer.classes,
+        scorer.train_prior,
+        window=settings.label_shift_window,
+        scope_window=settings.label_shift_scope_window,
+        min_scope_samples=settings.label_shift_min_scope_samples,
+        max_scopes=settings.label_shift_max_scopes,
+        pseudo_count=settings.label_shift_pseudo_count,
+    )

@@ -1,0 +1,108 @@
+"""EM prior re-estimation: recovers the live prior, stays put on little data, bounded."""
+
+import numpy as np
+import pytest
+
+from stream.labelshift import LabelShift, RollingPrior, em_prior, reweight
+
+UNIFORM = np.array([0.5, 0.5])
+
+
+def calibrated_scores(rng: np.random.Generator, n: int, p_negative: float) -> np.ndarray:
+    """Posteriors calibrated under a 50/50 prior: x ~ N(-1, 1) for negatives, N(1, 1) for
+    positives, so P(positive | x) = sigmoid(2x) when both classes are equally likely."""
+    negative = rng.random(n) < p_negative
+    x = rng.normal(np.where(negative, -1.0, 1.0), 1.0)
+    p_positive = 1 / (1 + np.exp(-2 * x))
+    return np.column_stack([1 - p_positive, p_positive])
+
+
+@pytest.mark.parametrize("p_negative", [0.2, 0.5, 0.67, 0.9])
+def test_em_recovers_a_known_prior_from_unlabelled_calibrated_scores(p_negative: float) -> None:
+    scores = calibrated_scores(np.random.default_rng(1), 20_000, p_negative)
+    naive = scores[:, 0].mean()  # averaging posteriors is biased towards the training prior
+    estimate = em_prior(scores, UNIFORM, pseudo_count=0.0)
+    assert estimate[0] == pytest.approx(p_negative, abs=0.015)
+    assert estimate.sum() == pytest.approx(1.0)
+    if p_negative != 0.5:
+        assert abs(estimate[0] - p_negative) < abs(naive - p_negative)
+
+
+def test_corrected_posteriors_label_better_than_the_training_threshold() -> None:
+    rng = np.random.default_rng(2)
+    negative = rng.random(10_000) < 0.8
+    x = rng.normal(np.where(negative, -1.0, 1.0), 1.0)
+    p_positive = 1 / (1 + np.exp(-2 * x))
+    scores = np.column_stack([1 - p_positive, p_positive])
+    corrected = reweight(scores, UNIFORM, em_prior(scores, UNIFORM, pseudo_count=0.0))
+    accuracy_before = ((scores[:, 0] >= 0.5) == negative).mean()
+    accuracy_after = ((corrected[:, 0] >= 0.5) == negative).mean()
+    assert accuracy_after > accuracy_before + 0.02
+
+
+def test_a_few_scores_barely_move_the_prior_and_none_leave_it_alone() -> None:
+    three_negatives = np.array([[0.95, 0.05]] * 3)
+    assert em_prior(three_negatives, UNIFORM, pseudo_count=100.0)[0] < 0.53
+    assert em_prior(np.empty((0, 2)), UNIFORM, pseudo_count=100.0) == pytest.approx(UNIFORM)
+    # without the anchor, three confident scores would claim an all-negative world
+    assert em_prior(three_negatives, UNIFORM, pseudo_count=0.0)[0] > 0.99
+
+
+def test_known_labels_count_as_fixed_responsibilities() -> None:
+    # scores that say nothing leave the prior where the known labels put it
+    uninformative = np.full((300, 2), 0.5)
+    known = np.array([80, 20])
+    estimate = em_prior(uninformative, UNIFORM, known, pseudo_count=0.0)
+    assert estimate[0] == pytest.approx(0.8, abs=0.01)
+    # and known labels pull an estimate from scores towards what they say
+    scores = calibrated_scores(np.random.default_rng(5), 2000, 0.5)
+    alone = em_prior(scores, UNIFORM, pseudo_count=0.0)
+    pulled = em_prior(scores, UNIFORM, np.array([0, 2000]), pseudo_count=0.0)
+    assert alone[1] == pytest.approx(0.5, abs=0.03)
+    assert pulled[1] > alone[1] + 0.2
+
+
+def test_the_rolling_window_forgets_old_traffic_and_keeps_fixed_memory() -> None:
+    rng = np.random.default_rng(3)
+    rolling = RollingPrior(UNIFORM, window=2000, pseudo_count=10.0)
+    rolling.add_scores(calibrated_scores(rng, 5000, 0.2))
+    rolling.refresh()
+    assert rolling.prior[0] == pytest.approx(0.2, abs=0.04)
+    for _ in range(10):
+        rolling.add_scores(calibrated_scores(rng, 300, 0.8))
+        rolling.refresh()
+    assert rolling.prior[0] == pytest.approx(0.8, abs=0.04)
+    assert rolling.samples == 2000
+    rolling.add_labels([0] * 5000)
+    assert rolling.samples == 4000
+
+
+def test_a_busy_brand_gets_its_own_prior_and_a_quiet_one_the_global_one() -> None:
+    rng = np.random.default_rng(4)
+    shift = LabelShift(
+        ("negative", "positive"),
+        UNIFORM,
+        window=5000,
+        scope_window=1000,
+        min_scope_samples=300,
+        max_scopes=3,
+        pseudo_count=10.0,
+    )
+    busy = calibrated_scores(rng, 1000, 0.9)
+    other = calibrated_scores(rng, 3000, 0.3)
+    quiet = calibrated_scores(rng, 20, 0.9)
+    scores = np.vstack([busy, other, quiet])
+    scopes = ["busy"] * 1000 + ["other"] * 3000 + ["quiet"] * 20
+    shift.observe(scopes, scores)
+    assert shift.prior_for("busy")[0] == pytest.approx(0.9, abs=0.04)
+    assert shift.prior_for("quiet") is shift.overall.prior
+    assert shift.overall.prior[0] == pytest.approx((900 + 900 + 18) / 4020, abs=0.04)
+    assert shift.scopes_with_own_prior == 2
+    corrected = shift.correct(["busy", "other"], np.array([[0.5, 0.5], [0.5, 0.5]]))
+    assert corrected[0, 0] > 0.85 and corrected[1, 0] < 0.4
+    # feedback counts for the brand it is about; unknown class names are ignored
+    shift.observe_labels([("quiet", "positive")] * 400 + [("quiet", "neutral")])
+    assert shift.prior_for("quiet")[1] > 0.8
+    # at most max_scopes brands are tracked: the least recently seen one goes
+    shift.observe(["new"], calibrated_scores(rng, 1, 0.5))
+    assert shift.prior_for("busy") is shift.overall.prior

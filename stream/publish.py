@@ -18,6 +18,7 @@ import structlog
 from confluent_kafka import KafkaError, Message, Producer
 from pydantic import BaseModel
 
+from stream.kafka import KafkaConnection
 from stream.metrics import PUBLISH_RETRIES
 
 log = structlog.get_logger(__name__)
@@ -38,15 +39,16 @@ class Outgoing:
 
 class OutputProducer:
     def __init__(
-        self, bootstrap_servers: str, backoff_s: float = 0.5, max_backoff_s: float = 10.0
+        self, kafka: KafkaConnection, backoff_s: float = 0.5, max_backoff_s: float = 10.0
     ) -> None:
         self._producer = Producer(
-            {
-                "bootstrap.servers": bootstrap_servers,
-                "acks": "all",
-                "linger.ms": 2,
-                "message.timeout.ms": 30_000,
-            }
+            kafka.librdkafka(
+                {
+                    "acks": "all",
+                    "linger.ms": 2,
+                    "message.timeout.ms": 30_000,
+                }
+            )
         )
         self._backoff_s = backoff_s
         self._max_backoff_s = max_backoff_s

@@ -12,13 +12,14 @@ import itertools
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import NoReturn
 
 import faust
 import structlog
+from confluent_kafka.admin import AclOperation
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from model import SentimentModel
@@ -29,6 +30,8 @@ from stream.app import create_app, raw_topic
 from stream.drift import DriftMonitor
 from stream.feedback import labelled_example, process_feedback
 from stream.intake import REASONS, RawRecord
+from stream.kafka import KafkaAccessError, KafkaConnection
+from stream.kafka.access import READ, WRITE, check_access
 from stream.logs import configure_logging
 from stream.publish import InFlight, Outgoing, OutputProducer
 from stream.scoring import BatchOutcome, process_batch
@@ -81,17 +84,32 @@ def detectors_from(settings: Settings) -> dict[AlertKind, Detector]:
     }
 
 
+def required_access(settings: Settings) -> Mapping[str, frozenset[AclOperation]]:
+    """The operations the worker's principal needs on each topic (README lists them as ACLs):
+    it reads its inputs, writes its outputs, and both on its two internal topics."""
+    read, write, both = frozenset({READ}), frozenset({WRITE}), frozenset({READ, WRITE})
+    return {
+        settings.topic_raw: read,
+        settings.topic_feedback: read,
+        settings.topic_signals: both,
+        settings.topic_alert_state: both,
+        settings.topic_feedback_labelled: write,
+        **{topic: write for topic in settings.output_topics},
+    }
+
+
 def build_worker(
-    settings: Settings, scorer: SentimentModel, clock: Callable[[], datetime] = utc_now
+    settings: Settings,
+    scorer: SentimentModel,
+    kafka: KafkaConnection,
+    clock: Callable[[], datetime] = utc_now,
 ) -> faust.App:
-    app = create_app(settings)
+    app = create_app(settings, kafka)
     tweets = raw_topic(app, settings.topic_raw)
     feedback_in = raw_topic(app, settings.topic_feedback)
     signals = raw_topic(app, settings.topic_signals)
-    outputs = OutputProducer(settings.kafka_bootstrap_servers)
-    alert_state = PartitionedStateStore(
-        settings.kafka_bootstrap_servers, settings.topic_alert_state
-    )
+    outputs = OutputProducer(kafka)
+    alert_state = PartitionedStateStore(kafka, settings.topic_alert_state)
     detectors = detectors_from(settings)
     batch_wait_s = settings.batch_max_wait_ms / 1000
     metrics.MODEL_INFO.info({"version": scorer.version})
@@ -281,10 +299,22 @@ def observe_batch(
     )
 
 
-def run_worker(settings: Settings, scorer: SentimentModel) -> None:
-    """Blocks until SIGTERM/SIGINT; Faust's worker then commits what was acknowledged."""
+EXIT_KAFKA_REFUSED = 78  # EX_CONFIG: a supervisor restarting at once would meet the same refusal
+
+
+def run_worker(settings: Settings, scorer: SentimentModel) -> int:
+    """Blocks until SIGTERM/SIGINT; Faust's worker then commits what was acknowledged. The
+    brokers' refusal (credentials, certificate, ACLs) is one error line and a non-zero exit,
+    not clients retrying in a loop."""
     configure_logging(settings.log_level)
-    ensure_badbuzz_topics(settings)
-    app = build_worker(settings, scorer)
+    kafka = KafkaConnection.from_settings(settings)
+    try:
+        ensure_badbuzz_topics(settings, kafka)
+        check_access(kafka, required_access(settings), settings.app_id)
+    except KafkaAccessError as exc:
+        log.error("kafka_refused", error_type=type(exc).__name__, error=str(exc), exc_info=exc)
+        return EXIT_KAFKA_REFUSED
+    app = build_worker(settings, scorer, kafka)
     worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False)
     worker.execute_from_commandline()
+    return 0

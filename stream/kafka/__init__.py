@@ -1,0 +1,5 @@
+"""Everything that talks to Kafka starts here: `KafkaConnection` builds every client's config."""
+
+from stream.kafka.connection import KafkaAccessError, KafkaConnection
+
+__all__ = ["KafkaAccessError", "KafkaConnection"]

@@ -8,7 +8,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import NewTopic
 
 from stream.kafka import KafkaAccessError, KafkaConnection
-from stream.kafka.access import admin_client, raise_connection_failure
+from stream.kafka.access import admin_client, cluster_metadata
 from stream.settings import Settings
 
 DENIED = {KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED}
@@ -27,10 +27,7 @@ def ensure_topics(
     compact = set(compacted)
     failures: list[str] = []
     admin = admin_client(kafka, failures)
-    try:
-        existing = set(admin.list_topics(timeout=timeout).topics)
-    except KafkaException as exc:
-        raise_connection_failure(failures, kafka, exc)
+    existing = set(cluster_metadata(admin, kafka, failures, timeout).topics)
     missing = [
         NewTopic(
             name,

@@ -4,10 +4,12 @@ retry a bad password or a missing ACL forever."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from typing import NoReturn
 
 from confluent_kafka import KafkaError, KafkaException, TopicCollection
-from confluent_kafka.admin import AclOperation, AdminClient
+from confluent_kafka.admin import AclOperation, AdminClient, ClusterMetadata
 
 from stream.kafka.connection import KafkaAccessError, KafkaConnection
 
@@ -43,12 +45,28 @@ def admin_client(kafka: KafkaConnection, failures: list[str]) -> AdminClient:
     return AdminClient(kafka.librdkafka({"error_cb": on_error, "log_level": 0}))
 
 
-def raise_connection_failure(failures: list[str], kafka: KafkaConnection, exc: Exception) -> None:
+def raise_connection_failure(
+    failures: list[str], kafka: KafkaConnection, exc: Exception
+) -> NoReturn:
     if failures:
         raise KafkaAccessError(failures[0]) from exc
     raise KafkaAccessError(
         f"cannot reach Kafka at {kafka.bootstrap_servers} over {kafka.security_protocol}: {exc}"
     ) from exc
+
+
+def cluster_metadata(
+    admin: AdminClient, kafka: KafkaConnection, failures: list[str], timeout_s: float
+) -> ClusterMetadata:
+    """The cluster's metadata, or `KafkaAccessError` as soon as the connection is refused
+    (librdkafka would otherwise keep retrying a bad password until the timeout)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return admin.list_topics(timeout=1.0)
+        except KafkaException as exc:
+            if failures or time.monotonic() > deadline:
+                raise_connection_failure(failures, kafka, exc)
 
 
 def check_access(

@@ -65,6 +65,7 @@ def cluster_metadata(
         try:
             return admin.list_topics(timeout=1.0)
         except KafkaException as exc:
+            admin.poll(0)  # serves the error callback, which holds the cause
             if failures or time.monotonic() > deadline:
                 raise_connection_failure(failures, kafka, exc)
 

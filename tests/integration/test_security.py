@@ -22,7 +22,6 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from stream.kafka import KafkaConnection
 from stream.localkafka import LocalKafka, free_port
 from stream.localkafka.launcher import BrokerSecurity
 from stream.localkafka.tls import make_broker_tls, make_ca

@@ -10,7 +10,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BADBUZZ_", extra="ignore", frozen=True)
+    # errors never echo inputs: one of them may be the SASL password
+    model_config = SettingsConfigDict(
+        env_prefix="BADBUZZ_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092",

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from confluent_kafka import Producer
 
+from stream.kafka import KafkaConnection
+
 SAMPLE = Path("/work/shared/data/sentiment140/train_sample_100k.csv.gz")
 Message = tuple[bytes, bytes]
 
@@ -35,9 +37,9 @@ def payloads(texts: list[str], prefix: str) -> list[Message]:
     return out
 
 
-def preload(bootstrap: str, topic: str, messages: list[Message]) -> None:
+def preload(kafka: KafkaConnection, topic: str, messages: list[Message]) -> None:
     """Bulk-produce with large batches: this is setup, not the thing being measured."""
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "batch.size": 1_000_000})
+    producer = Producer(kafka.librdkafka({"linger.ms": 20, "batch.size": 1_000_000}))
     for key, value in messages:
         while True:
             try:
@@ -54,9 +56,9 @@ class PacedProducer(threading.Thread):
     """Offers `rate` tweets/s in 10 ms ticks while a contender runs; linger 1 ms so the
     raw CreateTime is close to when the broker has the tweet."""
 
-    def __init__(self, bootstrap: str, topic: str, messages: list[Message], rate: float):
+    def __init__(self, kafka: KafkaConnection, topic: str, messages: list[Message], rate: float):
         super().__init__(daemon=True)
-        self.producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 1})
+        self.producer = Producer(kafka.librdkafka({"linger.ms": 1}))
         self.topic = topic
         self.messages = messages
         self.rate = rate

@@ -11,40 +11,43 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 
+from stream.kafka import KafkaConnection
 from stream.localkafka import KAFKA_VERSION, LocalKafka, free_port
+from stream.settings import Settings
 
 
 @contextmanager
-def broker() -> Iterator[tuple[str, str]]:
-    """(bootstrap, kafka version): KAFKA_BOOTSTRAP_SERVERS if set, else a throwaway broker."""
-    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if external:
-        yield external, "external"
+def broker() -> Iterator[tuple[KafkaConnection, str]]:
+    """(connection, kafka version): the settings' cluster when KAFKA_BOOTSTRAP_SERVERS is set,
+    else a throwaway local broker."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield KafkaConnection.from_settings(Settings()), "external"
         return
     with tempfile.TemporaryDirectory(prefix="badbuzz-bench-kafka-") as workdir:
         kafka = LocalKafka(Path(workdir), free_port())
         try:
-            yield kafka.start(), KAFKA_VERSION
+            yield KafkaConnection(kafka.start()), KAFKA_VERSION
         finally:
             kafka.stop()
 
 
-def _consumer(bootstrap: str) -> Consumer:
+def _consumer(kafka: KafkaConnection) -> Consumer:
     return Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"bench-reader-{uuid.uuid4().hex[:8]}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-            "fetch.max.bytes": 50_000_000,
-        }
+        kafka.librdkafka(
+            {
+                "group.id": f"bench-reader-{uuid.uuid4().hex[:8]}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                "fetch.max.bytes": 50_000_000,
+            }
+        )
     )
 
 
-def message_count(bootstrap: str, topic: str, consumer: Consumer | None = None) -> int:
+def message_count(kafka: KafkaConnection, topic: str, consumer: Consumer | None = None) -> int:
     """Sum of high watermarks: cheap progress polling that does not compete for CPU."""
     owned = consumer is None
-    consumer = consumer or _consumer(bootstrap)
+    consumer = consumer or _consumer(kafka)
     try:
         meta = consumer.list_topics(topic, timeout=10).topics[topic]
         return sum(
@@ -56,10 +59,10 @@ def message_count(bootstrap: str, topic: str, consumer: Consumer | None = None) 
             consumer.close()
 
 
-def read_timestamps(bootstrap: str, topic: str) -> dict[str, int]:
+def read_timestamps(kafka: KafkaConnection, topic: str) -> dict[str, int]:
     """key -> CreateTime (ms) of a whole topic; a key seen twice (at-least-once) keeps the
     first, which is when the event was first available downstream."""
-    consumer = _consumer(bootstrap)
+    consumer = _consumer(kafka)
     meta = consumer.list_topics(topic, timeout=10).topics[topic]
     ends = {
         p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]

@@ -1,6 +1,7 @@
 """Peer: the loop a user would write with confluent-kafka (consume 64, score, produce,
 flush, commit). It reuses the worker's validate/score/serialize step, so only the
-transport differs. Usage: python -m bench.plain_loop BOOTSTRAP RAW OUT GROUP BATCH"""
+transport differs. Usage: python -m bench.plain_loop RAW OUT GROUP BATCH (the broker and its
+security come from the settings' environment, as for the worker)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from confluent_kafka import Consumer, Message, Producer
 
 from model import SentimentModel
 from stream.intake import RawRecord
+from stream.kafka import KafkaConnection
 from stream.scoring import process_batch
 from stream.settings import Settings
 
@@ -28,18 +30,16 @@ def record(message: Message) -> RawRecord:
     )
 
 
-def main(bootstrap: str, raw: str, out: str, group: str, batch: int) -> None:
+def main(raw: str, out: str, group: str, batch: int) -> None:
     model = SentimentModel.load()
     max_ahead_s = Settings().event_time_max_ahead_s
+    kafka = KafkaConnection.from_settings(Settings())
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": group,
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
+        kafka.librdkafka(
+            {"group.id": group, "auto.offset.reset": "earliest", "enable.auto.commit": False}
+        )
     )
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    producer = Producer(kafka.librdkafka({"linger.ms": 5}))
     running = [True]
     signal.signal(signal.SIGTERM, lambda *_: running.clear())
     consumer.subscribe([raw])
@@ -63,4 +63,4 @@ def main(bootstrap: str, raw: str, out: str, group: str, batch: int) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5], int(sys.argv[5]))
+    main(*sys.argv[1:4], int(sys.argv[4]))

@@ -10,6 +10,7 @@ import venv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stream.kafka import KafkaConnection
 from stream.localkafka import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -113,21 +114,22 @@ class Group:
 
 
 def worker_group(
-    bootstrap: str, topics: Topics, partitions: int, batch: int, wait_ms: int, workdir: Path
+    kafka: KafkaConnection, topics: Topics, partitions: int, batch: int, wait_ms: int, workdir: Path
 ) -> Group:
     members = [
-        worker(bootstrap, topics, partitions, batch, wait_ms, workdir / f"member-{index}")
+        worker(kafka, topics, partitions, batch, wait_ms, workdir / f"member-{index}")
         for index in range(2)
     ]
     return Group(f"badbuzz 2 workers {batch}/{wait_ms}ms", members)
 
 
 def worker(
-    bootstrap: str, topics: Topics, partitions: int, batch: int, wait_ms: int, workdir: Path
+    kafka: KafkaConnection, topics: Topics, partitions: int, batch: int, wait_ms: int, workdir: Path
 ) -> Child:
-    """`badbuzz worker` exactly as operators (and tests/support.py) run it."""
+    """`badbuzz worker` exactly as operators (and tests/support.py) run it; the security
+    settings, if any, come with the environment it inherits."""
     env = {
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
         "BADBUZZ_APP_ID": topics.group,
         "BADBUZZ_TOPIC_RAW": topics.raw,
         "BADBUZZ_TOPIC_SENTIMENT": topics.out,
@@ -146,16 +148,18 @@ def worker(
     return Child(f"badbuzz worker {batch}/{wait_ms}ms", command, env, workdir)
 
 
-def plain_loop(bootstrap: str, topics: Topics, batch: int, workdir: Path) -> Child:
-    command = [sys.executable, "-m", "bench.plain_loop", bootstrap, topics.raw, topics.out]
+def plain_loop(kafka: KafkaConnection, topics: Topics, batch: int, workdir: Path) -> Child:
+    command = [sys.executable, "-m", "bench.plain_loop", topics.raw, topics.out]
     command += [topics.group, str(batch)]
-    return Child(f"confluent-kafka loop {batch}", command, {}, workdir)
+    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers}
+    return Child(f"confluent-kafka loop {batch}", command, env, workdir)
 
 
-def quix_app(bootstrap: str, topics: Topics, workdir: Path) -> Child:
-    command = [str(ensure_quix_venv()), "-m", "bench.quix_app", bootstrap, topics.raw]
+def quix_app(kafka: KafkaConnection, topics: Topics, workdir: Path) -> Child:
+    command = [str(ensure_quix_venv()), "-m", "bench.quix_app", topics.raw]
     command += [topics.out, topics.group]
-    return Child(f"quixstreams {QUIX_VERSION}", command, {}, workdir)
+    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers}
+    return Child(f"quixstreams {QUIX_VERSION}", command, env, workdir)
 
 
 def ensure_quix_venv() -> Path:

@@ -1,6 +1,7 @@
 """Peer: a Quix Streams app doing the worker's job one message at a time, the natural
 shape for its dataframe API. The model runs with batch 1 (input resized) so a message is
-not padded to 64. Usage: python -m bench.quix_app BOOTSTRAP RAW OUT GROUP (side venv)"""
+not padded to 64. Usage: python -m bench.quix_app RAW OUT GROUP (side venv; the broker and
+its security come from the settings' environment)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from datetime import UTC, datetime
 
 from ai_edge_litert.interpreter import Interpreter
 from quixstreams import Application
+from quixstreams.kafka.configuration import ConnectionConfig
 
 from model import SentimentModel
 from schemas import Label, RawTweet, SentimentEvent
 from stream.intake import parse_tweet
+from stream.kafka import KafkaConnection
+from stream.settings import Settings
 
 MAX_PAYLOAD = 16_384
 
@@ -55,10 +59,11 @@ class SingleScorer:
         )
 
 
-def main(bootstrap: str, raw: str, out: str, group: str) -> None:
+def main(raw: str, out: str, group: str) -> None:
     scorer = SingleScorer(SentimentModel.load())
+    kafka = KafkaConnection.from_settings(Settings())
     app = Application(
-        broker_address=bootstrap,
+        broker_address=ConnectionConfig.from_librdkafka_dict(kafka.librdkafka()),
         consumer_group=group,
         auto_offset_reset="earliest",
         processing_guarantee="at-least-once",
@@ -75,4 +80,4 @@ def main(bootstrap: str, raw: str, out: str, group: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    main(*sys.argv[1:4])

@@ -41,10 +41,10 @@ def main() -> None:
     results["raw_scorer_tweets_per_s"] = round(raw_scorer.tweets_per_s(texts), 1)
     rows: list[dict[str, Any]] = []
     run_id = uuid.uuid4().hex[:6]
-    with broker() as (bootstrap, kafka_version), tempfile.TemporaryDirectory() as tmp:
+    with broker() as (kafka, kafka_version), tempfile.TemporaryDirectory() as tmp:
         results["machine"]["kafka_version"] = kafka_version
         load = scenario.Load(
-            bootstrap,
+            kafka,
             args.partitions,
             payloads(texts, scenario.BACKLOG),
             texts,
@@ -59,20 +59,20 @@ def main() -> None:
         contenders: list[tuple[procs.Child | procs.Group, procs.Topics, bool]] = []
         for batch, wait_ms in configs:
             t = topics(f"worker-{batch}-{wait_ms}")
-            child = procs.worker(bootstrap, t, args.partitions, batch, wait_ms, Path(tmp) / t.group)
+            child = procs.worker(kafka, t, args.partitions, batch, wait_ms, Path(tmp) / t.group)
             contenders.append((child, t, True))
         if args.scale_out:
             batch, wait_ms = configs[0]
             t = topics(f"group-{batch}-{wait_ms}")
             group = procs.worker_group(
-                bootstrap, t, args.partitions, batch, wait_ms, Path(tmp) / t.group
+                kafka, t, args.partitions, batch, wait_ms, Path(tmp) / t.group
             )
             contenders.append((group, t, False))
         if not args.skip_peers:
             t = topics("plain")
-            contenders.append((procs.plain_loop(bootstrap, t, 64, Path(tmp) / t.group), t, False))
+            contenders.append((procs.plain_loop(kafka, t, 64, Path(tmp) / t.group), t, False))
             t = topics("quix")
-            contenders.append((procs.quix_app(bootstrap, t, Path(tmp) / t.group), t, False))
+            contenders.append((procs.quix_app(kafka, t, Path(tmp) / t.group), t, False))
         for child, t, paced in contenders:
             print(f"{child.name} ...", flush=True)
             started = time.monotonic()

@@ -11,6 +11,7 @@ from bench import stats
 from bench.data import Message, PacedProducer, payloads, preload
 from bench.kafka_io import message_count, read_timestamps
 from bench.procs import Child, Group, Topics
+from stream.kafka import KafkaConnection
 from stream.topics import ensure_topics
 
 BACKLOG, PACED = "b", "p"
@@ -18,7 +19,7 @@ BACKLOG, PACED = "b", "p"
 
 @dataclass(frozen=True)
 class Load:
-    bootstrap: str
+    kafka: KafkaConnection
     partitions: int
     backlog: list[Message]
     texts: list[str]
@@ -33,7 +34,7 @@ def wait_for(
     first output appeared, so CPU use over the drain can be computed."""
     seen, last_change, first_cpu = -1, time.monotonic(), float("nan")
     while True:
-        count = message_count(load.bootstrap, topic)
+        count = message_count(load.kafka, topic)
         if count > 0 and first_cpu != first_cpu:
             first_cpu = child.cpu_seconds()
         if count >= target:
@@ -48,22 +49,22 @@ def wait_for(
 
 
 def run(child: Child | Group, topics: Topics, load: Load, paced: bool) -> dict[str, Any]:
-    ensure_topics(load.bootstrap, [topics.raw, topics.out], load.partitions)
-    preload(load.bootstrap, topics.raw, load.backlog)
+    ensure_topics(load.kafka, [topics.raw, topics.out], load.partitions)
+    preload(load.kafka, topics.raw, load.backlog)
     backlog = len(load.backlog)
     result: dict[str, Any] = {"name": child.name}
     child.start()
     try:
         first_cpu = wait_for(child, load, topics.out, backlog)
         drain_cpu = child.cpu_seconds() - first_cpu
-        max_rate = stats.throughput(read_timestamps(load.bootstrap, topics.out), BACKLOG)
+        max_rate = stats.throughput(read_timestamps(load.kafka, topics.out), BACKLOG)
         if paced and load.paced_s > 0:
             result |= _paced_phase(child, topics, load, load.paced_fraction * max_rate)
         result["peak_rss_mb"] = round(child.peak_rss_mb(), 1)
     finally:
         child.stop()
-    raw_ms = read_timestamps(load.bootstrap, topics.raw)
-    out_ms = read_timestamps(load.bootstrap, topics.out)
+    raw_ms = read_timestamps(load.kafka, topics.raw)
+    out_ms = read_timestamps(load.kafka, topics.out)
     result |= {
         "tweets_per_s": round(max_rate, 1),
         "backlog": stats.completeness(raw_ms, out_ms, BACKLOG),
@@ -83,8 +84,8 @@ def _paced_phase(child: Child | Group, topics: Topics, load: Load, rate: float) 
     """The contender is idle and caught up; offer `rate` tweets/s for `paced_s` seconds."""
     count = max(1, int(rate * load.paced_s))
     texts = [load.texts[i % len(load.texts)] for i in range(count)]
-    producer = PacedProducer(load.bootstrap, topics.raw, payloads(texts, PACED), rate)
-    before = message_count(load.bootstrap, topics.out)
+    producer = PacedProducer(load.kafka, topics.raw, payloads(texts, PACED), rate)
+    before = message_count(load.kafka, topics.out)
     producer.start()
     producer.join()
     wait_for(child, load, topics.out, before + producer.sent)

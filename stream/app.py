@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import faust
 
+from stream.kafka import KafkaConnection
 from stream.settings import Settings
 from stream.transport import Transport, UndecodableHandler
 
 
-def create_app(settings: Settings, on_undecodable: UndecodableHandler) -> faust.App:
+def create_app(
+    settings: Settings, kafka: KafkaConnection, on_undecodable: UndecodableHandler
+) -> faust.App:
     """A Faust app that treats every payload as raw bytes, so decoding errors are ours to
     dead-letter instead of Faust's to log and skip; a record batch its consumer cannot decode
-    goes to `on_undecodable` (stream/transport.py)."""
+    goes to `on_undecodable` (stream/transport.py). No agent runs on the leader only, so the
+    leader-election topic is off: one internal topic (and Create ACL) fewer."""
     app = faust.App(
         settings.app_id,
-        broker=settings.faust_broker_url,
+        broker=kafka.faust_broker_url,
+        broker_credentials=kafka.faust_credentials(),
+        topic_disable_leader=True,
         autodiscover=False,
         datadir=str(settings.data_dir),
         store="memory://",

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stream.kafka import KafkaConnection
 from stream.settings import Settings
 from training.selection import Selection
 
@@ -29,8 +30,7 @@ def _load_model(settings: Settings) -> SentimentModel:
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from stream.worker import run_worker
 
-    run_worker(settings, _load_model(settings))
-    return 0
+    return run_worker(settings, _load_model(settings))
 
 
 def cmd_score(args: argparse.Namespace, settings: Settings) -> int:
@@ -67,7 +67,7 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
 
     sent = replay(
         args.file,
-        settings.kafka_bootstrap_servers,
+        KafkaConnection.from_settings(settings),
         settings.topic_raw,
         rate=args.rate,
         limit=args.limit,
@@ -87,7 +87,7 @@ def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
         topics.append(settings.topic_deadletter)
     deadline = None if args.seconds is None else time.monotonic() + args.seconds
     tail(
-        settings.kafka_bootstrap_servers,
+        KafkaConnection.from_settings(settings),
         topics,
         from_beginning=args.from_beginning,
         keep_going=lambda: deadline is None or time.monotonic() < deadline,
@@ -112,7 +112,7 @@ def cmd_schemas(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
     from stream.topics import ensure_badbuzz_topics
 
-    ensure_badbuzz_topics(settings)
+    ensure_badbuzz_topics(settings, KafkaConnection.from_settings(settings))
     print("topics ready: " + ", ".join(settings.all_topics))
     return 0
 
@@ -214,7 +214,7 @@ def cmd_train_retrain(args: argparse.Namespace, settings: Settings) -> int:
         feedback = read_feedback_file(args.feedback_file)
     else:
         feedback = read_feedback_topic(
-            settings.kafka_bootstrap_servers, settings.topic_feedback_labelled
+            KafkaConnection.from_settings(settings), settings.topic_feedback_labelled
         )
     result = retrain(
         feedback,

@@ -18,6 +18,7 @@ from typing import Any
 
 from confluent_kafka import Producer
 
+from stream.kafka import KafkaConnection
 from stream.replay import produce_tweets, read_tweets
 from stream.settings import Settings
 from stream.tail import tail
@@ -38,12 +39,11 @@ BAD_INPUTS = (
 def run_demo(settings: Settings, tweets: Path, rate: float, settle_s: float = 20.0) -> int:
     with ExitStack() as stack:
         if "KAFKA_BOOTSTRAP_SERVERS" in os.environ:
-            bootstrap = settings.kafka_bootstrap_servers
+            kafka = KafkaConnection.from_settings(settings)
         else:
-            bootstrap = stack.enter_context(_local_broker())
-        settings = settings.model_copy(update={"kafka_bootstrap_servers": bootstrap})
-        ensure_badbuzz_topics(settings)
-        worker = stack.enter_context(_worker_process(bootstrap))
+            kafka = KafkaConnection(stack.enter_context(_local_broker()))
+        ensure_badbuzz_topics(settings, kafka)
+        worker = stack.enter_context(_worker_process(kafka.bootstrap_servers))
         counts: Counter[str] = Counter()
         stop = threading.Event()
 
@@ -53,18 +53,16 @@ def run_demo(settings: Settings, tweets: Path, rate: float, settle_s: float = 20
 
         watcher = threading.Thread(
             target=tail,
-            args=(bootstrap, list(settings.output_topics)),
+            args=(kafka, list(settings.output_topics)),
             kwargs={"from_beginning": True, "keep_going": lambda: not stop.is_set(), "emit": show},
             daemon=True,
         )
         watcher.start()
         print(f"replaying {tweets}: the last 20 minutes of ordinary traffic ...", flush=True)
-        sent = produce_tweets(
-            backdated(tweets, span_s=1200), bootstrap, settings.topic_raw, rate=rate
-        )
-        _produce_bad_inputs(bootstrap, settings.topic_raw)
+        sent = produce_tweets(backdated(tweets, span_s=1200), kafka, settings.topic_raw, rate=rate)
+        _produce_bad_inputs(kafka, settings.topic_raw)
         print(f"injecting a bad buzz: {BURST_SIZE} angry tweets now ...", flush=True)
-        sent += produce_tweets(burst(BURST_SIZE), bootstrap, settings.topic_raw, rate=rate * 2)
+        sent += produce_tweets(burst(BURST_SIZE), kafka, settings.topic_raw, rate=rate * 2)
         expected = sent + len(BAD_INPUTS)
         deadline = time.monotonic() + settle_s
         while (
@@ -114,8 +112,8 @@ def _outputs(counts: Counter[str], settings: Settings) -> int:
     return counts[settings.topic_sentiment] + counts[settings.topic_deadletter]
 
 
-def _produce_bad_inputs(bootstrap: str, topic: str) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap})
+def _produce_bad_inputs(kafka: KafkaConnection, topic: str) -> None:
+    producer = Producer(kafka.librdkafka())
     for payload in BAD_INPUTS:
         producer.produce(topic, value=payload)
     producer.flush(10)

@@ -17,6 +17,7 @@ import structlog
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from pydantic import BaseModel
 
+from stream.kafka import KafkaConnection
 from stream.metrics import PUBLISH_RETRIES
 
 log = structlog.get_logger(__name__)
@@ -37,18 +38,19 @@ class Outgoing:
 
 class OutputProducer:
     def __init__(
-        self, bootstrap_servers: str, backoff_s: float = 0.5, max_backoff_s: float = 10.0
+        self, kafka: KafkaConnection, backoff_s: float = 0.5, max_backoff_s: float = 10.0
     ) -> None:
         self._producer = Producer(
-            {
-                "bootstrap.servers": bootstrap_servers,
-                # no duplicate or reordered output when librdkafka retries a send; it implies
-                # acks=all and caps max.in.flight.requests.per.connection at 5 by itself
-                "enable.idempotence": True,
-                "acks": "all",
-                "linger.ms": 2,
-                "message.timeout.ms": 30_000,
-            }
+            kafka.librdkafka(
+                {
+                    # no duplicate or reordered output when librdkafka retries a send; it implies
+                    # acks=all and caps max.in.flight.requests.per.connection at 5 by itself
+                    "enable.idempotence": True,
+                    "acks": "all",
+                    "linger.ms": 2,
+                    "message.timeout.ms": 30_000,
+                }
+            )
         )
         self._backoff_s = backoff_s
         self._max_backoff_s = max_backoff_s

@@ -14,6 +14,8 @@ from typing import IO, Any
 
 from confluent_kafka import Producer
 
+from stream.kafka import KafkaConnection
+
 
 def open_text(path: Path) -> IO[str]:
     if path.suffix == ".gz":
@@ -36,7 +38,7 @@ def read_tweets(path: Path, text_column: str = "text") -> Iterator[dict[str, Any
 
 def replay(
     path: Path,
-    bootstrap_servers: str,
+    kafka: KafkaConnection,
     topic: str,
     *,
     rate: float,
@@ -53,7 +55,7 @@ def replay(
     tweets = itertools.islice(read_tweets(path, text_column), limit)
     return produce_tweets(
         (_restamp(tweet, brand, live_timestamps) for tweet in tweets),
-        bootstrap_servers,
+        kafka,
         topic,
         rate=rate,
     )
@@ -68,10 +70,10 @@ def _restamp(tweet: dict[str, Any], brand: str | None, live: bool) -> dict[str, 
 
 
 def produce_tweets(
-    tweets: Iterable[dict[str, Any]], bootstrap_servers: str, topic: str, *, rate: float
+    tweets: Iterable[dict[str, Any]], kafka: KafkaConnection, topic: str, *, rate: float
 ) -> int:
     """Produce raw-tweet dicts as JSON keyed by id, paced to `rate` per second."""
-    producer = Producer({"bootstrap.servers": bootstrap_servers, "linger.ms": 5})
+    producer = Producer(kafka.librdkafka({"linger.ms": 5}))
     interval = 1.0 / rate if rate > 0 else 0.0
     started = time.monotonic()
     sent = 0

@@ -3,19 +3,45 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, FilePath, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BADBUZZ_", extra="ignore", frozen=True)
+    # errors never echo inputs: one of them may be the SASL password
+    model_config = SettingsConfigDict(
+        env_prefix="BADBUZZ_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092",
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "BADBUZZ_KAFKA_BOOTSTRAP_SERVERS"),
         description="Comma-separated host:port list of Kafka brokers.",
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="How every Kafka client talks to the brokers."
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        default=None, description="SASL mechanism; required with SASL_PLAINTEXT and SASL_SSL."
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, description="SASL password; never logged nor shown."
+    )
+    kafka_sasl_password_file: FilePath | None = Field(
+        default=None,
+        description="File holding the SASL password (e.g. a mounted secret), instead of it.",
+    )
+    kafka_ssl_ca_file: FilePath | None = Field(
+        default=None, description="PEM CA bundle the brokers' certificates must chain to."
+    )
+    kafka_ssl_cert_file: FilePath | None = Field(
+        default=None, description="PEM client certificate, for mutual TLS (needs the key)."
+    )
+    kafka_ssl_key_file: FilePath | None = Field(
+        default=None, description="PEM private key of the client certificate (unencrypted)."
     )
     app_id: str = Field(default="badbuzz", description="Faust app id, also the consumer group.")
 
@@ -176,11 +202,13 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
 
-    @property
-    def faust_broker_url(self) -> str:
-        """Faust spells a broker list as `kafka://a:1;kafka://b:2`."""
-        hosts = [h.strip() for h in self.kafka_bootstrap_servers.split(",") if h.strip()]
-        return ";".join(f"kafka://{host}" for host in hosts)
+    @model_validator(mode="after")
+    def _kafka_security_is_consistent(self) -> Self:
+        """Every bad combination in one message, so an operator fixes them in one go."""
+        problems = kafka_security_problems(self)
+        if problems:
+            raise ValueError("Kafka security settings: " + "; ".join(problems))
+        return self
 
     @property
     def scoring_group_id(self) -> str:
@@ -216,3 +244,38 @@ class Settings(BaseSettings):
             self.topic_alert_state,
             *self.output_topics,
         )
+
+
+def kafka_security_problems(settings: Settings) -> list[str]:
+    """What is wrong with the combination of BADBUZZ_KAFKA_* security settings (no values)."""
+    protocol = settings.kafka_security_protocol
+    sasl = protocol.startswith("SASL_")
+    tls = protocol in ("SSL", "SASL_SSL")
+    has_password = settings.kafka_sasl_password is not None
+    has_password_file = settings.kafka_sasl_password_file is not None
+    problems = []
+    if sasl:
+        if settings.kafka_sasl_mechanism is None:
+            problems.append(f"{protocol} needs BADBUZZ_KAFKA_SASL_MECHANISM")
+        if not settings.kafka_sasl_username:
+            problems.append(f"{protocol} needs BADBUZZ_KAFKA_SASL_USERNAME")
+        if not has_password and not has_password_file:
+            problems.append(
+                f"{protocol} needs BADBUZZ_KAFKA_SASL_PASSWORD or BADBUZZ_KAFKA_SASL_PASSWORD_FILE"
+            )
+    elif any((settings.kafka_sasl_mechanism, settings.kafka_sasl_username, has_password)):
+        problems.append(f"SASL settings are set but the protocol is {protocol}")
+    if has_password and has_password_file:
+        problems.append("set BADBUZZ_KAFKA_SASL_PASSWORD or its _FILE, not both")
+    tls_files = (
+        settings.kafka_ssl_ca_file,
+        settings.kafka_ssl_cert_file,
+        settings.kafka_ssl_key_file,
+    )
+    if not tls and any(tls_files):
+        problems.append(f"TLS files are set but the protocol is {protocol} (use SSL or SASL_SSL)")
+    if (settings.kafka_ssl_cert_file is None) != (settings.kafka_ssl_key_file is None):
+        problems.append(
+            "mutual TLS needs both BADBUZZ_KAFKA_SSL_CERT_FILE and BADBUZZ_KAFKA_SSL_KEY_FILE"
+        )
+    return problems

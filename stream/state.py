@@ -16,20 +16,22 @@ import uuid
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
+from stream.kafka import KafkaConnection
 from stream.publish import Outgoing
 
 
 def read_partition(
-    bootstrap_servers: str, topic: str, partition: int, timeout_s: float
+    kafka: KafkaConnection, topic: str, partition: int, timeout_s: float
 ) -> dict[bytes, bytes]:
     """The latest value of every key in one partition, as of its current end."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap_servers,
-            "group.id": f"{topic}-reader-{uuid.uuid4().hex[:8]}",  # never joined nor committed
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-        }
+        kafka.librdkafka(
+            {
+                "group.id": reader_group(topic),
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+            }
+        )
     )
     try:
         tp = TopicPartition(topic, partition)
@@ -64,9 +66,15 @@ def read_partition(
         consumer.close()
 
 
+def reader_group(topic: str) -> str:
+    """librdkafka insists on a group id; this one is never joined nor committed to, and its
+    prefix (`<topic>-reader-`) is what a prefixed ACL names."""
+    return f"{topic}-reader-{uuid.uuid4().hex[:8]}"
+
+
 class PartitionedStateStore:
-    def __init__(self, bootstrap_servers: str, topic: str, read_timeout_s: float = 60.0) -> None:
-        self._bootstrap_servers = bootstrap_servers
+    def __init__(self, kafka: KafkaConnection, topic: str, read_timeout_s: float = 60.0) -> None:
+        self._kafka = kafka
         self.topic = topic
         self._read_timeout_s = read_timeout_s
         self._values: dict[int, dict[bytes, bytes]] = {}
@@ -78,7 +86,7 @@ class PartitionedStateStore:
         if self._read_in_generation.get(partition) != generation:
             self._values[partition] = await asyncio.to_thread(
                 read_partition,
-                self._bootstrap_servers,
+                self._kafka,
                 self.topic,
                 partition,
                 self._read_timeout_s,

@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 
 from confluent_kafka import Consumer
 
+from stream.kafka import KafkaConnection
+
 
 def format_line(topic: str, value: bytes) -> str:
     try:
@@ -32,7 +34,7 @@ def format_line(topic: str, value: bytes) -> str:
 
 
 def tail(
-    bootstrap_servers: str,
+    kafka: KafkaConnection,
     topics: Sequence[str],
     *,
     from_beginning: bool = False,
@@ -41,12 +43,13 @@ def tail(
 ) -> int:
     """Follow `topics` with a throw-away consumer group; returns how many lines were shown."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap_servers,
-            "group.id": f"badbuzz-tail-{uuid.uuid4().hex[:8]}",
-            "auto.offset.reset": "earliest" if from_beginning else "latest",
-            "enable.auto.commit": False,
-        }
+        kafka.librdkafka(
+            {
+                "group.id": f"badbuzz-tail-{uuid.uuid4().hex[:8]}",
+                "auto.offset.reset": "earliest" if from_beginning else "latest",
+                "enable.auto.commit": False,
+            }
+        )
     )
     consumer.subscribe(list(topics))
     shown = 0

@@ -4,23 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import NewTopic
 
+from stream.kafka import KafkaAccessError, KafkaConnection
+from stream.kafka.access import admin_client, cluster_metadata
 from stream.settings import Settings
+
+DENIED = {KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED}
 
 
 def ensure_topics(
-    bootstrap_servers: str,
+    kafka: KafkaConnection,
     names: Iterable[str],
     partitions: int,
     replication_factor: int = 1,
     timeout: float = 30.0,
     compacted: Iterable[str] = (),
 ) -> None:
-    """Create the missing topics; existing ones are left as they are."""
+    """Create the missing topics; existing ones are left as they are. A principal without
+    Create may still run this once an admin has created the topics."""
     compact = set(compacted)
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
-    existing = set(admin.list_topics(timeout=timeout).topics)
+    failures: list[str] = []
+    admin = admin_client(kafka, failures)
+    existing = set(cluster_metadata(admin, kafka, failures, timeout).topics)
     missing = [
         NewTopic(
             name,
@@ -33,17 +40,26 @@ def ensure_topics(
     ]
     if not missing:
         return
+    denied = []
     for name, future in admin.create_topics(missing, operation_timeout=timeout).items():
         try:
             future.result(timeout=timeout)
-        except Exception as exc:
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+        except KafkaException as exc:
+            code = exc.args[0].code()
+            if code in DENIED:
+                denied.append(name)
+            elif code != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise RuntimeError(f"could not create topic {name}: {exc}") from exc
+    if denied:
+        raise KafkaAccessError(
+            f"{kafka.principal} may not create (or see) topics {', '.join(sorted(denied))}: "
+            "create them with an admin principal (`badbuzz topics`) or grant Create"
+        )
 
 
-def ensure_badbuzz_topics(settings: Settings) -> None:
+def ensure_badbuzz_topics(settings: Settings, kafka: KafkaConnection) -> None:
     ensure_topics(
-        settings.kafka_bootstrap_servers,
+        kafka,
         settings.all_topics,
         settings.topic_partitions,
         settings.topic_replication_factor,

@@ -14,12 +14,13 @@ import itertools
 import json
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 
 import faust
 import structlog
+from confluent_kafka.admin import AclOperation
 
 from model import SentimentModel
 from schemas import DeadLetter, SentimentEvent
@@ -36,6 +37,8 @@ from stream.faults import (
 )
 from stream.feedback import labelled_example, process_feedback
 from stream.intake import REASONS, RawRecord, UndecodableBatch, undecodable_batch_letter
+from stream.kafka import KafkaAccessError, KafkaConnection
+from stream.kafka.access import READ, WRITE, check_access
 from stream.kafka.scoring_consumer import HandledBatch, ScoringConsumer
 from stream.labelshift import label_shift_from
 from stream.logs import configure_logging
@@ -66,10 +69,27 @@ def record_of(event: faust.EventT) -> RawRecord:
     )
 
 
+def required_access(settings: Settings) -> Mapping[str, frozenset[AclOperation]]:
+    """The operations the worker's principal needs on each topic (README lists them as ACLs):
+    it reads its inputs, writes its outputs, and both on its two internal topics."""
+    read, write, both = frozenset({READ}), frozenset({WRITE}), frozenset({READ, WRITE})
+    return {
+        settings.topic_raw: read,
+        settings.topic_feedback: read,
+        settings.topic_signals: both,
+        settings.topic_alert_state: both,
+        settings.topic_feedback_labelled: write,
+        **{topic: write for topic in settings.output_topics},
+    }
+
+
 def build_worker(
-    settings: Settings, scorer: SentimentModel, clock: Callable[[], datetime] = utc_now
+    settings: Settings,
+    scorer: SentimentModel,
+    kafka: KafkaConnection,
+    clock: Callable[[], datetime] = utc_now,
 ) -> faust.App:
-    outputs = OutputProducer(settings.kafka_bootstrap_servers)
+    outputs = OutputProducer(kafka)
 
     status = StatusBoard()
 
@@ -91,12 +111,10 @@ def build_worker(
         )
         await outputs.deliver(dead_letter_messages([letter]))
 
-    app = create_app(settings, dead_letter_undecodable)
+    app = create_app(settings, kafka, dead_letter_undecodable)
     feedback_in = raw_topic(app, settings.topic_feedback)
     signals = raw_topic(app, settings.topic_signals)
-    alert_state = PartitionedStateStore(
-        settings.kafka_bootstrap_servers, settings.topic_alert_state
-    )
+    alert_state = PartitionedStateStore(kafka, settings.topic_alert_state)
     detectors = detectors_from(settings)
     shift = label_shift_from(settings, scorer)
     batch_wait_s = settings.batch_max_wait_ms / 1000
@@ -212,7 +230,7 @@ def build_worker(
         return HandledBatch(messages, delivered)
 
     scoring = ScoringConsumer(
-        {"bootstrap.servers": settings.kafka_bootstrap_servers},
+        kafka.librdkafka(),
         topic=settings.topic_raw,
         group_id=settings.scoring_group_id,
         legacy_group_id=settings.app_id,
@@ -379,12 +397,24 @@ def observe_batch(
     )
 
 
-def run_worker(settings: Settings, scorer: SentimentModel) -> None:
-    """Blocks until SIGTERM/SIGINT; Faust's worker then commits what was acknowledged."""
+EXIT_KAFKA_REFUSED = 78  # EX_CONFIG: a supervisor restarting at once would meet the same refusal
+
+
+def run_worker(settings: Settings, scorer: SentimentModel) -> int:
+    """Blocks until SIGTERM/SIGINT; Faust's worker then commits what was acknowledged. The
+    brokers' refusal (credentials, certificate, ACLs) is one error line and a non-zero exit,
+    not clients retrying in a loop."""
     configure_logging(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
-    ensure_badbuzz_topics(settings)
-    app = build_worker(settings, scorer)
+    kafka = KafkaConnection.from_settings(settings)
+    try:
+        ensure_badbuzz_topics(settings, kafka)
+        check_access(kafka, required_access(settings), [settings.app_id, settings.scoring_group_id])
+    except KafkaAccessError as exc:
+        log.error("kafka_refused", error_type=type(exc).__name__, error=str(exc), exc_info=exc)
+        return EXIT_KAFKA_REFUSED
+    app = build_worker(settings, scorer, kafka)
     worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False, quiet=True)
     worker.spinner = None  # it writes terminal escape codes into the JSON log
     worker.execute_from_commandline()
+    return 0

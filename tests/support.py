@@ -17,6 +17,8 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, Producer
 
+from stream.kafka import KafkaConnection
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -24,6 +26,12 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def connection(kafka: KafkaConnection | str) -> KafkaConnection:
+    """Tests on the shared plaintext broker pass its bootstrap string; secured ones a
+    connection."""
+    return kafka if isinstance(kafka, KafkaConnection) else KafkaConnection(kafka)
 
 
 def topic_env(bootstrap: str, suffix: str) -> dict[str, str]:
@@ -153,13 +161,13 @@ class WorkerProcess:
 
 
 def produce(
-    bootstrap: str,
+    kafka: KafkaConnection | str,
     topic: str,
     messages: Iterable[tuple[bytes | None, bytes | None]],
     config: dict[str, str | int] | None = None,
 ) -> int:
     """`config`: more librdkafka producer settings, e.g. `{"compression.type": "zstd"}`."""
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, **(config or {})})
+    producer = Producer(connection(kafka).librdkafka({"linger.ms": 5, **(config or {})}))
     count = 0
     for key, value in messages:
         producer.produce(topic, key=key, value=value)
@@ -177,15 +185,16 @@ def tweet_payload(tweet_id: str, text: str, **extra: object) -> tuple[bytes, byt
 class Collector:
     """Reads a topic from the beginning with its own group, accumulating decoded JSON."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, kafka: KafkaConnection | str, topic: str) -> None:
         self.messages: list[dict] = []
         self.consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": f"collector-{uuid.uuid4().hex[:8]}",
-                "auto.offset.reset": "earliest",
-                "enable.auto.commit": False,
-            }
+            connection(kafka).librdkafka(
+                {
+                    "group.id": f"collector-{uuid.uuid4().hex[:8]}",
+                    "auto.offset.reset": "earliest",
+                    "enable.auto.commit": False,
+                }
+            )
         )
         self.consumer.subscribe([topic])
 

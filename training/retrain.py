@@ -16,6 +16,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+from stream.kafka import KafkaConnection
 from training.data import Corpus, Example, data_hash, load_corpus
 from training.selection import DEFAULT_SELECTION, Selection
 
@@ -35,15 +36,11 @@ def read_feedback_file(path: Path) -> list[Example]:
 
 
 def read_feedback_topic(
-    bootstrap_servers: str, topic: str, timeout_s: float = 10.0
+    kafka: KafkaConnection, topic: str, timeout_s: float = 10.0
 ) -> list[Example]:
     """Everything on the compacted feedback topic, read from the start to its current end."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap_servers,
-            "group.id": "badbuzz-retrain",
-            "enable.auto.commit": False,
-        }
+        kafka.librdkafka({"group.id": "badbuzz-retrain", "enable.auto.commit": False})
     )
     try:
         partitions = consumer.list_topics(topic, timeout=timeout_s).topics[topic].partitions

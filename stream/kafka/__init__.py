@@ -1,1 +1,5 @@
-"""The Kafka transport: clients, their configuration, and offset bookkeeping."""
+"""Everything that talks to Kafka starts here: `KafkaConnection` builds every client's config."""
+
+from stream.kafka.connection import KafkaAccessError, KafkaConnection
+
+__all__ = ["KafkaAccessError", "KafkaConnection"]

@@ -17,11 +17,16 @@ import subprocess
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 from confluent_kafka.admin import AdminClient
+from pydantic import SecretStr
+
+from stream.kafka import KafkaConnection
+from stream.localkafka.tls import BrokerTls
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -151,18 +156,92 @@ def _pid_alive(pid: int) -> bool:
     return not cmdline.exists() or b"kafka.Kafka" in cmdline.read_bytes()
 
 
+ADMIN_USER = "admin"
+SCRAM = "SCRAM-SHA-512"
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerSecurity:
+    """A secured broker: its only client listener is SASL_SSL with SCRAM-SHA-512, ACLs are
+    enforced with nothing allowed by default, and the controller listener takes only the
+    broker's own certificate (mutual TLS)."""
+
+    tls: BrokerTls
+    admin_password: str  # SCRAM super user `admin`, also the broker's inter-broker identity
+    users: Mapping[str, str] = field(default_factory=dict)  # more SCRAM users, made at format
+
+    def properties(self, port: int, controller_port: int) -> str:
+        """server.properties lines that override the template's plaintext listeners."""
+        jaas = (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{ADMIN_USER}" password="{self.admin_password}";'
+        )
+        stores = {
+            "ssl.keystore.type": "PKCS12",
+            "ssl.keystore.location": self.tls.keystore,
+            "ssl.keystore.password": self.tls.password,
+            "ssl.key.password": self.tls.password,
+            "ssl.truststore.type": "PKCS12",
+            "ssl.truststore.location": self.tls.truststore,
+            "ssl.truststore.password": self.tls.password,
+        }
+        lines = {
+            "listeners": f"SASL_SSL://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+            "advertised.listeners": f"SASL_SSL://127.0.0.1:{port}",
+            "inter.broker.listener.name": "SASL_SSL",
+            "listener.security.protocol.map": "CONTROLLER:SSL,SASL_SSL:SASL_SSL",
+            "sasl.enabled.mechanisms": SCRAM,
+            "sasl.mechanism.inter.broker.protocol": SCRAM,
+            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": jaas,
+            "listener.name.controller.ssl.client.auth": "required",
+            **stores,
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "allow.everyone.if.no.acl.found": "false",
+            "super.users": f"User:{ADMIN_USER};{self.tls.broker_principal}",
+        }
+        return "".join(f"{key}={value}\n" for key, value in lines.items())
+
+    def scram_users(self) -> dict[str, str]:
+        return {ADMIN_USER: self.admin_password, **self.users}
+
+    def connection(self, bootstrap_servers: str, user: str = ADMIN_USER) -> KafkaConnection:
+        """How a client signs in as `user` (by default the super user)."""
+        return KafkaConnection(
+            bootstrap_servers,
+            security_protocol="SASL_SSL",
+            sasl_mechanism=SCRAM,
+            sasl_username=user,
+            sasl_password=SecretStr(self.scram_users()[user]),
+            ssl_ca_file=self.tls.ca_file,
+        )
+
+
 class LocalKafka:
     """One broker process; `start()` again on the same workdir reuses its formatted storage."""
 
-    def __init__(self, workdir: Path, port: int = 9092, controller_port: int | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        port: int = 9092,
+        controller_port: int | None = None,
+        security: BrokerSecurity | None = None,
+    ):
         self.workdir = workdir.resolve()
         self.port = port
         self.controller_port = controller_port or self._saved_controller_port() or free_port()
+        self.security = security
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def connection(self) -> KafkaConnection:
+        """An admin's connection: plaintext, or the super user on a secured broker."""
+        if self.security is None:
+            return KafkaConnection(self.bootstrap_servers)
+        return self.security.connection(self.bootstrap_servers)
 
     @property
     def log_path(self) -> Path:
@@ -236,13 +315,12 @@ class LocalKafka:
         (self.workdir / "controller.port").write_text(str(self.controller_port))
         template = (PACKAGE_DIR / "server.properties").read_text()
         config = self.workdir / "server.properties"
-        config.write_text(
-            template.format(
-                port=self.port,
-                controller_port=self.controller_port,
-                data_dir=self.workdir / "data",
-            )
+        text = template.format(
+            port=self.port, controller_port=self.controller_port, data_dir=self.workdir / "data"
         )
+        if self.security is not None:  # later lines win in a .properties file
+            text += self.security.properties(self.port, self.controller_port)
+        config.write_text(text)
         return config
 
     def _format(self, libs: Path, config: Path) -> None:
@@ -251,6 +329,9 @@ class LocalKafka:
         command = [*_java(libs, BROKER_JVM), "kafka.tools.StorageTool", "format"]
         # `=`: a base64url id may start with "-", which would read as an option
         command += ["--ignore-formatted", f"--cluster-id={cluster_id}", "-c", str(config)]
+        if self.security is not None:
+            for user, password in self.security.scram_users().items():
+                command += ["--add-scram", f"{SCRAM}=[name={user},password={password}]"]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"Kafka storage format failed:\n{result.stdout}{result.stderr}")
@@ -274,7 +355,7 @@ class LocalKafka:
         )
 
     def _answers_metadata(self) -> bool:
-        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers, "log_level": 0})
+        admin = AdminClient(self.connection.librdkafka({"log_level": 0}))
         try:
             return bool(admin.list_topics(timeout=5).brokers)
         except Exception:

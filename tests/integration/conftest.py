@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from stream.kafka import KafkaConnection
 from stream.topics import ensure_topics
 from tests.support import WorkerProcess, topic_env
 
@@ -17,7 +18,7 @@ def unique_env(kafka_bootstrap: str) -> dict[str, str]:
     """Settings for one test: its own topics and consumer group, so tests never interfere."""
     env = topic_env(kafka_bootstrap, suffix=uuid.uuid4().hex[:8])
     ensure_topics(
-        kafka_bootstrap,
+        KafkaConnection(kafka_bootstrap),
         [value for key, value in env.items() if key.startswith("BADBUZZ_TOPIC_")],
         partitions=3,
     )

@@ -10,13 +10,14 @@ import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from stream.kafka import KafkaConnection
 from stream.localkafka import LocalKafka, free_port
 
 pytestmark = pytest.mark.integration
 
 
 def send_one(bootstrap: str, topic: str, value: bytes) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap})
+    producer = Producer(KafkaConnection(bootstrap).librdkafka())
     producer.produce(topic, value=value)
     assert producer.flush(30) == 0
 
@@ -24,11 +25,9 @@ def send_one(bootstrap: str, topic: str, value: bytes) -> None:
 def consume_one(bootstrap: str, topic: str, timeout: float = 30.0) -> bytes | None:
     """First message a fresh consumer group reads, so group coordination is exercised too."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"g-{uuid.uuid4().hex[:8]}",
-            "auto.offset.reset": "earliest",
-        }
+        KafkaConnection(bootstrap).librdkafka(
+            {"group.id": f"g-{uuid.uuid4().hex[:8]}", "auto.offset.reset": "earliest"}
+        )
     )
     consumer.subscribe([topic])
     try:
@@ -40,7 +39,7 @@ def consume_one(bootstrap: str, topic: str, timeout: float = 30.0) -> bytes | No
 
 def test_a_topic_has_three_partitions(kafka_bootstrap: str) -> None:
     topic = f"t-{uuid.uuid4().hex[:8]}"
-    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    admin = AdminClient(KafkaConnection(kafka_bootstrap).librdkafka())
     admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[topic].result(30)
     assert len(admin.list_topics(topic, timeout=10).topics[topic].partitions) == 3
 

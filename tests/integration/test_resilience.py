@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stream.localkafka import LocalKafka
-from tests.support import Collector, WorkerProcess, produce, tweet_payload
+from tests.support import Collector, WorkerProcess, connection, produce, tweet_payload
 
 pytestmark = pytest.mark.integration
 
@@ -144,7 +144,7 @@ def produce_tracked(
     bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes | None]]
 ) -> list[tuple[int, int]]:
     """Produce in order and return each message's (partition, offset) from delivery reports."""
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    producer = Producer(connection(bootstrap).librdkafka({"linger.ms": 5}))
     positions: dict[int, tuple[int, int]] = {}
 
     def on_delivery(index: int) -> Callable[[KafkaError | None, Message], None]:

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from stream.kafka import KafkaConnection
 from stream.publish import OutputProducer
 from stream.state import PartitionedStateStore, read_partition
 from stream.topics import ensure_topics
@@ -16,17 +17,22 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def state_topic(kafka_bootstrap: str) -> str:
+def kafka(kafka_bootstrap: str) -> KafkaConnection:
+    return KafkaConnection(kafka_bootstrap)
+
+
+@pytest.fixture
+def state_topic(kafka: KafkaConnection) -> str:
     topic = f"state-{uuid.uuid4().hex[:8]}"
-    ensure_topics(kafka_bootstrap, [topic], partitions=2, compacted=[topic])
+    ensure_topics(kafka, [topic], partitions=2, compacted=[topic])
     return topic
 
 
 def test_a_partition_reads_back_the_last_value_of_each_key(
-    kafka_bootstrap: str, state_topic: str
+    kafka: KafkaConnection, state_topic: str
 ) -> None:
-    store = PartitionedStateStore(kafka_bootstrap, state_topic)
-    producer = OutputProducer(kafka_bootstrap)
+    store = PartitionedStateStore(kafka, state_topic)
+    producer = OutputProducer(kafka)
     writes = [
         store.put(1, b"negative_sentiment|global", b"v1"),
         store.put(1, b"negative_feedback|global", b"f1"),
@@ -36,21 +42,21 @@ def test_a_partition_reads_back_the_last_value_of_each_key(
     asyncio.run(producer.deliver(writes))
     producer.close()
 
-    assert read_partition(kafka_bootstrap, state_topic, 1, timeout_s=30) == {
+    assert read_partition(kafka, state_topic, 1, timeout_s=30) == {
         b"negative_sentiment|global": b"v2",
         b"negative_feedback|global": b"f1",
     }
-    assert read_partition(kafka_bootstrap, state_topic, 0, timeout_s=30) == {
+    assert read_partition(kafka, state_topic, 0, timeout_s=30) == {
         b"negative_sentiment|other": b"elsewhere"
     }
 
 
 def test_a_partition_is_read_again_in_a_new_generation_only(
-    kafka_bootstrap: str, state_topic: str
+    kafka: KafkaConnection, state_topic: str
 ) -> None:
-    mine = PartitionedStateStore(kafka_bootstrap, state_topic)
-    peer = PartitionedStateStore(kafka_bootstrap, state_topic)
-    producer = OutputProducer(kafka_bootstrap)
+    mine = PartitionedStateStore(kafka, state_topic)
+    peer = PartitionedStateStore(kafka, state_topic)
+    producer = OutputProducer(kafka)
 
     async def scenario() -> tuple[dict, dict, dict]:
         empty = dict(await mine.partition(0, generation=1))

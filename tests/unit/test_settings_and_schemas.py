@@ -1,6 +1,7 @@
 import pytest
 
 from schemas import json_schemas
+from stream.kafka import KafkaConnection
 from stream.settings import Settings
 
 
@@ -11,7 +12,9 @@ def test_settings_read_prefixed_env_and_kafka_address(monkeypatch: pytest.Monkey
     settings = Settings()
     assert settings.batch_size == 128
     assert settings.topic_raw == "in.raw"
-    assert settings.faust_broker_url == "kafka://k1:9092;kafka://k2:9093"
+    assert KafkaConnection.from_settings(settings).faust_broker_url == (
+        "kafka://k1:9092;kafka://k2:9093"
+    )
 
 
 def test_settings_reject_nonsense(monkeypatch: pytest.MonkeyPatch) -> None:

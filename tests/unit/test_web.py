@@ -11,6 +11,7 @@ import pytest
 from schemas import Alert, AlertKind, AlertStatus, DeadLetter
 from stream.app import create_app
 from stream.intake import Rejection, UndecodableBatch, parse_message
+from stream.kafka import KafkaConnection
 from stream.settings import Settings
 from stream.web.api import PredictRequest, http_status, predictions, too_many_texts
 from stream.web.auth import Guard, load_token
@@ -23,8 +24,9 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 def test_the_web_server_listens_on_loopback_unless_told_otherwise() -> None:
     assert Settings().web_host == "127.0.0.1"
-    assert create_app(Settings(), ignore_undecodable).conf.web_bind == "127.0.0.1"
-    assert create_app(Settings(web_host="0.0.0.0"), ignore_undecodable).conf.web_bind == "0.0.0.0"
+    for settings, bind in ((Settings(), "127.0.0.1"), (Settings(web_host="0.0.0.0"), "0.0.0.0")):
+        app = create_app(settings, KafkaConnection.from_settings(settings), ignore_undecodable)
+        assert app.conf.web_bind == bind
 
 
 async def ignore_undecodable(batch: UndecodableBatch) -> None:

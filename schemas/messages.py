@@ -33,7 +33,14 @@ def _timestamp(value: Any) -> Any:
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            parsed = datetime.strptime(value, TWITTER_TIME_FORMAT)
+            try:
+                parsed = datetime.strptime(value, TWITTER_TIME_FORMAT)
+            except ValueError:
+                raise ValueError(
+                    f"{value[:40]!r} is not a time in an accepted format: ISO-8601 "
+                    "(2026-03-01T12:30:00+00:00, Z or no zone meaning UTC) or Twitter's "
+                    f"{TWITTER_TIME_FORMAT!r} (Sun Mar 01 12:30:00 +0000 2026)"
+                ) from None
         value = parsed
     if isinstance(value, datetime) and value.tzinfo is None:
         value = value.replace(tzinfo=UTC)

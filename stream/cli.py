@@ -11,10 +11,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stream.kafka import KafkaConnection
-from stream.settings import Settings
+from stream.replay import UnusableInputFile, check_tweet_file, is_json_lines
+from stream.settings import Settings, describe_settings
 from training.selection import Selection
 
 DEFAULT_DATA_DIR = Path("../shared/data")
+DESCRIPTION = """\
+Watch what people tweet about Air Paradis and warn before a bad buzz grows: the worker
+reads raw tweets from Kafka, scores their sentiment, and raises alerts when negative
+tweets pile up. Try it with `make demo`; `badbuzz COMMAND --help` explains each command."""
+SETTINGS_EPILOG = (
+    "Settings are read from the environment (see also `badbuzz settings`); "
+    "name=default and meaning:\n"
+)
 
 if TYPE_CHECKING:
     from model import SentimentModel
@@ -36,8 +45,12 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_score(args: argparse.Namespace, settings: Settings) -> int:
     from model.csv_scoring import score_csv
 
-    rows = score_csv(_load_model(settings), args.input, args.output, args.text_column)
-    print(f"scored {rows} rows -> {args.output}")
+    check_tweet_file(args.input, args.text_column)
+    if is_json_lines(args.input):
+        raise UnusableInputFile(f"{args.input}: `score` reads CSV; JSON lines go to `replay`")
+    scored, flagged = score_csv(_load_model(settings), args.input, args.output, args.text_column)
+    note = f"; {flagged} with blank text flagged in the error column" if flagged else ""
+    print(f"scored {scored} rows -> {args.output}{note}")
     return 0
 
 
@@ -65,6 +78,7 @@ def cmd_eval_alerts(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     from stream.replay import replay
 
+    check_tweet_file(args.file, args.text_column)
     sent = replay(
         args.file,
         KafkaConnection.from_settings(settings),
@@ -126,6 +140,11 @@ def cmd_kafka(args: argparse.Namespace, settings: Settings) -> int:
         print("Kafka stopped")
     else:
         print("no local Kafka was running")
+    return 0
+
+
+def cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
+    print(describe_settings())
     return 0
 
 
@@ -237,39 +256,69 @@ APPROACHES = {
 def _add_train_commands(trainers: argparse._SubParsersAction) -> None:
     """MLflow-tracked commands; each shares the tracking and data options."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--tracking-uri", help="default: $MLFLOW_TRACKING_URI or SQLite")
-    common.add_argument("--mlflow-dir", type=Path, help="SQLite store + artifacts (var/mlflow)")
-    common.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    common.add_argument(
+        "--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else SQLite)"
+    )
+    common.add_argument(
+        "--mlflow-dir", type=Path, help="where the SQLite store and artifacts go (var/mlflow)"
+    )
+    common.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help="labelled tweets: sentiment140/ and semeval*/ (default: %(default)s)",
+    )
     common.add_argument("--limit", type=int, help="rows per source, for quick runs")
     selection = argparse.ArgumentParser(add_help=False)
-    selection.add_argument("--metric", default=Selection.metric)
-    selection.add_argument("--recall-floor", type=float, default=Selection.recall_floor)
+    selection.add_argument(
+        "--metric",
+        default=Selection.metric,
+        help="validation metric the champion is chosen on (default: %(default)s)",
+    )
+    selection.add_argument(
+        "--recall-floor",
+        type=float,
+        default=Selection.recall_floor,
+        help="recall both classes need to be eligible (default: %(default)s)",
+    )
     selection.add_argument(
         "--min-tweets-per-s",
         type=float,
         default=Selection.min_tweets_per_s,
-        help="speed a servable model needs on one thread (0: any)",
+        help="speed a servable model needs on one thread (0: any; default: %(default)s)",
     )
 
     for approach, summary in APPROACHES.items():
         one = trainers.add_parser(approach, parents=[common], help=f"{summary}, logged to MLflow")
-        one.add_argument("--out", type=Path, default=Path("var/candidates") / approach)
+        one.add_argument(
+            "--out",
+            type=Path,
+            default=Path("var/candidates") / approach,
+            help="bundle directory (default: %(default)s)",
+        )
         one.add_argument("--epochs", type=int, help="default: the approach's own")
         one.set_defaults(func=cmd_train_one)
 
     log = trainers.add_parser("log", parents=[common], help="register an existing bundle")
-    log.add_argument("bundle", type=Path)
-    log.add_argument("--approach", required=True)
+    log.add_argument("bundle", type=Path, help="the bundle directory")
+    log.add_argument("--approach", required=True, help="tag it with this approach's name")
     log.set_defaults(func=cmd_train_log)
 
     tune = trainers.add_parser("tune", parents=[common], help="Optuna search over the baseline")
-    tune.add_argument("--trials", type=int, default=20)
+    tune.add_argument("--trials", type=int, default=20, help="trials to run (default: 20)")
     tune.add_argument("--register", action="store_true", help="train and register the best")
-    tune.add_argument("--out", type=Path, default=Path("var/candidates/baseline-tuned"))
+    tune.add_argument(
+        "--out",
+        type=Path,
+        default=Path("var/candidates/baseline-tuned"),
+        help="bundle directory with --register (default: %(default)s)",
+    )
     tune.set_defaults(func=cmd_train_tune)
 
     report = trainers.add_parser("report", parents=[common], help="write reports/comparison.md")
-    report.add_argument("--out", type=Path, default=Path("reports"))
+    report.add_argument(
+        "--out", type=Path, default=Path("reports"), help="directory (default: %(default)s)"
+    )
     report.set_defaults(func=cmd_train_report)
 
     promote = trainers.add_parser(
@@ -285,53 +334,103 @@ def _add_train_commands(trainers: argparse._SubParsersAction) -> None:
     again.add_argument(
         "--feedback-file", type=Path, help="JSONL rows; default: read tweets.feedback.labelled"
     )
-    again.add_argument("--out", type=Path, default=Path("var/candidates/retrained"))
+    again.add_argument(
+        "--out",
+        type=Path,
+        default=Path("var/candidates/retrained"),
+        help="challenger bundle directory (default: %(default)s)",
+    )
     again.set_defaults(func=cmd_train_retrain)
 
     every = trainers.add_parser(
         "all", parents=[common, selection], help="train, log, register, promote, report, serve"
     )
     every.add_argument("--epochs", type=int, help="default: each approach's own")
-    every.add_argument("--work-dir", type=Path, default=Path("var/candidates"))
-    every.add_argument("--serve-dir", type=Path, default=Path("model/default"))
-    every.add_argument("--report-dir", type=Path, default=Path("reports"))
+    every.add_argument(
+        "--work-dir",
+        type=Path,
+        default=Path("var/candidates"),
+        help="where candidates are written (default: %(default)s)",
+    )
+    every.add_argument(
+        "--serve-dir",
+        type=Path,
+        default=Path("model/default"),
+        help="where a new champion's bundle is copied (default: %(default)s)",
+    )
+    every.add_argument(
+        "--report-dir",
+        type=Path,
+        default=Path("reports"),
+        help="where the comparison goes (default: %(default)s)",
+    )
     every.add_argument("--only", nargs="+", help="approaches to train (default: all found)")
     every.set_defaults(func=cmd_train_all)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="badbuzz", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="badbuzz", description=DESCRIPTION)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser("worker", help="run the streaming worker").set_defaults(func=cmd_worker)
+    worker = commands.add_parser(
+        "worker",
+        help="run the streaming worker (metrics on :6066/metrics)",
+        description="Score tweets from Kafka and raise bad-buzz alerts until stopped.",
+        epilog=SETTINGS_EPILOG + describe_settings(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    worker.set_defaults(func=cmd_worker)
 
-    score = commands.add_parser("score", help="score a CSV file offline")
-    score.add_argument("input", type=Path)
-    score.add_argument("-o", "--output", type=Path, required=True)
-    score.add_argument("--text-column", default="text")
+    commands.add_parser(
+        "settings",
+        help="list every setting (environment variable), its default and meaning",
+    ).set_defaults(func=cmd_settings)
+
+    score = commands.add_parser("score", help="score a CSV file offline, without Kafka")
+    score.add_argument("input", type=Path, help="CSV file with a header row")
+    score.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        help="CSV written with p_positive, label and error (blank text) columns added",
+    )
+    score.add_argument(
+        "--text-column", default="text", help="column holding the tweet (default: text)"
+    )
     score.set_defaults(func=cmd_score)
 
-    replay = commands.add_parser("replay", help="produce tweets from a CSV/JSONL file")
-    replay.add_argument("file", type=Path)
+    replay = commands.add_parser("replay", help="produce tweets from a CSV/JSONL file to Kafka")
+    replay.add_argument("file", type=Path, help="CSV with a header, or JSON lines (.gz too)")
     replay.add_argument("--rate", type=float, default=100.0, help="tweets/s; 0 = flat out")
-    replay.add_argument("--limit", type=int)
-    replay.add_argument("--brand")
-    replay.add_argument("--text-column", default="text")
-    replay.add_argument("--keep-timestamps", action="store_true", help="keep the file's created_at")
+    replay.add_argument("--limit", type=int, help="send at most this many tweets")
+    replay.add_argument("--brand", help="set every tweet's brand (its alert scope)")
+    replay.add_argument(
+        "--text-column", default="text", help="CSV column holding the tweet (default: text)"
+    )
+    replay.add_argument(
+        "--keep-timestamps",
+        action="store_true",
+        help="keep the file's created_at instead of stamping the send time",
+    )
     replay.set_defaults(func=cmd_replay)
 
     evaluate = commands.add_parser(
         "eval-alerts", help="human-label alerts vs the model's on a labelled CSV, no Kafka"
     )
-    evaluate.add_argument("file", type=Path)
-    evaluate.add_argument("--time-column", default="timestamp")
-    evaluate.add_argument("--brand-column", default="brand")
-    evaluate.add_argument("--text-column", default="text")
-    evaluate.add_argument("--label-column", default="label", help="human label: negative/...")
+    evaluate.add_argument("file", type=Path, help="CSV with a time, brand, text and label column")
+    evaluate.add_argument(
+        "--time-column", default="timestamp", help="event time (ISO-8601 or Twitter's format)"
+    )
+    evaluate.add_argument("--brand-column", default="brand", help="the scope alerts are per")
+    evaluate.add_argument("--text-column", default="text", help="the tweet's text")
+    evaluate.add_argument(
+        "--label-column", default="label", help="human label: negative, neutral or positive"
+    )
     evaluate.set_defaults(func=cmd_eval_alerts)
 
-    tail = commands.add_parser("tail", help="print sentiment events and alerts")
-    tail.add_argument("--from-beginning", action="store_true")
+    tail = commands.add_parser("tail", help="print sentiment events and alerts as they arrive")
+    tail.add_argument("--from-beginning", action="store_true", help="start at the oldest message")
     tail.add_argument("--deadletters", action="store_true", help="also dead letters")
     tail.add_argument("--seconds", type=float, help="stop after this long")
     tail.set_defaults(func=cmd_tail)
@@ -340,28 +439,48 @@ def build_parser() -> argparse.ArgumentParser:
     schemas.add_argument("-o", "--output", type=Path, help="directory for *.schema.json")
     schemas.set_defaults(func=cmd_schemas)
 
-    commands.add_parser("topics", help="create the topics").set_defaults(func=cmd_topics)
+    commands.add_parser("topics", help="create the topics (the worker also does it)").set_defaults(
+        func=cmd_topics
+    )
 
     kafka = commands.add_parser("kafka", help="start/stop a local single-node Kafka")
-    kafka.add_argument("action", choices=["up", "down"])
-    kafka.add_argument("--port", type=int, default=9092)
-    kafka.add_argument("--workdir", type=Path, default=Path("var/kafka"))
+    kafka.add_argument("action", choices=["up", "down"], help="start or stop the broker")
+    kafka.add_argument(
+        "--port", type=int, default=9092, help="port on 127.0.0.1 (default: %(default)s)"
+    )
+    kafka.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path("var/kafka"),
+        help="broker data, logs and pid file (default: %(default)s)",
+    )
     kafka.set_defaults(func=cmd_kafka)
 
-    train = commands.add_parser("train", help="train models (needs badbuzz[train])")
-    trainers = train.add_subparsers(dest="trainer", required=True)
+    train = commands.add_parser("train", help="train models (needs the train extra)")
+    trainers = train.add_subparsers(dest="trainer", required=True, metavar="APPROACH")
     _add_train_commands(trainers)
 
     demo = commands.add_parser("demo", help="broker + worker + replayed tweets, end to end")
-    demo.add_argument("--file", type=Path, default=Path("data/demo/tweets.csv"))
-    demo.add_argument("--rate", type=float, default=40.0)
+    demo.add_argument(
+        "--file",
+        type=Path,
+        default=Path("data/demo/tweets.csv"),
+        help="ordinary traffic to replay before the bad buzz (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--rate", type=float, default=40.0, help="tweets/s for the replay (default: %(default)s)"
+    )
     demo.set_defaults(func=cmd_demo)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args, Settings())
+    try:
+        return args.func(args, Settings())
+    except UnusableInputFile as error:
+        print(f"badbuzz {args.command}: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

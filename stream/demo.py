@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -21,7 +22,7 @@ from confluent_kafka import Producer
 from stream.kafka import KafkaConnection
 from stream.replay import produce_tweets, read_tweets
 from stream.settings import Settings
-from stream.tail import tail
+from stream.tail import format_line, tail
 from stream.topics import ensure_badbuzz_topics
 
 DEMO_DIR = Path("var/demo")
@@ -37,6 +38,7 @@ BAD_INPUTS = (
 
 
 def run_demo(settings: Settings, tweets: Path, rate: float, settle_s: float = 20.0) -> int:
+    tally = DemoTally(settings)
     with ExitStack() as stack:
         if "KAFKA_BOOTSTRAP_SERVERS" in os.environ:
             kafka = KafkaConnection.from_settings(settings)
@@ -44,45 +46,93 @@ def run_demo(settings: Settings, tweets: Path, rate: float, settle_s: float = 20
             kafka = KafkaConnection(stack.enter_context(_local_broker()))
         ensure_badbuzz_topics(settings, kafka)
         worker = stack.enter_context(_worker_process(kafka.bootstrap_servers))
-        counts: Counter[str] = Counter()
         stop = threading.Event()
-
-        def show(topic: str, line: str) -> None:
-            counts[topic] += 1
-            print(line, flush=True)
-
         watcher = threading.Thread(
             target=tail,
             args=(kafka, list(settings.output_topics)),
-            kwargs={"from_beginning": True, "keep_going": lambda: not stop.is_set(), "emit": show},
+            kwargs={
+                "from_beginning": True,
+                "keep_going": lambda: not stop.is_set(),
+                "render": tally.render,
+            },
             daemon=True,
         )
         watcher.start()
         print(f"replaying {tweets}: the last 20 minutes of ordinary traffic ...", flush=True)
-        sent = produce_tweets(backdated(tweets, span_s=1200), kafka, settings.topic_raw, rate=rate)
+        ordinary = produce_tweets(
+            backdated(tweets, span_s=1200), kafka, settings.topic_raw, rate=rate
+        )
         _produce_bad_inputs(kafka, settings.topic_raw)
         print(f"injecting a bad buzz: {BURST_SIZE} angry tweets now ...", flush=True)
-        sent += produce_tweets(burst(BURST_SIZE), kafka, settings.topic_raw, rate=rate * 2)
-        expected = sent + len(BAD_INPUTS)
+        angry = produce_tweets(burst(BURST_SIZE), kafka, settings.topic_raw, rate=rate * 2)
+        expected = ordinary + angry + len(BAD_INPUTS)
         deadline = time.monotonic() + settle_s
-        while (
-            _outputs(counts, settings) < expected or not counts[settings.topic_alerts]
-        ) and time.monotonic() < deadline:
+        while not tally.complete(expected) and time.monotonic() < deadline:
             if worker.poll() is not None:
-                print("the worker exited; see var/demo/worker.log", flush=True)
+                print(f"the worker exited; see {DEMO_DIR / 'worker.log'}", flush=True)
                 break
             time.sleep(0.5)
         stop.set()
         watcher.join(5)
-        print(
-            f"\nsummary: {sent} tweets + {len(BAD_INPUTS)} bad inputs replayed; "
-            f"{counts[settings.topic_sentiment]} sentiment events, "
-            f"{counts[settings.topic_deadletter]} dead letters, "
-            f"{counts[settings.topic_alerts]} alerts",
-            flush=True,
-        )
-        complete = _outputs(counts, settings) >= expected and counts[settings.topic_alerts] > 0
-        return 0 if complete else 1
+        print("\nstopping the worker and the broker ...", flush=True)
+    print(tally.summary(ordinary, angry, len(BAD_INPUTS)), flush=True)
+    return 0 if tally.complete(expected) else 1
+
+
+class DemoTally:
+    """What came out of the worker, for the demo's closing summary."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.labels: Counter[str] = Counter()
+        self.dead_letter_reasons: Counter[str] = Counter()
+        self.alerts: list[str] = []
+
+    def render(self, topic: str, value: bytes) -> str:
+        """Counts the message and returns the line `badbuzz tail` would print for it."""
+        line = format_line(topic, value)
+        try:
+            message = json.loads(value)
+        except ValueError:
+            return line
+        if topic == self.settings.topic_sentiment:
+            self.labels[str(message.get("label"))] += 1
+        elif topic == self.settings.topic_deadletter:
+            self.dead_letter_reasons[str(message.get("reason"))] += 1
+        elif topic == self.settings.topic_alerts:
+            self.alerts.append(describe_alert(message))
+        return line
+
+    def complete(self, expected_outputs: int) -> bool:
+        """Every input came out (as an event or a dead letter) and the burst raised an alert."""
+        outputs = self.labels.total() + self.dead_letter_reasons.total()
+        return outputs >= expected_outputs and bool(self.alerts)
+
+    def summary(self, ordinary: int, angry: int, bad_inputs: int) -> str:
+        lines = [
+            "summary",
+            f"  sent:             {ordinary} ordinary tweets, {angry} angry tweets, "
+            f"{bad_inputs} bad inputs",
+            f"  sentiment events: {self.labels.total()} ({_counts(self.labels)})",
+            f"  dead letters:     {self.dead_letter_reasons.total()} "
+            f"({_counts(self.dead_letter_reasons)})",
+            f"  alerts:           {len(self.alerts)}",
+            *(f"    {alert}" for alert in self.alerts),
+            "  the worker and the broker are stopped",
+        ]
+        return "\n".join(lines)
+
+
+def describe_alert(alert: dict[str, Any]) -> str:
+    """One line a person can act on: what, where, and the numbers behind it."""
+    return (
+        f"{alert['status']} {alert['kind']} for {alert['scope']}: {alert['count']} of "
+        f"{alert['total']} tweets ({alert['share']:.0%}) in the window; rule: {alert['threshold']}"
+    )
+
+
+def _counts(counter: Counter[str]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in sorted(counter.items())) or "none"
 
 
 def backdated(path: Path, span_s: float) -> list[dict[str, Any]]:
@@ -106,10 +156,6 @@ def burst(size: int) -> Iterator[dict[str, Any]]:
             "brand": DEMO_BRAND,
             "created_at": datetime.now(UTC).isoformat(),
         }
-
-
-def _outputs(counts: Counter[str], settings: Settings) -> int:
-    return counts[settings.topic_sentiment] + counts[settings.topic_deadletter]
 
 
 def _produce_bad_inputs(kafka: KafkaConnection, topic: str) -> None:

@@ -23,11 +23,63 @@ def open_text(path: Path) -> IO[str]:
     return path.open(encoding="utf-8", newline="")
 
 
+def is_json_lines(path: Path) -> bool:
+    return ".jsonl" in path.suffixes or ".ndjson" in path.suffixes
+
+
+class UnusableInputFile(ValueError):
+    """A file handed to the CLI that cannot be read as tweets; the message says why."""
+
+
+def check_tweet_file(path: Path, text_column: str = "text") -> None:
+    """Fails with one line a person can act on before a model loads or Kafka is dialled:
+    missing or empty file, a CSV without the text column, text that is not UTF-8."""
+    if not path.exists():
+        raise UnusableInputFile(f"{path}: no such file")
+    if not path.is_file():
+        raise UnusableInputFile(f"{path}: not a file")
+    try:
+        bad_line = _first_line_not_utf8(path)
+        if bad_line is not None:
+            raise UnusableInputFile(
+                f"{path}: line {bad_line} is not UTF-8 text; convert the file to UTF-8 "
+                "(e.g. with iconv)"
+            )
+        with open_text(path) as handle:
+            if is_json_lines(path):
+                header = None
+                has_rows = any(line.strip() for line in handle)
+            else:
+                header = next(csv.reader(handle), None)
+                has_rows = header is not None
+    except (OSError, EOFError) as error:
+        raise UnusableInputFile(f"{path}: cannot be read ({error})") from error
+    if not has_rows:
+        raise UnusableInputFile(f"{path}: the file is empty")
+    if header is not None and text_column not in header:
+        found = ", ".join(repr(column) for column in header)
+        raise UnusableInputFile(
+            f"{path}: no column {text_column!r} (columns found: {found}); "
+            "name the right one with --text-column"
+        )
+
+
+def _first_line_not_utf8(path: Path) -> int | None:
+    """Line by line on the bytes: a newline byte never occurs inside a UTF-8 character."""
+    with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as raw:
+        for number, line in enumerate(raw, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return None
+
+
 def read_tweets(path: Path, text_column: str = "text") -> Iterator[dict[str, Any]]:
     """Rows as raw-tweet dicts; rows without an id get one made from the file and line."""
     name = path.name.split(".")[0]
     with open_text(path) as handle:
-        if ".jsonl" in path.suffixes or ".ndjson" in path.suffixes:
+        if is_json_lines(path):
             rows: Iterator[dict[str, Any]] = (json.loads(line) for line in handle if line.strip())
         else:
             rows = ({**row, "text": row.get(text_column)} for row in csv.DictReader(handle))

@@ -45,17 +45,25 @@ class Settings(BaseSettings):
     )
     app_id: str = Field(default="badbuzz", description="Faust app id, also the consumer group.")
 
-    topic_raw: str = "tweets.raw"
-    topic_sentiment: str = "tweets.sentiment"
-    topic_feedback: str = "tweets.feedback"
-    topic_alerts: str = "alerts.badbuzz"
-    topic_deadletter: str = "tweets.deadletter"
+    topic_raw: str = Field(default="tweets.raw", description="Input: raw tweets (JSON).")
+    topic_sentiment: str = Field(
+        default="tweets.sentiment", description="Output: one sentiment event per tweet."
+    )
+    topic_feedback: str = Field(
+        default="tweets.feedback", description="Input: users' verdicts on predictions."
+    )
+    topic_alerts: str = Field(default="alerts.badbuzz", description="Output: bad-buzz alerts.")
+    topic_deadletter: str = Field(
+        default="tweets.deadletter", description="Output: unreadable inputs with the reason."
+    )
     topic_feedback_labelled: str = Field(
         default="tweets.feedback.labelled",
         description="Compacted: valid feedback with the tweet and labels, for retraining.",
     )
     topic_partitions: int = Field(default=3, ge=1, description="Partitions of created topics.")
-    topic_replication_factor: int = Field(default=1, ge=1)
+    topic_replication_factor: int = Field(
+        default=1, ge=1, description="Replicas of created topics (at most the broker count)."
+    )
 
     batch_size: int = Field(default=256, ge=1, description="Most tweets scored in one batch.")
     batch_max_wait_ms: int = Field(default=20, ge=1, description="Longest wait to fill a batch.")
@@ -81,7 +89,7 @@ class Settings(BaseSettings):
         default="bundle",
         description="`registry`: serve MLflow's badbuzz-sentiment@champion (MLFLOW_TRACKING_URI).",
     )
-    inference_threads: int = Field(default=1, ge=1)
+    inference_threads: int = Field(default=1, ge=1, description="CPU threads the model uses.")
 
     alert_window_s: int = Field(default=300, ge=10, description="Length of an alert window.")
     alert_step_s: int = Field(default=30, ge=1, description="How far windows hop (<= 60).")
@@ -110,9 +118,13 @@ class Settings(BaseSettings):
         ge=1,
         description="Seconds of history the prior usual rate is worth against a scope's own.",
     )
-    alert_feedback_min_reports: int = Field(default=3, ge=1)
+    alert_feedback_min_reports: int = Field(
+        default=3, ge=1, description="'wrong' feedback reports in a window that raise an alert."
+    )
     alert_cooldown_s: int = Field(default=600, ge=0, description="Quiet time after a resolve.")
-    alert_examples: int = Field(default=3, ge=0)
+    alert_examples: int = Field(
+        default=3, ge=0, description="Recent negative tweets quoted in an alert."
+    )
     alert_dedupe_max_ids: int = Field(
         default=50_000,
         ge=0,
@@ -155,7 +167,7 @@ class Settings(BaseSettings):
         default="127.0.0.1",
         description="Address the web server binds; 0.0.0.0 exposes it on every interface.",
     )
-    web_port: int = Field(default=6066, ge=1, le=65535)
+    web_port: int = Field(default=6066, ge=1, le=65535, description="Port of that web server.")
     web_token: SecretStr | None = Field(
         default=None,
         description="Bearer token for write endpoints (/feedback); without one they answer 401.",
@@ -182,11 +194,15 @@ class Settings(BaseSettings):
         description="Faust's data directory (relative to the working directory, and the "
         "registry model's download cache); created with its parents at start.",
     )
-    commit_interval_s: float = Field(default=1.0, gt=0)
+    commit_interval_s: float = Field(
+        default=1.0, gt=0, description="How often finished offsets are committed."
+    )
     session_timeout_s: float = Field(
         default=10.0, ge=6.0, description="A silent worker's partitions move after this long."
     )
-    lag_report_interval_s: float = Field(default=5.0, gt=0)
+    lag_report_interval_s: float = Field(
+        default=5.0, gt=0, description="How often the consumer-lag gauge is refreshed."
+    )
     processing_attempts: int = Field(
         default=3,
         ge=1,
@@ -200,7 +216,7 @@ class Settings(BaseSettings):
     drift_oov_every: int = Field(
         default=10, ge=1, description="Measure the OOV rate on one batch in this many."
     )
-    log_level: str = "INFO"
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
 
     @model_validator(mode="after")
     def _kafka_security_is_consistent(self) -> Self:
@@ -279,3 +295,22 @@ def kafka_security_problems(settings: Settings) -> list[str]:
             "mutual TLS needs both BADBUZZ_KAFKA_SSL_CERT_FILE and BADBUZZ_KAFKA_SSL_KEY_FILE"
         )
     return problems
+
+
+def environment_variable(name: str) -> str:
+    """The variable a field is read from: its first alias, else the BADBUZZ_ prefixed name."""
+    alias = Settings.model_fields[name].validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return f"{Settings.model_config['env_prefix']}{name.upper()}"
+
+
+def describe_settings() -> str:
+    """Every setting with its default and meaning, generated from the fields so that
+    `badbuzz settings` and `badbuzz worker --help` cannot fall behind the code."""
+    entries = []
+    for name, field in Settings.model_fields.items():
+        value = field.get_default(call_default_factory=True)
+        default = "(unset)" if value is None else str(value)
+        entries.append(f"  {environment_variable(name)}={default}\n      {field.description}")
+    return "\n".join(entries)

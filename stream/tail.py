@@ -40,8 +40,11 @@ def tail(
     from_beginning: bool = False,
     keep_going: Callable[[], bool] = lambda: True,
     emit: Callable[[str, str], None] = lambda topic, line: print(line, flush=True),
+    render: Callable[[str, bytes], str] = format_line,
 ) -> int:
-    """Follow `topics` with a throw-away consumer group; returns how many lines were shown."""
+    """Follow `topics` with a throw-away consumer group; returns how many lines were shown.
+
+    `render` turns a message into its line; the demo passes one that also counts it."""
     consumer = Consumer(
         kafka.librdkafka(
             {
@@ -58,7 +61,7 @@ def tail(
             message = consumer.poll(0.5)
             if message is None or message.error():
                 continue
-            emit(message.topic(), format_line(message.topic(), message.value() or b""))
+            emit(message.topic(), render(message.topic(), message.value() or b""))
             shown += 1
     except KeyboardInterrupt:
         pass

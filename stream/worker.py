@@ -211,6 +211,7 @@ def build_worker(
             events=[e for part, _ in scored for e in part.events],
             dead_letters=[d for part, _ in scored for d in part.dead_letters],
             clamped=sum(part.clamped for part, _ in scored),
+            model_p_positive=[p for part, _ in scored for p in part.model_p_positive],
         )
         inference_s = sum(seconds for _, seconds in scored)
         messages = (

@@ -18,9 +18,10 @@ import itertools
 import numpy as np
 
 from schemas import AlertKind
-from stream.alert_eval import Interval, LabelledTweet, compare, replay_alerts
-from stream.alerting import AdaptiveNegativeRule, Detector
-from stream.windows import WindowSpec
+from stream.alerts.detector import Detector
+from stream.alerts.evaluation import Interval, LabelledTweet, compare, replay_alerts
+from stream.alerts.rules import AdaptiveNegativeRule
+from stream.alerts.windows import WindowSpec
 
 DAY_S = 86_400
 RATES_PER_MIN = (1, 2, 3, 5, 7, 10)

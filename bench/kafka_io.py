@@ -12,7 +12,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, TopicPartition
 
 from stream.kafka import KafkaConnection
-from stream.localkafka import KAFKA_VERSION, LocalKafka, free_port
+from stream.kafka.local import KAFKA_VERSION, LocalKafka, free_port
 from stream.settings import Settings
 
 

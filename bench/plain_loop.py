@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from confluent_kafka import Consumer, Message, Producer
 
 from model import SentimentModel
-from stream.intake import RawRecord
 from stream.kafka import KafkaConnection
-from stream.scoring import process_batch
+from stream.pipeline.intake import RawRecord
+from stream.pipeline.scoring import process_batch
 from stream.settings import Settings
 
 MAX_PAYLOAD = 16_384

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stream.kafka import KafkaConnection
-from stream.localkafka import free_port
+from stream.kafka.local import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 QUIX_VERSION = "3.28.1"

@@ -16,8 +16,8 @@ from quixstreams.kafka.configuration import ConnectionConfig
 
 from model import SentimentModel
 from schemas import Label, RawTweet, SentimentEvent
-from stream.intake import parse_tweet
 from stream.kafka import KafkaConnection
+from stream.pipeline.intake import parse_tweet
 from stream.settings import Settings
 
 MAX_PAYLOAD = 16_384

@@ -12,7 +12,7 @@ from bench.data import Message, PacedProducer, payloads, preload
 from bench.kafka_io import message_count, read_timestamps
 from bench.procs import Child, Group, Topics
 from stream.kafka import KafkaConnection
-from stream.topics import ensure_topics
+from stream.kafka.topics import ensure_topics
 
 BACKLOG, PACED = "b", "p"
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 import faust
 
 from stream.kafka import KafkaConnection
+from stream.kafka.faust_transport import Transport, UndecodableHandler
 from stream.settings import Settings
-from stream.transport import Transport, UndecodableHandler
 
 
 def create_app(
     settings: Settings, kafka: KafkaConnection, on_undecodable: UndecodableHandler
 ) -> faust.App:
     """A Faust app that treats every payload as raw bytes, so decoding errors are ours to
-    dead-letter instead of Faust's to log and skip; a record batch its consumer cannot decode
-    goes to `on_undecodable` (stream/transport.py). No agent runs on the leader only, so the
-    leader-election topic is off: one internal topic (and Create ACL) fewer."""
+    dead-letter instead of Faust's to log and skip; a record batch its consumer cannot
+    decode goes to `on_undecodable` (stream/kafka/faust_transport.py). No agent runs on the
+    leader only, so the leader-election topic is off: one internal topic (and Create ACL)
+    fewer."""
     app = faust.App(
         settings.app_id,
         broker=kafka.faust_broker_url,

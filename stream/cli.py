@@ -11,11 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stream.kafka import KafkaConnection
-from stream.replay import UnusableInputFile, check_tweet_file, is_json_lines
 from stream.settings import Settings, describe_settings
-from training.selection import Selection
+from stream.tools.replay import UnusableInputFile, check_tweet_file, is_json_lines
 
-DEFAULT_DATA_DIR = Path("../shared/data")
 DESCRIPTION = """\
 Watch what people tweet about Air Paradis and warn before a bad buzz grows: the worker
 reads raw tweets from Kafka, scores their sentiment, and raises alerts when negative
@@ -56,9 +54,9 @@ def cmd_score(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_eval_alerts(args: argparse.Namespace, settings: Settings) -> int:
     from schemas import AlertKind
-    from stream.alert_eval import Columns, evaluate, model_negatives, read_labelled_csv
-    from stream.alerting import detectors_from
-    from stream.labelshift import label_shift_from
+    from stream.alerts.detector import detectors_from
+    from stream.alerts.evaluation import Columns, evaluate, model_negatives, read_labelled_csv
+    from stream.pipeline.labelshift import label_shift_from
 
     columns = Columns(args.time_column, args.brand_column, args.text_column, args.label_column)
     rows = read_labelled_csv(args.file, columns)
@@ -76,7 +74,7 @@ def cmd_eval_alerts(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
-    from stream.replay import replay
+    from stream.tools.replay import replay
 
     check_tweet_file(args.file, args.text_column)
     sent = replay(
@@ -94,7 +92,7 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
-    from stream.tail import tail
+    from stream.tools.tail import tail
 
     topics = [settings.topic_sentiment, settings.topic_alerts]
     if args.deadletters:
@@ -124,7 +122,7 @@ def cmd_schemas(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
-    from stream.topics import ensure_badbuzz_topics
+    from stream.kafka.topics import ensure_badbuzz_topics
 
     ensure_badbuzz_topics(settings, KafkaConnection.from_settings(settings))
     print("topics ready: " + ", ".join(settings.all_topics))
@@ -132,7 +130,7 @@ def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_kafka(args: argparse.Namespace, settings: Settings) -> int:
-    from stream.localkafka import down, up
+    from stream.kafka.local import down, up
 
     if args.action == "up":
         print(f"Kafka is up at {up(args.port, args.workdir)}")
@@ -148,224 +146,17 @@ def cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    """Training is its own package with its own commands, loaded only here."""
+    from training.cli import main as train_main
+
+    return train_main(args.train_args, settings)
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from stream.demo import run_demo
+    from stream.tools.demo import run_demo
 
     return run_demo(settings, tweets=args.file, rate=args.rate)
-
-
-def _tracking(args: argparse.Namespace) -> None:
-    from training.tracking import configure
-
-    print(f"MLflow tracking: {configure(args.tracking_uri, args.mlflow_dir)}")
-
-
-def _selection(args: argparse.Namespace) -> Selection:
-    return Selection(args.metric, args.recall_floor, args.min_tweets_per_s)
-
-
-def cmd_train_one(args: argparse.Namespace, settings: Settings) -> int:
-    _tracking(args)
-    from training.pipeline import train_one
-
-    result = train_one(args.trainer, args.out, args.data_dir, args.limit, args.epochs)
-    metadata = result.pop("metadata")
-    print(json.dumps({**result, "metrics": metadata["metrics"]}, indent=2))
-    return 0
-
-
-def cmd_train_log(args: argparse.Namespace, settings: Settings) -> int:
-    _tracking(args)
-    from training.pipeline import log_existing
-
-    print(json.dumps(log_existing(args.bundle, args.approach, args.data_dir, args.limit)))
-    return 0
-
-
-def cmd_train_tune(args: argparse.Namespace, settings: Settings) -> int:
-    _tracking(args)
-    from training.pipeline import tune
-
-    register_dir = args.out if args.register else None
-    print(json.dumps(tune(args.data_dir, args.trials, args.limit, register_dir), indent=2))
-    return 0
-
-
-def cmd_train_report(args: argparse.Namespace, settings: Settings) -> int:
-    _tracking(args)
-    from training.report import write_report
-
-    print(f"wrote {write_report(args.out)}")
-    return 0
-
-
-def cmd_train_promote(args: argparse.Namespace, settings: Settings) -> int:
-    _tracking(args)
-    from training.tracking import promote_champion
-
-    print(f"champion: version {promote_champion(_selection(args))}")
-    return 0
-
-
-def cmd_train_all(args: argparse.Namespace, settings: Settings) -> int:
-    _tracking(args)
-    from training.pipeline import run_all
-
-    result = run_all(
-        args.data_dir,
-        args.work_dir,
-        args.serve_dir,
-        args.report_dir,
-        limit=args.limit,
-        epochs=args.epochs,
-        selection=_selection(args),
-        only=args.only,
-    )
-    print(json.dumps(result, indent=2))
-    return 0
-
-
-def cmd_train_retrain(args: argparse.Namespace, settings: Settings) -> int:
-    _tracking(args)
-    from training.retrain import read_feedback_file, read_feedback_topic, retrain
-
-    if args.feedback_file is not None:
-        feedback = read_feedback_file(args.feedback_file)
-    else:
-        feedback = read_feedback_topic(
-            KafkaConnection.from_settings(settings), settings.topic_feedback_labelled
-        )
-    result = retrain(
-        feedback,
-        args.out,
-        args.data_dir,
-        limit=args.limit,
-        selection=_selection(args),
-    )
-    print(json.dumps(result, indent=2))
-    return 0
-
-
-APPROACHES = {
-    "baseline": "TF-IDF + logistic regression",
-    "transformer": "frozen MiniLM + head; leaves teacher scores for the BiLSTM",
-    "bilstm": "BiLSTM over MiniLM word pieces, distilled from the transformer's scores",
-}
-
-
-def _add_train_commands(trainers: argparse._SubParsersAction) -> None:
-    """MLflow-tracked commands; each shares the tracking and data options."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else SQLite)"
-    )
-    common.add_argument(
-        "--mlflow-dir", type=Path, help="where the SQLite store and artifacts go (var/mlflow)"
-    )
-    common.add_argument(
-        "--data-dir",
-        type=Path,
-        default=DEFAULT_DATA_DIR,
-        help="labelled tweets: sentiment140/ and semeval*/ (default: %(default)s)",
-    )
-    common.add_argument("--limit", type=int, help="rows per source, for quick runs")
-    selection = argparse.ArgumentParser(add_help=False)
-    selection.add_argument(
-        "--metric",
-        default=Selection.metric,
-        help="validation metric the champion is chosen on (default: %(default)s)",
-    )
-    selection.add_argument(
-        "--recall-floor",
-        type=float,
-        default=Selection.recall_floor,
-        help="recall both classes need to be eligible (default: %(default)s)",
-    )
-    selection.add_argument(
-        "--min-tweets-per-s",
-        type=float,
-        default=Selection.min_tweets_per_s,
-        help="speed a servable model needs on one thread (0: any; default: %(default)s)",
-    )
-
-    for approach, summary in APPROACHES.items():
-        one = trainers.add_parser(approach, parents=[common], help=f"{summary}, logged to MLflow")
-        one.add_argument(
-            "--out",
-            type=Path,
-            default=Path("var/candidates") / approach,
-            help="bundle directory (default: %(default)s)",
-        )
-        one.add_argument("--epochs", type=int, help="default: the approach's own")
-        one.set_defaults(func=cmd_train_one)
-
-    log = trainers.add_parser("log", parents=[common], help="register an existing bundle")
-    log.add_argument("bundle", type=Path, help="the bundle directory")
-    log.add_argument("--approach", required=True, help="tag it with this approach's name")
-    log.set_defaults(func=cmd_train_log)
-
-    tune = trainers.add_parser("tune", parents=[common], help="Optuna search over the baseline")
-    tune.add_argument("--trials", type=int, default=20, help="trials to run (default: 20)")
-    tune.add_argument("--register", action="store_true", help="train and register the best")
-    tune.add_argument(
-        "--out",
-        type=Path,
-        default=Path("var/candidates/baseline-tuned"),
-        help="bundle directory with --register (default: %(default)s)",
-    )
-    tune.set_defaults(func=cmd_train_tune)
-
-    report = trainers.add_parser("report", parents=[common], help="write reports/comparison.md")
-    report.add_argument(
-        "--out", type=Path, default=Path("reports"), help="directory (default: %(default)s)"
-    )
-    report.set_defaults(func=cmd_train_report)
-
-    promote = trainers.add_parser(
-        "promote", parents=[common, selection], help="move the champion alias if one is better"
-    )
-    promote.set_defaults(func=cmd_train_promote)
-
-    again = trainers.add_parser(
-        "retrain",
-        parents=[common, selection],
-        help="train a challenger on data + feedback; promote it only if better",
-    )
-    again.add_argument(
-        "--feedback-file", type=Path, help="JSONL rows; default: read tweets.feedback.labelled"
-    )
-    again.add_argument(
-        "--out",
-        type=Path,
-        default=Path("var/candidates/retrained"),
-        help="challenger bundle directory (default: %(default)s)",
-    )
-    again.set_defaults(func=cmd_train_retrain)
-
-    every = trainers.add_parser(
-        "all", parents=[common, selection], help="train, log, register, promote, report, serve"
-    )
-    every.add_argument("--epochs", type=int, help="default: each approach's own")
-    every.add_argument(
-        "--work-dir",
-        type=Path,
-        default=Path("var/candidates"),
-        help="where candidates are written (default: %(default)s)",
-    )
-    every.add_argument(
-        "--serve-dir",
-        type=Path,
-        default=Path("model/default"),
-        help="where a new champion's bundle is copied (default: %(default)s)",
-    )
-    every.add_argument(
-        "--report-dir",
-        type=Path,
-        default=Path("reports"),
-        help="where the comparison goes (default: %(default)s)",
-    )
-    every.add_argument("--only", nargs="+", help="approaches to train (default: all found)")
-    every.set_defaults(func=cmd_train_all)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -456,9 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     kafka.set_defaults(func=cmd_kafka)
 
-    train = commands.add_parser("train", help="train models (needs the train extra)")
-    trainers = train.add_subparsers(dest="trainer", required=True, metavar="APPROACH")
-    _add_train_commands(trainers)
+    train = commands.add_parser(
+        "train",
+        help="train, compare and promote models (needs the train extra; see badbuzz train -h)",
+        add_help=False,
+    )
+    train.set_defaults(func=cmd_train)
 
     demo = commands.add_parser("demo", help="broker + worker + replayed tweets, end to end")
     demo.add_argument(
@@ -475,7 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if args.func is cmd_train:
+        args.train_args = rest  # `badbuzz train ...` is parsed by training's own parser
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         return args.func(args, Settings())
     except UnusableInputFile as error:

@@ -4,14 +4,12 @@ registered in MLflow (`models:/badbuzz-sentiment@champion`, needs `badbuzz[train
 from __future__ import annotations
 
 from model import SentimentModel
+from model.registry import fetch_champion, registry_uri
 from stream.settings import Settings
 
 
 def load_serving_model(settings: Settings) -> SentimentModel:
     path = settings.model_path
     if settings.model_source == "registry":
-        from training.tracking import configure, fetch_champion
-
-        configure()
-        path = fetch_champion(settings.data_dir / "champion")
+        path = fetch_champion(settings.data_dir / "champion", registry_uri())
     return SentimentModel.load(path, num_threads=settings.inference_threads)

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from stream.localkafka import LocalKafka, free_port
+from stream.kafka.local import LocalKafka, free_port
 
 Teardown = Callable[[], None]
 DOCKER_IMAGE = "confluentinc/cp-kafka:7.9.0"

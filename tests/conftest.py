@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from stream.localkafka import LocalKafka
+from stream.kafka.local import LocalKafka
 from tests.broker import Teardown, local_kafka_of, provide_broker
 
 

@@ -17,8 +17,8 @@ import pytest
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
-from stream import metrics
 from stream.cli import build_parser
+from stream.observability import metrics
 from stream.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,7 +118,8 @@ def mount_source(service: dict[str, Any], container_path: str) -> Path:
 
 
 def known_metric_names() -> set[str]:
-    """Exposition names of every collector in stream/metrics.py, plus the drift gauges."""
+    """Exposition names of every collector in stream/observability/metrics.py, plus the drift
+    gauges."""
     suffixes = {
         "counter": ("_total", "_created"),
         "gauge": ("",),

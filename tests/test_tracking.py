@@ -105,14 +105,9 @@ def test_tiny_run_is_tracked_registered_promoted_and_served(
 ) -> None:
     from mlflow.tracking import MlflowClient
 
+    from model.registry import MODEL_NAME, fetch_champion
     from training.pipeline import run_all
-    from training.tracking import (
-        MODEL_NAME,
-        configure,
-        fetch_champion,
-        log_candidate,
-        promote_champion,
-    )
+    from training.tracking import configure, log_candidate, promote_champion
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     uri = configure(root=tmp_path / "mlflow")

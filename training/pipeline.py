@@ -151,8 +151,9 @@ def run_all(
     """Trains each approach into `work_dir/<approach>`, logs and registers it, promotes the
     champion, writes the report, and copies the champion's bundle to `serve_dir` only when
     the champion is one of the versions registered by this call."""
+    from model.registry import fetch_champion
     from training.report import write_report
-    from training.tracking import fetch_champion, promote_champion
+    from training.tracking import promote_champion
 
     corpus = load_corpus(data_dir, limit)
     registered: dict[str, str] = {}

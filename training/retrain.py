@@ -14,9 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-
 from stream.kafka import KafkaConnection
+from stream.kafka.compacted import read_topic
 from training.data import Corpus, Example, data_hash, load_corpus
 from training.selection import DEFAULT_SELECTION, Selection
 
@@ -38,26 +37,11 @@ def read_feedback_file(path: Path) -> list[Example]:
 def read_feedback_topic(
     kafka: KafkaConnection, topic: str, timeout_s: float = 10.0
 ) -> list[Example]:
-    """Everything on the compacted feedback topic, read from the start to its current end."""
-    consumer = Consumer(
-        kafka.librdkafka({"group.id": "badbuzz-retrain", "enable.auto.commit": False})
+    """Everything on the compacted feedback topic (the latest row per tweet), read from the
+    start to its current end."""
+    return examples_from_rows(
+        json.loads(value) for value in read_topic(kafka, topic, timeout_s).values()
     )
-    try:
-        partitions = consumer.list_topics(topic, timeout=timeout_s).topics[topic].partitions
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p))[1] for p in partitions}
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-        rows, done = [], {p for p, end in ends.items() if end == 0}
-        while len(done) < len(ends):
-            message = consumer.poll(timeout_s)
-            if message is None:
-                break
-            if message.error() is None:
-                rows.append(json.loads(message.value()))
-                if message.offset() + 1 >= ends[message.partition()]:
-                    done.add(message.partition())
-        return examples_from_rows(rows)
-    finally:
-        consumer.close()
 
 
 def dataset_v2(corpus: Corpus, feedback: list[Example]) -> tuple[Corpus, int]:

@@ -8,7 +8,6 @@ serve. Selection only ever reads validation metrics: the test sets stay for repo
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 import time
@@ -23,16 +22,13 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from model import SentimentModel
-from model.bundle import read_metadata
+from model.registry import CHAMPION, DEFAULT_ROOT, MODEL_NAME, registry_uri
 from training.data import Corpus, data_hash
 from training.evaluate import classification_metrics
 from training.plots import write_plots
 from training.selection import DEFAULT_SELECTION, Selection
 
-MODEL_NAME = "badbuzz-sentiment"
-CHAMPION = "champion"
 EXPERIMENT = "badbuzz-sentiment"
-DEFAULT_ROOT = Path("var/mlflow")
 REPO = Path(__file__).resolve().parents[1]
 SPEED_TEXTS = 5_000
 
@@ -54,10 +50,7 @@ def configure(tracking_uri: str | None = None, root: Path | None = None) -> str:
     under `root`; artifacts go to `root/mlartifacts` (set when the experiment is created)."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     root = (root or Path(os.environ.get("BADBUZZ_MLFLOW_DIR", DEFAULT_ROOT))).resolve()
-    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
-    if uri is None:
-        root.mkdir(parents=True, exist_ok=True)
-        uri = f"sqlite:///{root / 'mlruns.db'}"
+    uri = registry_uri(tracking_uri, root)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     client = MlflowClient()
@@ -190,24 +183,6 @@ def promote_champion(selection: Selection = DEFAULT_SELECTION) -> str | None:
         client.set_registered_model_alias(MODEL_NAME, CHAMPION, best.version)
         return str(best.version)
     return None if current is None else str(current.version)
-
-
-def fetch_champion(dest_dir: Path) -> Path:
-    """Downloads `models:/badbuzz-sentiment@champion` and copies its bundle files into
-    `dest_dir` (existing files of the same name are replaced), for the worker to load."""
-    with tempfile.TemporaryDirectory() as scratch:
-        local = Path(
-            mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{MODEL_NAME}@{CHAMPION}", dst_path=scratch
-            )
-        )
-        bundle = next(path.parent for path in local.rglob("model.tflite"))
-        read_metadata(bundle)
-        dest_dir.mkdir(parents=True, exist_ok=True)
-        for path in bundle.iterdir():
-            if path.is_file():
-                shutil.copy2(path, dest_dir / path.name)
-    return dest_dir
 
 
 def latest_versions() -> dict[str, Any]:

@@ -33,10 +33,10 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from stream.intake import RawRecord, UndecodableBatch
 from stream.kafka.offsets import OffsetTracker, Partition
-from stream.metrics import PUBLISH_RETRIES
-from stream.publish import Outgoing
+from stream.kafka.producer import Outgoing
+from stream.observability.metrics import PUBLISH_RETRIES
+from stream.pipeline.intake import RawRecord, UndecodableBatch
 
 log = structlog.get_logger(__name__)
 

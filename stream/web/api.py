@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from schemas import Alert, Label
-from stream.intake import Rejection
+from stream.pipeline.intake import Rejection
 
 
 def _not_blank(text: str) -> str:

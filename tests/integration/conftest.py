@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from stream.kafka import KafkaConnection
-from stream.topics import ensure_topics
+from stream.kafka.topics import ensure_topics
 from tests.support import WorkerProcess, topic_env
 
 

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from stream.publish import OutputProducer
-from stream.replay import read_tweets
-from stream.state import PartitionedStateStore
-from stream.topics import ensure_topics
+from stream.alerts.store import PartitionedStateStore
+from stream.kafka.producer import OutputProducer
+from stream.kafka.topics import ensure_topics
+from stream.tools.replay import read_tweets
 from tests.support import (
     PROJECT_ROOT,
     Collector,

@@ -11,7 +11,7 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from stream.kafka import KafkaConnection
-from stream.localkafka import LocalKafka, free_port
+from stream.kafka.local import LocalKafka, free_port
 
 pytestmark = pytest.mark.integration
 

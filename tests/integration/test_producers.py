@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from stream.localkafka import console_produce
+from stream.kafka.local import console_produce
 from tests.support import Collector, WorkerProcess, produce
 
 pytestmark = pytest.mark.integration

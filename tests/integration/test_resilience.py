@@ -14,7 +14,7 @@ from confluent_kafka import KafkaError, Message, Producer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stream.localkafka import LocalKafka
+from stream.kafka.local import LocalKafka
 from tests.support import Collector, WorkerProcess, connection, produce, tweet_payload
 
 pytestmark = pytest.mark.integration

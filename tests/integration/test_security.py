@@ -22,11 +22,11 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from stream.localkafka import LocalKafka, free_port
-from stream.localkafka.launcher import BrokerSecurity
-from stream.localkafka.tls import make_broker_tls, make_ca
+from stream.kafka.local import LocalKafka, free_port
+from stream.kafka.local.launcher import BrokerSecurity
+from stream.kafka.local.tls import make_broker_tls, make_ca
+from stream.kafka.topics import ensure_badbuzz_topics
 from stream.settings import Settings
-from stream.topics import ensure_badbuzz_topics
 from stream.worker import EXIT_KAFKA_REFUSED, required_access
 from tests.support import Collector, WorkerProcess, produce, topic_env, tweet_payload
 

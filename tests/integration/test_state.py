@@ -8,10 +8,11 @@ import uuid
 
 import pytest
 
+from stream.alerts.store import PartitionedStateStore
 from stream.kafka import KafkaConnection
-from stream.publish import OutputProducer
-from stream.state import PartitionedStateStore, read_partition
-from stream.topics import ensure_topics
+from stream.kafka.compacted import read_partition
+from stream.kafka.producer import OutputProducer
+from stream.kafka.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from schemas import Alert, AlertKind, AlertStatus
-from stream.alerting import ScopeState, detectors_from
+from stream.alerts.detector import ScopeState, detectors_from
+from stream.alerts.windows import Observation
 from stream.settings import Settings
-from stream.windows import Observation
 
 DETECTOR = detectors_from(Settings())[AlertKind.NEGATIVE_SENTIMENT]
 STEP_S = Settings().alert_step_s

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from schemas import AlertKind
-from stream.alert_eval import Columns, Interval, compare, evaluate, read_labelled_csv
-from stream.alerting import detectors_from
+from stream.alerts.detector import detectors_from
+from stream.alerts.evaluation import Columns, Interval, compare, evaluate, read_labelled_csv
 from stream.cli import main
 from stream.settings import Settings
 

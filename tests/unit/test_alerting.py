@@ -7,15 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from schemas import AlertKind, AlertStatus
-from stream.alerting import (
-    AdaptiveNegativeRule,
-    Detector,
-    LateDrop,
-    NegativeFeedbackRule,
-    ScopeState,
-    poisson_upper_tail,
-)
-from stream.windows import Observation, WindowSpec
+from stream.alerts.detector import Detector, LateDrop, ScopeState
+from stream.alerts.rules import AdaptiveNegativeRule, NegativeFeedbackRule, poisson_upper_tail
+from stream.alerts.windows import Observation, WindowSpec
 
 SPEC = WindowSpec(size_s=300, step_s=60, lateness_s=120, baseline_s=3600)
 T0 = 1_700_000_040

@@ -16,6 +16,7 @@ import pytest
 from stream import cli
 from stream.settings import Settings, environment_variable
 from tests.support import PROJECT_ROOT
+from training import cli as training_cli
 
 
 def _parsers(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.ArgumentParser]]:
@@ -28,7 +29,8 @@ def _parsers(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.Ar
 
 def test_every_command_and_option_has_help() -> None:
     missing = []
-    for prog, parser in _parsers(cli.build_parser()):
+    parsers = [*_parsers(cli.build_parser()), *_parsers(training_cli.build_parser())]
+    for prog, parser in parsers:
         for action in parser._actions:
             if isinstance(action, argparse._SubParsersAction):
                 missing += [
@@ -82,7 +84,7 @@ def nothing_heavy_runs(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("reached past the input check")
 
     monkeypatch.setattr(cli, "_load_model", fail)
-    monkeypatch.setattr("stream.replay.replay", fail)
+    monkeypatch.setattr("stream.tools.replay.replay", fail)
 
 
 def _write(path: Path, content: bytes) -> Path:
@@ -167,3 +169,13 @@ def test_score_flags_blank_text_instead_of_scoring_it(
     assert [row["label"] for row in rows] == ["positive", "", "", "negative"]
     assert rows[1]["p_positive"] == rows[2]["p_positive"] == ""
     assert 0.0 <= float(rows[0]["p_positive"]) <= 1.0
+
+
+def test_train_commands_reach_trainings_own_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["train", "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "badbuzz train" in out
+    for command in ("baseline", "bilstm", "transformer", "promote", "retrain", "report"):
+        assert command in out

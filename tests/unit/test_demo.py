@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from stream.demo import DemoTally
 from stream.settings import Settings
+from stream.tools.demo import DemoTally
 
 
 def _message(**fields: object) -> bytes:

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from model import SentimentModel
-from stream.drift import DriftMonitor, psi
+from stream.observability.drift import DriftMonitor, psi
 
 UNIFORM = [0.1] * 10
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from stream.faults import (
+from stream.pipeline.faults import (
     PROCESSING_FAILED,
     GaveUp,
     RetryPolicy,
@@ -15,7 +15,7 @@ from stream.faults import (
     retry_delay,
     run_with_retries,
 )
-from stream.intake import RawRecord
+from stream.pipeline.intake import RawRecord
 
 POLICY = RetryPolicy(attempts=4, backoff_s=0.5, max_backoff_s=1.5)
 

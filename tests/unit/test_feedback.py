@@ -3,10 +3,10 @@
 import json
 from datetime import UTC, datetime
 
-from stream.feedback import process_feedback
-from stream.intake import RawRecord
-from stream.signals import Signal
-from stream.windows import Admission, ScopeWindow, WindowSpec
+from stream.alerts.windows import Admission, ScopeWindow, WindowSpec
+from stream.pipeline.feedback import process_feedback
+from stream.pipeline.intake import RawRecord
+from stream.pipeline.signals import Signal
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

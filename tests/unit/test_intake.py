@@ -6,7 +6,7 @@ import pytest
 from aiokafka.errors import UnsupportedCodecError
 
 from schemas import RawTweet
-from stream.intake import (
+from stream.pipeline.intake import (
     REASONS,
     RawRecord,
     Rejection,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from stream.labelshift import LabelShift, RollingPrior, em_prior, reweight
+from stream.pipeline.labelshift import LabelShift, RollingPrior, em_prior, reweight
 
 UNIFORM = np.array([0.5, 0.5])
 

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from stream.logs import configure_logging
+from stream.observability.logs import configure_logging
 
 MISSING = "/nonexistent/badbuzz/var/worker"
 

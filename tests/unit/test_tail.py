@@ -1,6 +1,6 @@
 import json
 
-from stream.tail import format_line
+from stream.tools.tail import format_line
 
 
 def test_a_dead_letter_line_names_its_source_topic_and_position() -> None:

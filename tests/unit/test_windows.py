@@ -2,7 +2,7 @@
 
 import json
 
-from stream.windows import Admission, Observation, ScopeWindow, WindowSpec, clamp_to_arrival
+from stream.alerts.windows import Admission, Observation, ScopeWindow, WindowSpec, clamp_to_arrival
 
 SPEC = WindowSpec(size_s=300, step_s=60, lateness_s=120, baseline_s=600, examples=2)
 T0 = 1_700_000_040  # a bucket boundary: 1_700_000_040 % 60 == 0

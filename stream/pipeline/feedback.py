@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from schemas import AlertKind, DeadLetter, Feedback, FeedbackVerdict
-from stream.intake import RawRecord, Rejection, dead_letter, parse_message
-from stream.scoring import record_time, trusted_time
-from stream.signals import Signal, group_by_scope, scope_of
-from stream.windows import Observation
+from stream.alerts.windows import Observation
+from stream.pipeline.intake import RawRecord, Rejection, dead_letter, parse_message
+from stream.pipeline.scoring import record_time, trusted_time
+from stream.pipeline.signals import Signal, group_by_scope, scope_of
 
 
 @dataclass

@@ -1,23 +1,15 @@
-"""Alert window state, kept in memory per signals partition and written through to a
-compacted topic, from which a worker reads a partition back when the group hands it over.
-
-Faust's changelog-backed tables recover through the consumer that every agent shares, and
-scoring waits while they do; on a group takeover that recovery could stall for minutes or
-skip an input offset (faust-streaming 0.15.3, caught by tests/integration/test_resilience.py).
-This store keeps a table's contract, a state change is acknowledged by the broker before
-the signal that caused it is committed, without touching the shared consumer.
-"""
+"""Reading a compacted topic back: the latest value of every key, up to the topic's end as
+it was when reading started. The alert state store reads a partition back this way, and
+retraining reads the labelled-feedback topic."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
-from stream.kafka import KafkaConnection
-from stream.publish import Outgoing
+from stream.kafka.connection import KafkaConnection
 
 
 def read_partition(
@@ -72,29 +64,14 @@ def reader_group(topic: str) -> str:
     return f"{topic}-reader-{uuid.uuid4().hex[:8]}"
 
 
-class PartitionedStateStore:
-    def __init__(self, kafka: KafkaConnection, topic: str, read_timeout_s: float = 60.0) -> None:
-        self._kafka = kafka
-        self.topic = topic
-        self._read_timeout_s = read_timeout_s
-        self._values: dict[int, dict[bytes, bytes]] = {}
-        self._read_in_generation: dict[int, int] = {}
-
-    async def partition(self, partition: int, generation: int) -> dict[bytes, bytes]:
-        """A partition's state, read back from the topic the first time it is asked for in a
-        group generation: since this worker last held it, another may have changed it."""
-        if self._read_in_generation.get(partition) != generation:
-            self._values[partition] = await asyncio.to_thread(
-                read_partition,
-                self._kafka,
-                self.topic,
-                partition,
-                self._read_timeout_s,
-            )
-            self._read_in_generation[partition] = generation
-        return self._values[partition]
-
-    def put(self, partition: int, key: bytes, value: bytes) -> Outgoing:
-        """Changes the state now; the caller delivers the returned message before it commits."""
-        self._values.setdefault(partition, {})[key] = value
-        return Outgoing(self.topic, key, value, partition=partition)
+def read_topic(kafka: KafkaConnection, topic: str, timeout_s: float) -> dict[bytes, bytes]:
+    """The latest value of every key in every partition of `topic`."""
+    consumer = Consumer(kafka.librdkafka({"group.id": reader_group(topic)}))
+    try:
+        partitions = consumer.list_topics(topic, timeout=timeout_s).topics[topic].partitions
+    finally:
+        consumer.close()
+    values: dict[bytes, bytes] = {}
+    for partition in sorted(partitions):
+        values |= read_partition(kafka, topic, partition, timeout_s)
+    return values

@@ -1,4 +1,4 @@
-"""When a window becomes a bad buzz, and when it stops being one: rules and alert state.
+"""Raise once, stay quiet while the condition holds, resolve, cool down: per (kind, scope).
 
 Everything here is pure: observations in, alert messages out. Decisions use event time,
 so a replay raises the same alerts; the clock passed in (`now`) only stamps `raised_at` and
@@ -8,15 +8,14 @@ bounds how far ahead of it an event time is believed.
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from schemas import Alert, AlertExample, AlertKind, AlertStatus
-from stream.settings import Settings
-from stream.windows import (
+from stream.alerts.rules import AdaptiveNegativeRule, NegativeFeedbackRule, Rule
+from stream.alerts.windows import (
     Admission,
     Observation,
     ScopeWindow,
@@ -24,93 +23,7 @@ from stream.windows import (
     WindowSpec,
     clamp_to_arrival,
 )
-
-
-class Rule(Protocol):
-    def crossed(self, window: WindowCounts, history: WindowCounts) -> str | None:
-        """Why the window is a bad buzz, in words a reader of the alert follows, or None."""
-
-
-def poisson_upper_tail(count: int, mean: float) -> float:
-    """P(X >= count) for X ~ Poisson(mean), summed in log space so large counts do not
-    overflow (scipy is not a worker dependency)."""
-    if count <= 0:
-        return 1.0
-    if mean <= 0:
-        return 0.0
-
-    def log_pmf(j: int) -> float:
-        return j * math.log(mean) - mean - math.lgamma(j + 1)
-
-    if count > mean:  # terms fall from the first one on: sum the tail itself
-        total, term, j = 0.0, math.exp(log_pmf(count)), count
-        while term > total * 1e-15 and term > 0.0:
-            total += term
-            j += 1
-            term *= mean / j
-        return min(1.0, total)
-    return max(0.0, 1.0 - sum(math.exp(log_pmf(j)) for j in range(count)))
-
-
-@dataclass(frozen=True)
-class AdaptiveNegativeRule:
-    """A scope's negatives in the window against that scope's own usual rate.
-
-    The usual rate is the trailing history's negatives per second, shrunk towards a prior
-    rate (`cold_start_negatives / min_ratio` per window, worth `prior_s` seconds of
-    history), so a scope with no history is held to the cold-start floor and one with an
-    hour of history to its own rate. It fires when the count is large in absolute terms
-    (`min_negatives`), relative to the usual rate (`min_ratio`), and unlikely under it
-    (Poisson upper tail below `max_p_value`): the ratio keeps busy scopes from alerting on
-    small relative changes that are significant, the p-value keeps small scopes from
-    alerting on noise that is large relative to a tiny rate.
-    """
-
-    min_negatives: int = 8
-    min_ratio: float = 3.0
-    max_p_value: float = 0.001
-    cold_start_negatives: int = 30
-    prior_s: int = 60
-
-    def expected(self, window: WindowCounts, history: WindowCounts) -> float:
-        window_s = window.end - window.start
-        prior_negatives = self.cold_start_negatives / self.min_ratio * self.prior_s / window_s
-        history_s = history.end - history.start
-        return window_s * (history.negatives + prior_negatives) / (history_s + self.prior_s)
-
-    def crossed(self, window: WindowCounts, history: WindowCounts) -> str | None:
-        count = window.negatives
-        if count < self.min_negatives:
-            return None
-        expected = self.expected(window, history)
-        ratio = count / expected
-        if ratio < self.min_ratio:
-            return None
-        p_value = poisson_upper_tail(count, expected)
-        if p_value >= self.max_p_value:
-            return None
-        history_min = (history.end - history.start) / 60
-        usual = (
-            f"this scope's last {history_min:.0f} min"
-            if history_min
-            else f"no history yet (cold-start floor {self.cold_start_negatives})"
-        )
-        return (
-            f"{count} negatives in {(window.end - window.start) / 60:g} min, "
-            f"{ratio:.1f}x the {expected:.1f} expected from {usual}, Poisson p={p_value:.1g} "
-            f"(fires at >= {self.min_negatives} negatives, >= {self.min_ratio:g}x expected "
-            f"and p < {self.max_p_value:g})"
-        )
-
-
-@dataclass(frozen=True)
-class NegativeFeedbackRule:
-    min_reports: int = 3
-
-    def crossed(self, window: WindowCounts, history: WindowCounts) -> str | None:
-        if window.negatives >= self.min_reports:
-            return f"wrong-prediction reports>={self.min_reports}"
-        return None
+from stream.settings import Settings
 
 
 def observed_history(window: ScopeWindow, spec: WindowSpec) -> WindowCounts:

@@ -19,11 +19,11 @@ from pydantic import TypeAdapter
 
 from schemas import Alert, AlertStatus, Label
 from schemas.messages import Timestamp
-from stream.alerting import Detector, ScopeState
-from stream.labelshift import LabelShift
-from stream.scoring import TextScorer, decide, score_texts
-from stream.signals import scope_of
-from stream.windows import Observation
+from stream.alerts.detector import Detector, ScopeState
+from stream.alerts.windows import Observation
+from stream.pipeline.labelshift import LabelShift
+from stream.pipeline.scoring import TextScorer, decide, score_texts
+from stream.pipeline.signals import scope_of
 
 TIMESTAMP = TypeAdapter(Timestamp)
 
@@ -101,7 +101,7 @@ def model_negatives(
     scorer: TextScorer, rows: Sequence[LabelledTweet], shift: LabelShift | None, batch_size: int
 ) -> list[bool]:
     """The worker's labels: batches in event-time order, each joining the live-prior
-    estimate before it is corrected, as in `stream.scoring.process_batch`."""
+    estimate before it is corrected, as in `stream.pipeline.scoring.process_batch`."""
     negatives: list[bool] = []
     for start in range(0, len(rows), batch_size):
         batch = rows[start : start + batch_size]

@@ -10,10 +10,10 @@ from typing import Protocol
 import numpy as np
 
 from schemas import DeadLetter, Label, RawTweet, SentimentEvent
-from stream.intake import RawRecord, Rejection, dead_letter, parse_tweet
-from stream.labelshift import LabelShift
-from stream.signals import scope_of
-from stream.windows import clamp_to_arrival
+from stream.alerts.windows import clamp_to_arrival
+from stream.pipeline.intake import RawRecord, Rejection, dead_letter, parse_tweet
+from stream.pipeline.labelshift import LabelShift
+from stream.pipeline.signals import scope_of
 
 
 class TextScorer(Protocol):

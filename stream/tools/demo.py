@@ -20,10 +20,10 @@ from typing import Any
 from confluent_kafka import Producer
 
 from stream.kafka import KafkaConnection
-from stream.replay import produce_tweets, read_tweets
+from stream.kafka.topics import ensure_badbuzz_topics
 from stream.settings import Settings
-from stream.tail import format_line, tail
-from stream.topics import ensure_badbuzz_topics
+from stream.tools.replay import produce_tweets, read_tweets
+from stream.tools.tail import format_line, tail
 
 DEMO_DIR = Path("var/demo")
 BURST_FILE = Path(__file__).resolve().parents[1] / "data" / "demo" / "burst.csv"
@@ -167,7 +167,7 @@ def _produce_bad_inputs(kafka: KafkaConnection, topic: str) -> None:
 
 @contextmanager
 def _local_broker() -> Iterator[str]:
-    from stream.localkafka import LocalKafka, free_port
+    from stream.kafka.local import LocalKafka, free_port
 
     shutil.rmtree(DEMO_DIR / "kafka", ignore_errors=True)
     kafka = LocalKafka(DEMO_DIR / "kafka", port=free_port())

@@ -26,7 +26,7 @@ from confluent_kafka.admin import AdminClient
 from pydantic import SecretStr
 
 from stream.kafka import KafkaConnection
-from stream.localkafka.tls import BrokerTls
+from stream.kafka.local.tls import BrokerTls
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -38,7 +38,7 @@ def _pinned_version() -> str:
     for dep in root.iterfind("m:dependencies/m:dependency", ns):
         if dep.findtext("m:artifactId", namespaces=ns) == "kafka_2.13":
             return dep.findtext("m:version", namespaces=ns) or ""
-    raise RuntimeError("stream/localkafka/pom.xml does not pin kafka_2.13")
+    raise RuntimeError("stream/kafka/local/pom.xml does not pin kafka_2.13")
 
 
 KAFKA_VERSION = _pinned_version()

@@ -1,6 +1,6 @@
 """A local single-node Apache Kafka (KRaft) from the official jars, fetched by Maven."""
 
-from stream.localkafka.launcher import (
+from stream.kafka.local.launcher import (
     KAFKA_VERSION,
     LocalKafka,
     console_produce,

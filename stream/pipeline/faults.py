@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from schemas import DeadLetter
-from stream.intake import RawRecord, Rejection, dead_letter
+from stream.pipeline.intake import RawRecord, Rejection, dead_letter
 
 PROCESSING_FAILED = "processing_failed"
 

@@ -18,7 +18,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from pydantic import BaseModel
 
 from stream.kafka import KafkaConnection
-from stream.metrics import PUBLISH_RETRIES
+from stream.observability.metrics import PUBLISH_RETRIES
 
 log = structlog.get_logger(__name__)
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from schemas import AlertKind, Label, SentimentEvent
-from stream.windows import Observation
+from stream.alerts.windows import Observation
 
 GLOBAL_SCOPE = "global"
 

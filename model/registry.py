@@ -1,0 +1,54 @@
+"""The champion bundle in MLflow's model registry (`models:/badbuzz-sentiment@champion`).
+
+Training registers and promotes it (training/tracking.py); the worker downloads it when
+`BADBUZZ_MODEL_SOURCE=registry`. MLflow is an optional dependency (`badbuzz[train]`), imported
+here only when a bundle is fetched, so serving the shipped bundle never needs it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from model.bundle import read_metadata
+
+MODEL_NAME = "badbuzz-sentiment"
+CHAMPION = "champion"
+DEFAULT_ROOT = Path("var/mlflow")
+
+
+def registry_uri(tracking_uri: str | None = None, root: Path | None = None) -> str:
+    """The argument, else MLFLOW_TRACKING_URI, else a SQLite file under `root`
+    (BADBUZZ_MLFLOW_DIR, default var/mlflow), created if needed."""
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+    if uri is not None:
+        return uri
+    root = (root or Path(os.environ.get("BADBUZZ_MLFLOW_DIR", DEFAULT_ROOT))).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{root / 'mlruns.db'}"
+
+
+def fetch_champion(dest_dir: Path, tracking_uri: str | None = None) -> Path:
+    """Downloads the champion and copies its bundle files into `dest_dir` (existing files of
+    the same name are replaced), for the worker to load. Without `tracking_uri`, from the
+    registry MLflow is already set to (training's `configure`)."""
+    import mlflow
+
+    if tracking_uri is not None:
+        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_registry_uri(tracking_uri)
+    with tempfile.TemporaryDirectory() as scratch:
+        local = Path(
+            mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{MODEL_NAME}@{CHAMPION}", dst_path=scratch
+            )
+        )
+        bundle = next(path.parent for path in local.rglob("model.tflite"))
+        read_metadata(bundle)
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        for path in bundle.iterdir():
+            if path.is_file():
+                shutil.copy2(path, dest_dir / path.name)
+    return dest_dir

@@ -1,0 +1,131 @@
+"""The one way an agent handles its input, and how what it sends is counted.
+
+Faust acknowledges an event even when the agent body raised, so an agent never lets an
+exception escape: its handling is retried with backoff, then input by input, and what still
+fails is dead-lettered as `processing_failed`. The caller acknowledges only after `handle`
+returned, so an input is committed only once its outputs or its dead letter are delivered.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+
+import faust
+import structlog
+
+from schemas import DeadLetter
+from stream.kafka.producer import Outgoing, OutputProducer
+from stream.observability import metrics
+from stream.pipeline.faults import (
+    RetryPolicy,
+    handle_isolating_failures,
+    input_span,
+    processing_failed_letter,
+)
+from stream.pipeline.intake import RawRecord, UndecodableBatch, undecodable_batch_letter
+from stream.pipeline.steps import Pipeline
+from stream.settings import Settings
+from stream.web import StatusBoard
+
+log = structlog.get_logger(__name__)
+
+
+def record_of(event: faust.EventT) -> RawRecord:
+    message = event.message
+    return RawRecord(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        timestamp=message.timestamp,
+        value=event.value,
+    )
+
+
+def rejected_inputs(letters: Sequence[DeadLetter]) -> list[str]:
+    return [f"{letter.partition}:{letter.offset}:{letter.reason}" for letter in letters]
+
+
+class Handling:
+    def __init__(
+        self,
+        settings: Settings,
+        pipeline: Pipeline,
+        outputs: OutputProducer,
+        status: StatusBoard,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.settings = settings
+        self.pipeline = pipeline
+        self.outputs = outputs
+        self.status = status
+        self.clock = clock
+        self.retry_policy = RetryPolicy(settings.processing_attempts, settings.processing_backoff_s)
+
+    def count_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        for letter in letters:
+            metrics.DEAD_LETTERS.labels(reason=letter.reason).inc()
+        self.status.record_dead_letters(letters)
+
+    async def deliver(
+        self, messages: Sequence[Outgoing], letters: Sequence[DeadLetter] = ()
+    ) -> None:
+        """Deliver a step's messages; `letters` are the dead letters among them, counted once
+        the broker has them."""
+        await self.outputs.deliver(messages)
+        self.count_dead_letters(letters)
+
+    async def dead_letter_undecodable(self, batch: UndecodableBatch) -> None:
+        letter = undecodable_batch_letter(batch, self.clock())
+        log.error(
+            "undecodable_batch_skipped",
+            topic=batch.topic,
+            partition=batch.partition,
+            first_offset=batch.first_offset,
+            last_offset=batch.last_offset,
+            exc_info=batch.error,
+        )
+        await self.deliver(self.pipeline.dead_letters([letter]), [letter])
+
+    async def handle(
+        self,
+        agent: str,
+        records: Sequence[RawRecord],
+        handle: Callable[[Sequence[RawRecord]], Awaitable[None]],
+    ) -> None:
+        """Never raises for a bad input, so the caller's ack always follows a finished
+        handling."""
+
+        def log_retry(error: Exception, attempt: int, delay_s: float) -> None:
+            log.warning(
+                "processing_retry",
+                agent=agent,
+                attempt=attempt,
+                delay_s=delay_s,
+                inputs=input_span(records),
+                exc_info=error,
+            )
+
+        failed = await handle_isolating_failures(
+            records, handle, self.retry_policy, on_retry=log_retry
+        )
+        now = self.clock()
+        letters = []
+        for record, failure in failed:
+            log.error(
+                "processing_failed",
+                agent=agent,
+                attempts=failure.attempts,
+                inputs=input_span([record]),
+                exc_info=failure.error,
+            )
+            letters.append(
+                processing_failed_letter(
+                    record, failure, self.settings.deadletter_payload_bytes, now
+                )
+            )
+        if letters:
+            await self.deliver(self.pipeline.dead_letters(letters), letters)
+        for topic, count in Counter(record.topic for record in records).items():
+            metrics.MESSAGES_CONSUMED.labels(topic=topic).inc(count)

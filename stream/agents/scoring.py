@@ -1,0 +1,145 @@
+"""tweets.raw: the scoring step on the librdkafka consumer thread (stream/kafka/
+scoring_consumer.py), and what is counted once a batch's outputs are delivered."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Sequence
+
+import structlog
+
+from schemas import DeadLetter, SentimentEvent
+from stream.agents.handling import Handling, rejected_inputs
+from stream.kafka.connection import KafkaConnection
+from stream.kafka.scoring_consumer import HandledBatch, ScoringConsumer
+from stream.observability import metrics
+from stream.observability.drift import DriftMonitor
+from stream.pipeline.intake import RawRecord, UndecodableBatch
+from stream.pipeline.scoring import BatchOutcome
+from stream.pipeline.steps import Scored
+
+log = structlog.get_logger(__name__)
+
+
+class ScoringObserver:
+    """Metrics, drift and the status page's throughput, per delivered batch."""
+
+    def __init__(self, handling: Handling) -> None:
+        settings, pipeline = handling.settings, handling.pipeline
+        self._handling = handling
+        self._scorer = pipeline.scorer
+        self._shift = pipeline.shift
+        self._oov_every = settings.drift_oov_every
+        self._drift = DriftMonitor(
+            pipeline.scorer.metadata["reference_histogram"],
+            pipeline.scorer.threshold,
+            settings.drift_window,
+        )
+        self._batches = itertools.count()
+        metrics.MODEL_INFO.info({"version": pipeline.scorer.version})
+
+    def delivered(self, records: Sequence[RawRecord], undecodable: int, scored: Scored) -> None:
+        outcome = scored.outcome
+        metrics.TWEETS_CONSUMED.inc(len(records) + undecodable)
+        observe_batch(records, outcome.events, outcome.dead_letters, scored.inference_s)
+        self._handling.count_dead_letters(outcome.dead_letters)
+        self._handling.status.record_batch(len(records))
+        metrics.EVENT_TIME_CLAMPED.labels(source="tweets").inc(outcome.clamped)
+        self._observe_drift(outcome)
+        self.observe_prior()
+
+    def observe_prior(self) -> None:
+        if self._shift is None:
+            return
+        for name, p in zip(self._shift.classes, self._shift.overall.prior, strict=True):
+            metrics.LABEL_PRIOR.labels(**{"class": name}).set(float(p))
+        metrics.LABEL_PRIOR_SCOPES.set(self._shift.scopes_with_own_prior)
+
+    def _observe_drift(self, outcome: BatchOutcome) -> None:
+        self._drift.observe(outcome.model_p_positive)
+        metrics.DRIFT_PSI.set(self._drift.psi)
+        metrics.PREDICTED_NEGATIVE_SHARE.set(self._drift.negative_share)
+        if outcome.events and next(self._batches) % self._oov_every == 0:
+            texts = [event.text for event in outcome.events]
+            metrics.OOV_TOKEN_RATE.set(self._scorer.oov_rate(texts))
+
+
+def scoring_consumer(
+    kafka: KafkaConnection, handling: Handling, observer: ScoringObserver
+) -> ScoringConsumer:
+    settings, pipeline = handling.settings, handling.pipeline
+
+    async def handle_raw(
+        records: list[RawRecord], undecodable: list[UndecodableBatch]
+    ) -> HandledBatch:
+        """One batch, on the consumer's thread: what to produce, and what to count once the
+        broker has it. A batch whose scoring keeps raising is scored input by input."""
+        parts: list[Scored] = []
+
+        async def score(batch: Sequence[RawRecord]) -> None:
+            parts.append(pipeline.score(batch))
+
+        if records:
+            await handling.handle("score", records, score)
+        for batch in undecodable:
+            await handling.dead_letter_undecodable(batch)
+        metrics.MESSAGES_CONSUMED.labels(topic=settings.topic_raw).inc(len(undecodable))
+        scored = merged(parts)
+        return HandledBatch(
+            scored.messages, lambda: observer.delivered(records, len(undecodable), scored)
+        )
+
+    return ScoringConsumer(
+        kafka.librdkafka(),
+        topic=settings.topic_raw,
+        group_id=settings.scoring_group_id,
+        legacy_group_id=settings.app_id,
+        handle=handle_raw,
+        batch_size=settings.batch_size,
+        batch_wait_s=settings.batch_max_wait_ms / 1000,
+        max_batches_in_flight=settings.max_batches_in_flight,
+        commit_interval_s=settings.commit_interval_s,
+        session_timeout_s=settings.session_timeout_s,
+        guarantee=settings.processing_guarantee,
+    )
+
+
+def merged(parts: Sequence[Scored]) -> Scored:
+    """A batch scored in one piece, or input by input after a failure, as one result."""
+    outcomes = [part.outcome for part in parts]
+    return Scored(
+        BatchOutcome(
+            events=[e for outcome in outcomes for e in outcome.events],
+            dead_letters=[d for outcome in outcomes for d in outcome.dead_letters],
+            clamped=sum(outcome.clamped for outcome in outcomes),
+            model_p_positive=[p for outcome in outcomes for p in outcome.model_p_positive],
+        ),
+        inference_s=sum(part.inference_s for part in parts),
+        messages=[message for part in parts for message in part.messages],
+    )
+
+
+def observe_batch(
+    records: Sequence[RawRecord],
+    events: list[SentimentEvent],
+    letters: list[DeadLetter],
+    inference_s: float,
+) -> None:
+    done = time.time()
+    metrics.BATCH_SIZE.observe(len(records))
+    metrics.INFERENCE_SECONDS.observe(inference_s)
+    metrics.LAST_BATCH_AT.set(done)
+    for event in events:
+        metrics.TWEETS_SCORED.labels(label=event.label.value).inc()
+    for record in records:
+        if record.timestamp is not None:
+            metrics.END_TO_END_SECONDS.observe(max(0.0, done - record.timestamp))
+    log.info(
+        "batch_done",
+        consumed=len(records),
+        scored=len(events),
+        dead_lettered=len(letters),
+        rejected=rejected_inputs(letters),
+        inference_ms=round(inference_s * 1000, 2),
+    )

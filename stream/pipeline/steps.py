@@ -1,0 +1,145 @@
+"""The worker's three steps as one object: Kafka records in, messages to produce out.
+
+scoring:  tweets.raw -> tweets.sentiment, tweets.deadletter, <app>-signals (keyed by scope)
+feedback: tweets.feedback -> tweets.feedback.labelled, tweets.deadletter, <app>-signals
+detect:   <app>-signals -> <app>-alert-state (written first), alerts.badbuzz
+
+Nothing here talks to Kafka or counts metrics: the agents (stream/agents/) deliver what a step
+returns and observe it; the harness (stream/pipeline/harness.py) runs the steps on a list of
+messages without a broker.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from schemas import AlertKind, DeadLetter
+from stream.alerts.detector import Detector, Observed, ScopeState, detectors_from
+from stream.alerts.store import StateStore
+from stream.kafka.producer import Outgoing
+from stream.pipeline.feedback import FeedbackOutcome, labelled_example, process_feedback
+from stream.pipeline.intake import RawRecord
+from stream.pipeline.labelshift import LabelShift, label_shift_from
+from stream.pipeline.scoring import BatchOutcome, TextScorer, process_batch
+from stream.pipeline.signals import Signal, scope_of, sentiment_signals
+from stream.settings import Settings
+
+
+@dataclass
+class Scored:
+    outcome: BatchOutcome
+    inference_s: float
+    messages: list[Outgoing]
+
+
+@dataclass
+class FeedbackRecorded:
+    outcome: FeedbackOutcome
+    messages: list[Outgoing]
+
+
+@dataclass
+class Detection:
+    signal: Signal
+    observed: Observed
+    messages: list[Outgoing] = field(default_factory=list)  # the state write comes first
+
+
+class Pipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        scorer: TextScorer,
+        clock: Callable[[], datetime],
+        shift: LabelShift | None = None,
+        detectors: dict[AlertKind, Detector] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.scorer = scorer
+        self.clock = clock
+        self.shift = shift
+        self.detectors = detectors if detectors is not None else detectors_from(settings)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, scorer: TextScorer, clock: Callable[[], datetime]
+    ) -> Pipeline:
+        return cls(settings, scorer, clock, label_shift_from(settings, scorer))
+
+    def score(self, records: Sequence[RawRecord]) -> Scored:
+        """Validate, score in one model call, and say what to send: events, dead letters, and
+        one signal per scope for the alert windows."""
+        started = time.perf_counter()
+        outcome = process_batch(
+            records,
+            self.scorer,
+            self.shift,
+            max_payload_bytes=self.settings.max_payload_bytes,
+            deadletter_payload_bytes=self.settings.deadletter_payload_bytes,
+            now=self.clock(),
+            event_time_max_ahead_s=self.settings.event_time_max_ahead_s,
+        )
+        inference_s = time.perf_counter() - started
+        topic = self.settings.topic_sentiment
+        messages = (
+            [Outgoing.of(topic, event.tweet_id, event) for event in outcome.events]
+            + self.dead_letters(outcome.dead_letters)
+            + self.signals(sentiment_signals(outcome.events))
+        )
+        return Scored(outcome, inference_s, messages)
+
+    def record_feedback(self, records: Sequence[RawRecord]) -> FeedbackRecorded:
+        """Valid reports become training rows and feedback signals; users' corrected labels
+        also feed the label-shift estimate."""
+        outcome = process_feedback(
+            records,
+            max_payload_bytes=self.settings.max_payload_bytes,
+            deadletter_payload_bytes=self.settings.deadletter_payload_bytes,
+            now=self.clock(),
+            event_time_max_ahead_s=self.settings.event_time_max_ahead_s,
+        )
+        if self.shift is not None:
+            self.shift.observe_labels(
+                (scope_of(report.brand), report.true_label.value)
+                for _, report in outcome.accepted
+                if report.true_label is not None
+            )
+        examples = [
+            Outgoing(
+                self.settings.topic_feedback_labelled,
+                report.tweet_id.encode(),
+                json.dumps(example).encode(),
+            )
+            for _, report in outcome.accepted
+            if (example := labelled_example(report)) is not None
+        ]
+        messages = (
+            examples + self.dead_letters(outcome.dead_letters) + self.signals(outcome.signals())
+        )
+        return FeedbackRecorded(outcome, messages)
+
+    async def detect(self, record: RawRecord, store: StateStore, generation: int) -> Detection:
+        """Apply one signal to its scope's window; the new state is to be delivered before
+        the signal is committed, then any alert it raised or resolved."""
+        signal = Signal.decode(record.value or b"")
+        states = await store.partition(record.partition, generation)
+        key = f"{signal.kind.value}|{signal.scope}".encode()
+        stored = states.get(key)
+        state = ScopeState.from_dict(json.loads(stored) if stored else None)
+        observed = self.detectors[signal.kind].observe(
+            state, signal.scope, signal.observations, self.clock()
+        )
+        saved = store.put(record.partition, key, json.dumps(state.to_dict()).encode())
+        alerts = [Outgoing.of(self.settings.topic_alerts, a.scope, a) for a in observed.alerts]
+        return Detection(signal, observed, [saved, *alerts])
+
+    def dead_letters(self, letters: Sequence[DeadLetter]) -> list[Outgoing]:
+        return [Outgoing.of(self.settings.topic_deadletter, None, letter) for letter in letters]
+
+    def signals(self, batch: Sequence[Signal]) -> list[Outgoing]:
+        topic = self.settings.topic_signals
+        return [Outgoing(topic, signal.scope.encode(), signal.encode()) for signal in batch]

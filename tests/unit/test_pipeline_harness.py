@@ -1,0 +1,97 @@
+"""The whole pipeline (score -> signals -> windows -> alerts) on lists of messages, no broker."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from model import SentimentModel
+from stream.pipeline.harness import run_pipeline
+from stream.pipeline.steps import Pipeline
+from stream.settings import Settings
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+ANGRY = "worst airline ever, flight cancelled, lost my bags, rude staff, never again"
+
+
+@pytest.fixture(scope="module")
+def scorer() -> SentimentModel:
+    return SentimentModel.load()
+
+
+@pytest.fixture
+def pipeline(scorer: SentimentModel) -> Pipeline:
+    return Pipeline.from_settings(Settings(label_shift=False), scorer, lambda: NOW)
+
+
+def tweet(tweet_id: str, text: str = ANGRY, **extra: object) -> bytes:
+    created = (NOW - timedelta(seconds=30)).isoformat()
+    return json.dumps(
+        {"id": tweet_id, "text": text, "brand": "airparadis", "created_at": created, **extra}
+    ).encode()
+
+
+def raised(outputs: dict[str, list], topic: str = "alerts.badbuzz") -> list[dict]:
+    return [alert for alert in outputs.get(topic, []) if alert["status"] == "raised"]
+
+
+def test_a_burst_of_a_new_brand_raises_one_alert_with_its_counts(pipeline: Pipeline) -> None:
+    outputs = run_pipeline(pipeline, [tweet(f"t{n}") for n in range(40)] + [b"{not json"])
+    assert len(outputs["tweets.sentiment"]) == 40
+    assert [letter["reason"] for letter in outputs["tweets.deadletter"]] == ["malformed_json"]
+    [alert] = raised(outputs)  # one batch, one signal: the window holds the whole burst
+    assert (alert["kind"], alert["scope"], alert["count"], alert["total"]) == (
+        "negative_sentiment",
+        "airparadis",
+        40,
+        40,
+    )
+    assert len(alert["examples"]) == 3 and "expected" in alert["threshold"]
+
+
+def test_the_same_burst_twice_counts_as_once(pipeline: Pipeline) -> None:
+    burst = [tweet(f"t{n}") for n in range(40)]
+    once = run_pipeline(pipeline, burst)
+    twice = run_pipeline(pipeline, burst + burst)
+    assert len(raised(twice)) == 1
+    assert raised(twice)[0]["count"] == raised(once)[0]["count"]
+    final_state = twice[f"{pipeline.settings.app_id}-alert-state"][-1]
+    assert sum(c[1] for c in final_state["window"]["buckets"].values()) == 40
+
+
+def test_a_tweet_dated_2036_does_not_silence_the_brand(pipeline: Pipeline) -> None:
+    liar = tweet("from-the-future", created_at="2036-01-01T00:00:00+00:00")
+    outputs = run_pipeline(pipeline, [liar, *(tweet(f"t{n}") for n in range(40))])
+    future = next(e for e in outputs["tweets.sentiment"] if e["tweet_id"] == "from-the-future")
+    assert future["created_at"].startswith("2036") and future["event_time"].startswith("2026")
+    assert len(raised(outputs)) == 1
+
+
+def test_three_wrong_predictions_raise_a_feedback_alert_and_train_rows(
+    pipeline: Pipeline,
+) -> None:
+    reports = [
+        json.dumps(
+            {
+                "tweet_id": f"t{n}",
+                "verdict": "wrong",
+                "predicted_label": "positive",
+                "text": "so the flight was cancelled, great",
+                "brand": "airparadis",
+                "user": f"user-{n}",
+                "reported_at": NOW.isoformat(),
+            }
+        ).encode()
+        for n in range(3)
+    ]
+    outputs = run_pipeline(pipeline, feedback=reports)
+    assert [row["label"] for row in outputs["tweets.feedback.labelled"]] == ["negative"] * 3
+    [alert] = raised(outputs)
+    assert (alert["kind"], alert["count"]) == ("negative_feedback", 3)
+
+
+def test_ordinary_traffic_raises_nothing(pipeline: Pipeline) -> None:
+    calm = [tweet(f"c{n}", "flight AP123 landed on time, thanks crew") for n in range(60)]
+    assert raised(run_pipeline(pipeline, calm)) == []

@@ -70,6 +70,43 @@ def cluster_metadata(
                 raise_connection_failure(failures, kafka, exc)
 
 
+def topic_operations(
+    admin: AdminClient,
+    names: list[str],
+    failures: list[str],
+    kafka: KafkaConnection,
+    timeout_s: float,
+    settle_s: float = 10.0,
+) -> list[tuple[str, set[AclOperation]]]:
+    """What the principal may do on each topic. A topic created a moment ago may be unknown
+    to the broker answering for a few seconds; only one still unknown after `settle_s` is
+    missing."""
+    deadline = time.monotonic() + settle_s
+    while True:
+        described = admin.describe_topics(
+            TopicCollection(names), request_timeout=timeout_s, include_authorized_operations=True
+        )
+        found: list[tuple[str, set[AclOperation]]] = []
+        unknown: list[tuple[str, KafkaException]] = []
+        for name, future in described.items():
+            try:
+                found.append((name, set(future.result().authorized_operations or ())))
+            except KafkaException as exc:
+                error = exc.args[0]
+                if error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
+                    found.append((name, set()))
+                elif error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                    unknown.append((name, exc))
+                else:
+                    raise_connection_failure(failures, kafka, exc)
+        if not unknown:
+            return found
+        if time.monotonic() > deadline:
+            name, exc = unknown[0]
+            raise KafkaAccessError(f"topic {name} does not exist") from exc
+        time.sleep(0.5)
+
+
 def check_access(
     kafka: KafkaConnection,
     topics: Mapping[str, frozenset[AclOperation]],
@@ -81,20 +118,7 @@ def check_access(
     failures: list[str] = []
     admin = admin_client(kafka, failures)
     missing: list[str] = []
-    described = admin.describe_topics(
-        TopicCollection(list(topics)), request_timeout=timeout_s, include_authorized_operations=True
-    )
-    for name, future in described.items():
-        try:
-            allowed = set(future.result().authorized_operations or ())
-        except KafkaException as exc:
-            error = exc.args[0]
-            if error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
-                allowed = set()
-            elif error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
-                raise KafkaAccessError(f"topic {name} does not exist") from exc
-            else:
-                raise_connection_failure(failures, kafka, exc)
+    for name, allowed in topic_operations(admin, list(topics), failures, kafka, timeout_s):
         lacking = (
             [] if AclOperation.ALL in allowed else sorted(op.name for op in topics[name] - allowed)
         )

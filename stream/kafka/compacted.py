@@ -26,13 +26,12 @@ def read_partition(
         )
     )
     try:
-        tp = TopicPartition(topic, partition)
-        low, high = consumer.get_watermark_offsets(tp, timeout=timeout_s)
+        deadline = time.monotonic() + timeout_s
+        low, high = watermarks(consumer, TopicPartition(topic, partition), deadline)
         values: dict[bytes, bytes] = {}
         if high <= low:
             return values
         consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING)])
-        deadline = time.monotonic() + timeout_s
         position = low
         while position < high:
             if time.monotonic() > deadline:
@@ -56,6 +55,33 @@ def read_partition(
         return values
     finally:
         consumer.close()
+
+
+# what a broker answers for a topic it learnt of a moment ago, or while a leader moves
+SETTLING = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+    }
+)
+
+
+def watermarks(consumer: Consumer, tp: TopicPartition, deadline: float) -> tuple[int, int]:
+    """A partition's low and high offsets. Right after a topic is created, or while its
+    leader moves, the broker answers with a retriable error for a moment: ask again."""
+    while True:
+        try:
+            low, high = consumer.get_watermark_offsets(
+                tp, timeout=max(0.1, deadline - time.monotonic())
+            )
+            return int(low), int(high)
+        except KafkaException as exc:
+            error = exc.args[0]
+            transient = error.retriable() or error.code() in SETTLING
+            if not transient or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def reader_group(topic: str) -> str:

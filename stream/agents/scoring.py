@@ -102,6 +102,7 @@ def scoring_consumer(
         commit_interval_s=settings.commit_interval_s,
         session_timeout_s=settings.session_timeout_s,
         guarantee=settings.processing_guarantee,
+        transactional_id=settings.scoring_transactional_id,
     )
 
 

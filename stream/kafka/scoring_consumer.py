@@ -121,6 +121,7 @@ class ScoringConsumer:
         session_timeout_s: float,
         guarantee: Guarantee,
         transactional_id: str,
+        on_failure: Callable[[BaseException], None],
     ) -> None:
         self._client_config = client_config
         self._topic = topic
@@ -131,6 +132,7 @@ class ScoringConsumer:
         self._batch_wait_s = batch_wait_s
         self._depth = max_batches_in_flight
         self._exactly_once = guarantee == "exactly_once"
+        self._on_failure = on_failure
         self._consumer = Consumer(
             {
                 **client_config,
@@ -180,9 +182,14 @@ class ScoringConsumer:
 
     def _run(self) -> None:
         """The handler is a coroutine (it shares the agents' retry and dead-letter path); it
-        runs on this thread's own event loop, never on Faust's."""
-        with asyncio.Runner() as runner:
-            self._consume_until_stopped(runner)
+        runs on this thread's own event loop, never on Faust's. Inputs never raise here (they
+        are dead-lettered); what does is the client's own fatal state, for `on_failure`."""
+        try:
+            with asyncio.Runner() as runner:
+                self._consume_until_stopped(runner)
+        except Exception as exc:
+            log.exception("scoring_consumer_failed", topic=self._topic)
+            self._on_failure(exc)
 
     def _consume_until_stopped(self, runner: asyncio.Runner) -> None:
         if self._exactly_once:

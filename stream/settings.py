@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import socket
 from pathlib import Path
 from typing import Literal, Self
 
@@ -74,6 +76,11 @@ class Settings(BaseSettings):
         default="at_least_once",
         description="exactly_once: each scored batch and its input offsets are one Kafka "
         "transaction (read outputs with isolation.level=read_committed).",
+    )
+    transactional_id: str | None = Field(
+        default=None,
+        description="exactly_once: this worker's transactional id, the same across its "
+        "restarts and unique in the group; default <app_id>-scoring-<host>-<data dir hash>.",
     )
     max_payload_bytes: int = Field(
         default=16_384, ge=64, description="Raw messages larger than this are dead-lettered."
@@ -225,6 +232,14 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("Kafka security settings: " + "; ".join(problems))
         return self
+
+    @property
+    def scoring_transactional_id(self) -> str:
+        """Host and data directory tell this worker's restarts apart from its peers'."""
+        if self.transactional_id is not None:
+            return self.transactional_id
+        where = f"{socket.gethostname()}:{self.data_dir.resolve()}".encode()
+        return f"{self.scoring_group_id}-{hashlib.sha256(where).hexdigest()[:12]}"
 
     @property
     def scoring_group_id(self) -> str:

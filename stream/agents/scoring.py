@@ -4,6 +4,7 @@ scoring_consumer.py), and what is counted once a batch's outputs are delivered."
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from collections.abc import Sequence
 
@@ -20,6 +21,7 @@ from stream.pipeline.scoring import BatchOutcome
 from stream.pipeline.steps import Scored
 
 log = structlog.get_logger(__name__)
+EXIT_SOFTWARE = 70  # sysexits.h: an internal error, for the supervisor to restart
 
 
 class ScoringObserver:
@@ -102,7 +104,17 @@ def scoring_consumer(
         commit_interval_s=settings.commit_interval_s,
         session_timeout_s=settings.session_timeout_s,
         guarantee=settings.processing_guarantee,
+        transactional_id=settings.scoring_transactional_id,
+        on_failure=exit_for_a_restart,
     )
+
+
+def exit_for_a_restart(error: BaseException) -> None:
+    """The consumer's client is in a fatal state (e.g. fenced, or its credentials revoked):
+    nothing past the delivered outputs is committed, so a supervisor's restart loses nothing,
+    and a worker that stayed up without scoring would only look healthy."""
+    log.error("worker_exiting", reason="scoring consumer failed", error=str(error))
+    os._exit(EXIT_SOFTWARE)
 
 
 def merged(parts: Sequence[Scored]) -> Scored:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -82,6 +81,19 @@ def record_of(message: Message) -> RawRecord:
     )
 
 
+def retrying(call: Callable[[], None], pause_s: float = 0.5) -> None:
+    """librdkafka says which transactional calls may simply be made again."""
+    while True:
+        try:
+            call()
+            return
+        except KafkaException as exc:
+            if not exc.args[0].retriable():
+                raise
+            log.warning("transaction_call_retrying", error=exc.args[0].str())
+            time.sleep(pause_s)
+
+
 def offset_ranges(messages: Sequence[Message]) -> dict[Partition, tuple[int, int]]:
     """First and last offset per partition; a partition's messages arrive in offset order."""
     ranges: dict[Partition, tuple[int, int]] = {}
@@ -108,6 +120,8 @@ class ScoringConsumer:
         commit_interval_s: float,
         session_timeout_s: float,
         guarantee: Guarantee,
+        transactional_id: str,
+        on_failure: Callable[[BaseException], None],
     ) -> None:
         self._client_config = client_config
         self._topic = topic
@@ -118,6 +132,7 @@ class ScoringConsumer:
         self._batch_wait_s = batch_wait_s
         self._depth = max_batches_in_flight
         self._exactly_once = guarantee == "exactly_once"
+        self._on_failure = on_failure
         self._consumer = Consumer(
             {
                 **client_config,
@@ -138,7 +153,11 @@ class ScoringConsumer:
             "linger.ms": 2,
         }
         if self._exactly_once:
-            producer_config["transactional.id"] = f"{group_id}-{uuid.uuid4().hex[:12]}"
+            # stable across this worker's restarts: the restarted worker fences its killed
+            # predecessor and aborts the transaction it left open, instead of read_committed
+            # consumers waiting for that transaction to time out
+            producer_config["transactional.id"] = transactional_id
+            producer_config["transaction.timeout.ms"] = 30_000
         self._producer = Producer(producer_config)
         self._tracker = OffsetTracker()
         self._open: list[_InFlight] = []
@@ -163,9 +182,14 @@ class ScoringConsumer:
 
     def _run(self) -> None:
         """The handler is a coroutine (it shares the agents' retry and dead-letter path); it
-        runs on this thread's own event loop, never on Faust's."""
-        with asyncio.Runner() as runner:
-            self._consume_until_stopped(runner)
+        runs on this thread's own event loop, never on Faust's. Inputs never raise here (they
+        are dead-lettered); what does is the client's own fatal state, for `on_failure`."""
+        try:
+            with asyncio.Runner() as runner:
+                self._consume_until_stopped(runner)
+        except Exception as exc:
+            log.exception("scoring_consumer_failed", topic=self._topic)
+            self._on_failure(exc)
 
     def _consume_until_stopped(self, runner: asyncio.Runner) -> None:
         if self._exactly_once:
@@ -289,29 +313,22 @@ class ScoringConsumer:
 
     def _transact(self, handled: HandledBatch, ranges: dict[Partition, tuple[int, int]]) -> None:
         offsets = [TopicPartition(*partition, last + 1) for partition, (_, last) in ranges.items()]
-        while True:
-            try:
-                self._producer.begin_transaction()
-                for message in handled.outgoing:
-                    self._produce_transactional(message)
-                self._producer.send_offsets_to_transaction(
-                    offsets, self._consumer.consumer_group_metadata(), 30
-                )
-                self._producer.commit_transaction(60)
-                handled.then()
-                return
-            except KafkaException as exc:
-                error: KafkaError = exc.args[0]
-                if error.txn_requires_abort():
-                    log.warning("transaction_aborted_rewinding", error=error.str())
-                    self._producer.abort_transaction(30)
-                    self._rewind(ranges)
-                    return
-                if error.retriable():
-                    log.warning("transaction_retrying", error=error.str())
-                    time.sleep(0.5)
-                    continue
+        self._producer.begin_transaction()
+        try:
+            for message in handled.outgoing:
+                self._produce_transactional(message)
+            metadata = self._consumer.consumer_group_metadata()
+            retrying(lambda: self._producer.send_offsets_to_transaction(offsets, metadata, 30))
+            retrying(lambda: self._producer.commit_transaction(60))
+        except KafkaException as exc:
+            error: KafkaError = exc.args[0]
+            if not error.txn_requires_abort():
                 raise
+            log.warning("transaction_aborted_rewinding", error=error.str())
+            self._producer.abort_transaction(30)
+            self._rewind(ranges)
+            return
+        handled.then()
 
     def _produce_transactional(self, message: Outgoing) -> None:
         while True:

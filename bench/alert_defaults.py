@@ -19,9 +19,9 @@ import numpy as np
 
 from schemas import AlertKind
 from stream.alerts.detector import Detector
-from stream.alerts.evaluation import Interval, LabelledTweet, compare, replay_alerts
 from stream.alerts.rules import AdaptiveNegativeRule
 from stream.alerts.windows import WindowSpec
+from stream.tools.eval_alerts import Interval, LabelledTweet, compare, replay_alerts
 
 DAY_S = 86_400
 RATES_PER_MIN = (1, 2, 3, 5, 7, 10)

@@ -13,8 +13,8 @@ from confluent_kafka import Consumer, Message, Producer
 
 from model import SentimentModel
 from stream.kafka import KafkaConnection
-from stream.pipeline.intake import RawRecord
 from stream.pipeline.scoring import process_batch
+from stream.records import RawRecord
 from stream.settings import Settings
 
 MAX_PAYLOAD = 16_384

@@ -55,8 +55,8 @@ def cmd_score(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval_alerts(args: argparse.Namespace, settings: Settings) -> int:
     from schemas import AlertKind
     from stream.alerts.detector import detectors_from
-    from stream.alerts.evaluation import Columns, evaluate, model_negatives, read_labelled_csv
     from stream.pipeline.labelshift import label_shift_from
+    from stream.tools.eval_alerts import Columns, evaluate, model_negatives, read_labelled_csv
 
     columns = Columns(args.time_column, args.brand_column, args.text_column, args.label_column)
     rows = read_labelled_csv(args.file, columns)

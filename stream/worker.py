@@ -18,11 +18,11 @@ from stream.agents.alerts import add_alerts_agent
 from stream.agents.feedback import add_feedback_agent
 from stream.agents.handling import Handling
 from stream.agents.scoring import ScoringObserver, scoring_consumer
-from stream.alerts.store import PartitionedStateStore
 from stream.app import create_app, raw_topic
 from stream.kafka import KafkaAccessError, KafkaConnection
 from stream.kafka.access import READ, WRITE, check_access
 from stream.kafka.producer import OutputProducer
+from stream.kafka.state_store import PartitionedStateStore
 from stream.kafka.topics import ensure_badbuzz_topics
 from stream.observability import metrics
 from stream.observability.logs import configure_logging

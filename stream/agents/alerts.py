@@ -13,8 +13,8 @@ import structlog
 from stream.agents.handling import Handling, record_of
 from stream.alerts.store import StateStore
 from stream.observability import metrics
-from stream.pipeline.intake import RawRecord
 from stream.pipeline.steps import Detection
+from stream.records import RawRecord
 
 log = structlog.get_logger(__name__)
 LOGGED_LATE_IDS = 10  # a log line names this many of the events it reports dropped

@@ -9,7 +9,7 @@ import structlog
 
 from stream.agents.handling import Handling, record_of, rejected_inputs
 from stream.observability import metrics
-from stream.pipeline.intake import RawRecord
+from stream.records import RawRecord
 
 log = structlog.get_logger(__name__)
 

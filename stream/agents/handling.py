@@ -16,7 +16,7 @@ import faust
 import structlog
 
 from schemas import DeadLetter
-from stream.kafka.producer import Outgoing, OutputProducer
+from stream.kafka.producer import OutputProducer
 from stream.observability import metrics
 from stream.pipeline.faults import (
     RetryPolicy,
@@ -24,8 +24,9 @@ from stream.pipeline.faults import (
     input_span,
     processing_failed_letter,
 )
-from stream.pipeline.intake import RawRecord, UndecodableBatch, undecodable_batch_letter
+from stream.pipeline.intake import undecodable_batch_letter
 from stream.pipeline.steps import Pipeline
+from stream.records import Outgoing, RawRecord, UndecodableBatch
 from stream.settings import Settings
 from stream.web import StatusBoard
 

@@ -16,9 +16,9 @@ from stream.kafka.connection import KafkaConnection
 from stream.kafka.scoring_consumer import HandledBatch, ScoringConsumer
 from stream.observability import metrics
 from stream.observability.drift import DriftMonitor
-from stream.pipeline.intake import RawRecord, UndecodableBatch
 from stream.pipeline.scoring import BatchOutcome
 from stream.pipeline.steps import Scored
+from stream.records import RawRecord, UndecodableBatch
 
 log = structlog.get_logger(__name__)
 EXIT_SOFTWARE = 70  # sysexits.h: an internal error, for the supervisor to restart

@@ -21,7 +21,7 @@ from faust.transport.consumer import RecordMap
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
-from stream.pipeline.intake import UndecodableBatch
+from stream.records import UndecodableBatch
 
 UndecodableHandler = Callable[[UndecodableBatch], Awaitable[None]]
 

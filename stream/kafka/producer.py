@@ -11,29 +11,15 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import structlog
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
-from pydantic import BaseModel
 
 from stream.kafka import KafkaConnection
 from stream.observability.metrics import PUBLISH_RETRIES
+from stream.records import Outgoing
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    topic: str
-    key: bytes | None
-    value: bytes
-    partition: int = -1  # librdkafka's "unassigned": the key's hash chooses
-
-    @classmethod
-    def of(cls, topic: str, key: str | None, message: BaseModel) -> Outgoing:
-        """A schema message as JSON, keyed by a string."""
-        return cls(topic, None if key is None else key.encode(), message.model_dump_json().encode())
 
 
 class OutputProducer:

@@ -33,9 +33,8 @@ from confluent_kafka import (
 )
 
 from stream.kafka.offsets import OffsetTracker, Partition
-from stream.kafka.producer import Outgoing
 from stream.observability.metrics import PUBLISH_RETRIES
-from stream.pipeline.intake import RawRecord, UndecodableBatch
+from stream.records import Outgoing, RawRecord, UndecodableBatch
 
 log = structlog.get_logger(__name__)
 

@@ -15,7 +15,8 @@ from datetime import datetime
 from typing import TypeVar
 
 from schemas import DeadLetter
-from stream.pipeline.intake import RawRecord, Rejection, dead_letter
+from stream.pipeline.intake import Rejection, dead_letter
+from stream.records import RawRecord
 
 PROCESSING_FAILED = "processing_failed"
 

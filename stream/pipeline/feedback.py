@@ -9,9 +9,10 @@ from typing import Any
 
 from schemas import AlertKind, DeadLetter, Feedback, FeedbackVerdict
 from stream.alerts.windows import Observation
-from stream.pipeline.intake import RawRecord, Rejection, dead_letter, parse_message
+from stream.pipeline.intake import Rejection, dead_letter, parse_message
 from stream.pipeline.scoring import record_time, trusted_time
 from stream.pipeline.signals import Signal, group_by_scope, scope_of
+from stream.records import RawRecord
 
 
 @dataclass

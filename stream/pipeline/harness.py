@@ -15,9 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from stream.alerts.store import InMemoryStateStore, StateStore
-from stream.kafka.producer import Outgoing
-from stream.pipeline.intake import RawRecord
 from stream.pipeline.steps import Pipeline
+from stream.records import Outgoing, RawRecord
 
 Payload = bytes | None
 

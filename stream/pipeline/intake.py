@@ -11,30 +11,9 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from schemas import DeadLetter, RawTweet
+from stream.records import RawRecord, UndecodableBatch
 
 M = TypeVar("M", bound=BaseModel)
-
-
-@dataclass(frozen=True, slots=True)
-class RawRecord:
-    """The parts of a consumed Kafka message that processing needs, free of any client type."""
-
-    topic: str
-    partition: int
-    offset: int
-    timestamp: float | None
-    value: bytes | None
-
-
-@dataclass(frozen=True, slots=True)
-class UndecodableBatch:
-    """A fetched record batch the consumer could not decode (codec missing, corrupt data)."""
-
-    topic: str
-    partition: int
-    first_offset: int
-    last_offset: int
-    error: Exception
 
 
 @dataclass(frozen=True, slots=True)

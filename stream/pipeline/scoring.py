@@ -11,9 +11,10 @@ import numpy as np
 
 from schemas import DeadLetter, Label, RawTweet, SentimentEvent
 from stream.alerts.windows import clamp_to_arrival
-from stream.pipeline.intake import RawRecord, Rejection, dead_letter, parse_tweet
+from stream.pipeline.intake import Rejection, dead_letter, parse_tweet
 from stream.pipeline.labelshift import LabelShift
 from stream.pipeline.signals import scope_of
+from stream.records import RawRecord
 
 
 class TextScorer(Protocol):

@@ -20,12 +20,11 @@ from datetime import datetime
 from schemas import AlertKind, DeadLetter
 from stream.alerts.detector import Detector, Observed, ScopeState, detectors_from
 from stream.alerts.store import StateStore
-from stream.kafka.producer import Outgoing
 from stream.pipeline.feedback import FeedbackOutcome, labelled_example, process_feedback
-from stream.pipeline.intake import RawRecord
 from stream.pipeline.labelshift import LabelShift, label_shift_from
 from stream.pipeline.scoring import BatchOutcome, TextScorer, process_batch
 from stream.pipeline.signals import Signal, scope_of, sentiment_signals
+from stream.records import Outgoing, RawRecord
 from stream.settings import Settings
 
 

@@ -18,9 +18,10 @@ from pydantic import BaseModel
 
 from model import SentimentModel
 from schemas import Feedback
-from stream.kafka.producer import Outgoing, OutputProducer
+from stream.kafka.producer import OutputProducer
 from stream.observability import metrics
 from stream.pipeline.intake import Rejection, parse_message
+from stream.records import Outgoing
 from stream.settings import Settings
 from stream.web.api import (
     PredictRequest,

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from stream.alerts.store import PartitionedStateStore
 from stream.kafka.producer import OutputProducer
+from stream.kafka.state_store import PartitionedStateStore
 from stream.kafka.topics import ensure_topics
 from stream.tools.replay import read_tweets
 from tests.support import (

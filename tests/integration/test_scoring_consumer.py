@@ -9,7 +9,7 @@ import pytest
 
 from stream.kafka import KafkaConnection
 from stream.kafka.scoring_consumer import HandledBatch, ScoringConsumer
-from stream.pipeline.intake import RawRecord, UndecodableBatch
+from stream.records import RawRecord, UndecodableBatch
 from tests.support import produce, tweet_payload
 
 pytestmark = pytest.mark.integration

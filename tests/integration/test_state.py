@@ -8,10 +8,10 @@ import uuid
 
 import pytest
 
-from stream.alerts.store import PartitionedStateStore
 from stream.kafka import KafkaConnection
 from stream.kafka.compacted import read_partition
 from stream.kafka.producer import OutputProducer
+from stream.kafka.state_store import PartitionedStateStore
 from stream.kafka.topics import ensure_topics
 
 pytestmark = pytest.mark.integration

@@ -6,9 +6,9 @@ import pytest
 
 from schemas import AlertKind
 from stream.alerts.detector import detectors_from
-from stream.alerts.evaluation import Columns, Interval, compare, evaluate, read_labelled_csv
 from stream.cli import main
 from stream.settings import Settings
+from stream.tools.eval_alerts import Columns, Interval, compare, evaluate, read_labelled_csv
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "labelled_airline_tweets.csv"
 COLUMNS = Columns(label="airline_sentiment")

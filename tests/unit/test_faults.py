@@ -15,7 +15,7 @@ from stream.pipeline.faults import (
     retry_delay,
     run_with_retries,
 )
-from stream.pipeline.intake import RawRecord
+from stream.records import RawRecord
 
 POLICY = RetryPolicy(attempts=4, backoff_s=0.5, max_backoff_s=1.5)
 

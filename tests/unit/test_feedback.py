@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 from stream.alerts.windows import Admission, ScopeWindow, WindowSpec
 from stream.pipeline.feedback import process_feedback
-from stream.pipeline.intake import RawRecord
 from stream.pipeline.signals import Signal
+from stream.records import RawRecord
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

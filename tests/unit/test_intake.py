@@ -8,13 +8,12 @@ from aiokafka.errors import UnsupportedCodecError
 from schemas import RawTweet
 from stream.pipeline.intake import (
     REASONS,
-    RawRecord,
     Rejection,
-    UndecodableBatch,
     dead_letter,
     parse_tweet,
     undecodable_batch_letter,
 )
+from stream.records import RawRecord, UndecodableBatch
 
 LIMIT = 1024
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from schemas import Label
-from stream.pipeline.intake import RawRecord
 from stream.pipeline.labelshift import LabelShift
 from stream.pipeline.scoring import process_batch
+from stream.records import RawRecord
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 MAX_AHEAD_S = 300

@@ -11,7 +11,7 @@ from aiokafka.record.util import calc_crc32c
 from aiokafka.structs import TopicPartition
 
 from stream.kafka.faust_transport import GuardedFetchResults, guard_partition_records
-from stream.pipeline.intake import UndecodableBatch
+from stream.records import UndecodableBatch
 
 TP = TopicPartition("tweets.raw", 2)
 ATTRIBUTES_AT = 21  # base offset 8, length 4, leader epoch 4, magic 1, crc 4

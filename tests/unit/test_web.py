@@ -11,7 +11,8 @@ import pytest
 from schemas import Alert, AlertKind, AlertStatus, DeadLetter
 from stream.app import create_app
 from stream.kafka import KafkaConnection
-from stream.pipeline.intake import Rejection, UndecodableBatch, parse_message
+from stream.pipeline.intake import Rejection, parse_message
+from stream.records import UndecodableBatch
 from stream.settings import Settings
 from stream.web.api import PredictRequest, http_status, predictions, too_many_texts
 from stream.web.auth import Guard, load_token

@@ -1,4 +1,10 @@
-"""Scores texts with a bundle's TFLite model through LiteRT (no TensorFlow at inference)."""
+"""Scores texts with a bundle's TFLite model through LiteRT (no TensorFlow at inference).
+
+A binary bundle's model gives p(positive). A three-class bundle (metadata `classes`
+negative, neutral, positive) adds `neutral_model`, a second TFLite file over the same ids
+that gives p(neutral); the polarity model then reads as p(positive | not neutral). Both are
+calibrated with the bundle's `calibration` (model/calibration.py).
+"""
 
 from __future__ import annotations
 
@@ -10,34 +16,24 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from model.bundle import DEFAULT_BUNDLE, Encoder, read_encoder, read_metadata
+from model.calibration import Calibration
+
+BINARY_CLASSES = ("negative", "positive")
 
 
-class SentimentModel:
-    """p(positive) for a list of texts, run in chunks of the model's static batch size."""
+class _Graph:
+    """One TFLite model with a static [batch, max_len] input and one score per row."""
 
-    def __init__(self, bundle: Path, metadata: dict[str, Any], num_threads: int = 1) -> None:
-        self.bundle = bundle
-        self.metadata = metadata
-        self.version: str = metadata["version"]
-        self.threshold: float = float(metadata["threshold"])
-        self.batch_size: int = int(metadata["batch_size"])
-        self.vocabulary: Encoder = read_encoder(bundle, metadata)
-        self._interpreter = Interpreter(
-            model_path=str(bundle / "model.tflite"), num_threads=num_threads
-        )
+    def __init__(self, path: Path, batch_size: int, num_threads: int) -> None:
+        self.batch_size = batch_size
+        self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
         self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._output = self._interpreter.get_output_details()[0]["index"]
 
-    @classmethod
-    def load(cls, path: Path | None = None, num_threads: int = 1) -> SentimentModel:
-        bundle = Path(path) if path is not None else DEFAULT_BUNDLE
-        return cls(bundle, read_metadata(bundle), num_threads)
-
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        ids = self.vocabulary.encode(list(texts))
-        scores = np.empty(len(texts), dtype=np.float32)
-        for start in range(0, len(texts), self.batch_size):
+    def scores(self, ids: np.ndarray) -> np.ndarray:
+        scores = np.empty(len(ids), dtype=np.float32)
+        for start in range(0, len(ids), self.batch_size):
             chunk = ids[start : start + self.batch_size]
             scores[start : start + len(chunk)] = self._run(chunk)
         return scores
@@ -51,6 +47,69 @@ class SentimentModel:
         self._interpreter.invoke()
         return self._interpreter.get_tensor(self._output).reshape(-1)[:rows]
 
+
+class SentimentModel:
+    """Calibrated class probabilities for a list of texts, run in chunks of the model's
+    static batch size.
+
+    `train_prior` is the class prior the probabilities are calibrated under (uniform unless
+    the metadata says otherwise): the reference a label-shift correction re-weights from.
+    Decision rule: binary bundles compare p(positive) with `threshold`; three-class bundles
+    take the most probable class."""
+
+    def __init__(self, bundle: Path, metadata: dict[str, Any], num_threads: int = 1) -> None:
+        self.bundle = bundle
+        self.metadata = metadata
+        self.version: str = metadata["version"]
+        self.threshold: float = float(metadata["threshold"])
+        self.batch_size: int = int(metadata["batch_size"])
+        self.classes: tuple[str, ...] = tuple(metadata.get("classes", BINARY_CLASSES))
+        prior = metadata.get("train_prior") or [1.0 / len(self.classes)] * len(self.classes)
+        self.train_prior: tuple[float, ...] = tuple(float(p) for p in prior)
+        self.calibration = Calibration.from_metadata(metadata)
+        self.vocabulary: Encoder = read_encoder(bundle, metadata)
+        self._polarity = _Graph(bundle / "model.tflite", self.batch_size, num_threads)
+        neutral_file = metadata.get("neutral_model")
+        self._neutral = (
+            None
+            if neutral_file is None
+            else _Graph(bundle / neutral_file, self.batch_size, num_threads)
+        )
+        if self.classes not in (BINARY_CLASSES, ("negative", "neutral", "positive")):
+            raise ValueError(f"unsupported classes {self.classes} in {bundle}")
+        if (self._neutral is None) != (len(self.classes) == 2):
+            raise ValueError(f"{bundle}: a three-class bundle needs its neutral_model, only it")
+
+    @classmethod
+    def load(cls, path: Path | None = None, num_threads: int = 1) -> SentimentModel:
+        bundle = Path(path) if path is not None else DEFAULT_BUNDLE
+        return cls(bundle, read_metadata(bundle), num_threads)
+
+    def raw_classes(self, texts: Sequence[str]) -> np.ndarray:
+        """The models' own (n, k) class probabilities, before calibration."""
+        ids = self.vocabulary.encode(list(texts))
+        positive = self._polarity.scores(ids).astype(np.float64)
+        if self._neutral is None:
+            return np.column_stack([1.0 - positive, positive])
+        neutral = self._neutral.scores(ids).astype(np.float64)
+        polar = 1.0 - neutral
+        return np.column_stack([polar * (1.0 - positive), neutral, polar * positive])
+
+    def predict_classes(self, texts: Sequence[str]) -> np.ndarray:
+        """Calibrated (n, k) probabilities, columns in the order of `classes`."""
+        return self.calibration.apply(self.raw_classes(texts))
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """p(positive) against negative, compared with `threshold`: the binary score of old
+        callers. For a three-class bundle it is p(positive | not neutral)."""
+        return positive_share(self.predict_classes(texts), self.classes)
+
+    def labels(self, probabilities: np.ndarray) -> list[str]:
+        """The bundle's decision rule over `predict_classes` rows."""
+        if len(self.classes) == 2:
+            return [self.label_for(p) for p in positive_share(probabilities, self.classes)]
+        return [self.classes[i] for i in probabilities.argmax(axis=1)]
+
     def oov_rate(self, texts: Sequence[str]) -> float:
         """Share of the tokens the model sees that its vocabulary does not know: live text
         drifting away from the training text shows here first."""
@@ -60,3 +119,10 @@ class SentimentModel:
 
     def label_for(self, p_positive: float) -> str:
         return "positive" if p_positive >= self.threshold else "negative"
+
+
+def positive_share(probabilities: np.ndarray, classes: tuple[str, ...]) -> np.ndarray:
+    """p(positive) / (p(positive) + p(negative)) of each row, as float32."""
+    positive = probabilities[:, classes.index("positive")]
+    negative = probabilities[:, classes.index("negative")]
+    return (positive / np.maximum(positive + negative, 1e-12)).astype(np.float32)

@@ -206,6 +206,22 @@ def cmd_train_retrain(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_train_calibrate(args: argparse.Namespace, settings: Settings) -> int:
+    from training.calibrate import calibrate_bundle
+
+    metadata = calibrate_bundle(args.bundle, args.data_dir)
+    print(json.dumps({k: metadata[k] for k in ("version", "calibration", "threshold")}, indent=2))
+    return 0
+
+
+def cmd_train_neutral(args: argparse.Namespace, settings: Settings) -> int:
+    _tracking(args)
+    from training.pipeline import train_three_class
+
+    print(json.dumps(train_three_class(args.base, args.out, args.data_dir), indent=2))
+    return 0
+
+
 APPROACHES = {
     "baseline": "TF-IDF + logistic regression",
     "transformer": "frozen MiniLM + head; leaves teacher scores for the BiLSTM",
@@ -240,6 +256,21 @@ def _add_train_commands(trainers: argparse._SubParsersAction) -> None:
     log.add_argument("bundle", type=Path)
     log.add_argument("--approach", required=True)
     log.set_defaults(func=cmd_train_log)
+
+    calibrate = trainers.add_parser(
+        "calibrate", parents=[common], help="fit a bundle's calibration (SemEval-2013 dev)"
+    )
+    calibrate.add_argument("bundle", type=Path)
+    calibrate.set_defaults(func=cmd_train_calibrate)
+
+    neutral = trainers.add_parser(
+        "neutral",
+        parents=[common],
+        help="binary word-piece bundle + a neutral detector = a three-class bundle, logged",
+    )
+    neutral.add_argument("--base", type=Path, default=Path("model/default"))
+    neutral.add_argument("--out", type=Path, default=Path("var/candidates/three-class"))
+    neutral.set_defaults(func=cmd_train_neutral)
 
     tune = trainers.add_parser("tune", parents=[common], help="Optuna search over the baseline")
     tune.add_argument("--trials", type=int, default=20)

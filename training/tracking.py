@@ -24,6 +24,7 @@ from mlflow.tracking import MlflowClient
 
 from model import SentimentModel
 from model.bundle import read_metadata
+from model.scorer import positive_share
 from training.data import Corpus, data_hash
 from training.evaluate import classification_metrics
 from training.plots import write_plots
@@ -117,7 +118,8 @@ def log_candidate(
         metrics["validation"] = classification_metrics(labels, scores, served.threshold)
     test = [e for s in corpus.splits.values() for e in s.test]
     test_labels = np.array([e.label for e in test])
-    test_scores = served.predict_proba([e.text for e in test])
+    test_raw = served.raw_classes([e.text for e in test])
+    test_scores = positive_share(served.calibration.apply(test_raw), served.classes)
     with mlflow.start_run(run_name=f"{approach}-{metadata['version']}") as run:
         mlflow.set_tags(
             {
@@ -140,7 +142,12 @@ def log_candidate(
         )
         with tempfile.TemporaryDirectory() as scratch:
             for path in write_plots(
-                Path(scratch), test_labels, test_scores, served.threshold, approach
+                Path(scratch),
+                test_labels,
+                test_scores,
+                served.threshold,
+                approach,
+                uncalibrated=positive_share(test_raw, served.classes),
             ):
                 mlflow.log_artifact(str(path), artifact_path="plots")
         mlflow.log_artifacts(str(bundle_dir), artifact_path="bundle")

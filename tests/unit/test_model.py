@@ -57,3 +57,26 @@ def test_bundle_metadata_describes_the_model(model: SentimentModel) -> None:
     assert metadata["metrics"]["manual_test"]["n"] == 359
     assert len(metadata["reference_histogram"]) == 10
     assert len(metadata["training_data_sha256"]) == 64
+
+
+def test_scores_are_the_bundles_calibration_of_the_raw_model(model: SentimentModel) -> None:
+    texts = ["I love this airline", "worst flight ever", "the flight was on time"]
+    raw = model.raw_classes(texts)
+    calibrated = model.predict_classes(texts)
+    entry = model.metadata["calibration"]
+    logits = np.log(raw) / entry["temperature"] + np.asarray(entry["bias"])
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(calibrated, expected, rtol=1e-6)
+    np.testing.assert_allclose(calibrated.sum(axis=1), 1.0, rtol=1e-9)
+    assert not np.allclose(calibrated, raw, atol=1e-3)  # the calibration does something
+
+
+def test_class_interface_matches_the_binary_score(model: SentimentModel) -> None:
+    texts = ["I love this airline", "worst flight ever"]
+    probabilities = model.predict_classes(texts)
+    assert probabilities.shape == (2, len(model.classes))
+    assert model.train_prior == pytest.approx([1 / len(model.classes)] * len(model.classes))
+    positive, negative = (model.classes.index(c) for c in ("positive", "negative"))
+    share = probabilities[:, positive] / (probabilities[:, positive] + probabilities[:, negative])
+    np.testing.assert_allclose(model.predict_proba(texts), share, rtol=1e-6)
+    assert model.labels(probabilities) == ["positive", "negative"]

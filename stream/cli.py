@@ -209,7 +209,7 @@ def cmd_train_retrain(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_train_calibrate(args: argparse.Namespace, settings: Settings) -> int:
     from training.calibrate import calibrate_bundle
 
-    metadata = calibrate_bundle(args.bundle, args.data_dir)
+    metadata = calibrate_bundle(args.bundle, args.data_dir, args.limit)
     print(json.dumps({k: metadata[k] for k in ("version", "calibration", "threshold")}, indent=2))
     return 0
 
@@ -218,7 +218,8 @@ def cmd_train_neutral(args: argparse.Namespace, settings: Settings) -> int:
     _tracking(args)
     from training.pipeline import train_three_class
 
-    print(json.dumps(train_three_class(args.base, args.out, args.data_dir), indent=2))
+    result = train_three_class(args.base, args.out, args.data_dir, args.limit)
+    print(json.dumps(result, indent=2))
     return 0
 
 

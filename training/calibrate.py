@@ -69,12 +69,34 @@ def expected_calibration_error(
     return gap / max(1, len(labels))
 
 
+def at_prior(probabilities: np.ndarray, train_prior: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """Probabilities calibrated under `train_prior` moved to another class prior (Bayes'
+    rule; what the worker's label-shift correction does with the prior it estimates)."""
+    moved = probabilities * (prior / train_prior)
+    return moved / moved.sum(axis=1, keepdims=True)
+
+
+def ece_at_set_prior(
+    probabilities: np.ndarray, labels: np.ndarray, train_prior: tuple[float, ...]
+) -> float:
+    """ECE once the calibrated probabilities are moved to the set's own class shares: the
+    best a label-shift correction can do, since the sets are not balanced like the uniform
+    training prior."""
+    shares = np.bincount(labels, minlength=probabilities.shape[1]) / max(1, len(labels))
+    moved = at_prior(probabilities, np.asarray(train_prior), np.maximum(shares, 1e-6))
+    return expected_calibration_error(moved, labels)
+
+
 def binary_columns(p_positive: np.ndarray) -> np.ndarray:
     return np.column_stack([1.0 - p_positive, p_positive])
 
 
 def three_class_metrics(
-    probabilities: np.ndarray, raw: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]
+    probabilities: np.ndarray,
+    raw: np.ndarray,
+    labels: np.ndarray,
+    classes: tuple[str, ...],
+    train_prior: tuple[float, ...],
 ) -> dict[str, float]:
     predicted = probabilities.argmax(axis=1)
     recalls = {name: float((predicted[labels == i] == i).mean()) for i, name in enumerate(classes)}
@@ -85,6 +107,7 @@ def three_class_metrics(
         **{f"recall_{name}": value for name, value in recalls.items()},
         "ece": expected_calibration_error(probabilities, labels),
         "ece_uncalibrated": expected_calibration_error(raw, labels),
+        "ece_at_set_prior": ece_at_set_prior(probabilities, labels, train_prior),
     }
 
 
@@ -94,9 +117,11 @@ def binary_set_metrics(model: SentimentModel, examples: list[Example]) -> dict[s
     raw = model.raw_classes([e.text for e in examples])
     p_positive = positive_share(model.calibration.apply(raw), model.classes)
     labels = np.array([e.label for e in examples])
+    calibrated = binary_columns(p_positive)
     return {
         **classification_metrics(labels, p_positive, model.threshold),
-        "ece": expected_calibration_error(binary_columns(p_positive), labels),
+        "ece": expected_calibration_error(calibrated, labels),
+        "ece_at_set_prior": ece_at_set_prior(calibrated, labels, (0.5, 0.5)),
         "ece_uncalibrated": expected_calibration_error(
             binary_columns(positive_share(raw, model.classes)), labels
         ),
@@ -124,18 +149,22 @@ def bundle_metrics(model: SentimentModel, corpus: Corpus) -> dict[str, dict[str,
                 raw,
                 class_indices(examples, model.classes),
                 model.classes,
+                model.train_prior,
             )
     return metrics
 
 
-def calibrate_bundle(bundle: Path, data_dir: Path = DEFAULT_DATA_DIR) -> dict[str, Any]:
+def calibrate_bundle(
+    bundle: Path, data_dir: Path = DEFAULT_DATA_DIR, limit: int | None = None
+) -> dict[str, Any]:
     """Fits the calibration, re-picks the threshold and drift reference on validation rows,
-    re-measures every set and rewrites the bundle's metadata; returns it."""
+    re-measures every set and rewrites the bundle's metadata; returns it. `limit`: rows per
+    source, for quick test runs."""
     metadata = read_metadata(bundle)
     metadata.pop("calibration", None)
     uncalibrated = SentimentModel(bundle, metadata)
     classes = uncalibrated.classes
-    corpus = load_corpus(data_dir, metadata.get("config", {}).get("limit"), neutral=True)
+    corpus = load_corpus(data_dir, limit, neutral=True)
     rows = corpus.calibration if len(classes) == 3 else polar(corpus.calibration)
     calibration = fit_calibration(
         uncalibrated.raw_classes([e.text for e in rows]), class_indices(rows, classes)

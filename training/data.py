@@ -134,9 +134,10 @@ def load_corpus(
 
     SemEval-2013 keeps the task's own splits: its test split is one more frozen test set,
     its dev split is the calibration set (`Corpus.calibration`, all three classes, never
-    trained on), and its train split trains only three-class models (`neutral=True`), so
-    binary bundles keep the training rows, and hashes, they were built on. With `neutral`,
-    the SemEval rows include their neutral tweets (label `NEUTRAL`)."""
+    trained on; the 11 tweets it shares with the other two splits are left out), and its
+    train split trains only three-class models (`neutral=True`), so binary bundles keep the
+    training rows, and hashes, they were built on. With `neutral`, the SemEval rows include
+    their neutral tweets (label `NEUTRAL`)."""
     semeval_2013 = data_dir / "semeval2013" / "tweets.csv.gz"
     sources = {
         "sentiment140": load_sentiment140(data_dir / "sentiment140" / "train_sample_100k.csv.gz"),
@@ -155,4 +156,6 @@ def load_corpus(
         validation=[],
         test=by_split["test"] if neutral else polar(by_split["test"]),
     )
-    return Corpus(splits, manual, calibration=by_split["dev"])
+    elsewhere = {normalize(e.text) for name in ("train", "test") for e in by_split[name]}
+    calibration = [e for e in by_split["dev"] if normalize(e.text) not in elsewhere]
+    return Corpus(splits, manual, calibration=calibration)

@@ -115,15 +115,17 @@ def log_existing(
     return {"run_id": run_id, "version": registered_version(run_id)}
 
 
-def train_three_class(base: Path, out_dir: Path, data_dir: Path) -> dict[str, Any]:
+def train_three_class(
+    base: Path, out_dir: Path, data_dir: Path, limit: int | None = None
+) -> dict[str, Any]:
     """`badbuzz train neutral`: the binary bundle `base` plus a neutral detector trained
     here, calibrated, logged and registered as approach `bilstm-3class` (no promotion)."""
     from training.calibrate import calibrate_bundle
-    from training.neutral import build_three_class_bundle
+    from training.neutral import NeutralConfig, build_three_class_bundle
 
-    build_three_class_bundle(base, out_dir, data_dir)
-    calibrate_bundle(out_dir, data_dir)
-    result = log_existing(out_dir, "bilstm-3class", data_dir)
+    build_three_class_bundle(base, out_dir, data_dir, NeutralConfig(limit=limit))
+    calibrate_bundle(out_dir, data_dir, limit)
+    result = log_existing(out_dir, "bilstm-3class", data_dir, limit)
     return {**result, "bundle": str(out_dir)}
 
 

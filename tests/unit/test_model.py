@@ -80,3 +80,17 @@ def test_class_interface_matches_the_binary_score(model: SentimentModel) -> None
     share = probabilities[:, positive] / (probabilities[:, positive] + probabilities[:, negative])
     np.testing.assert_allclose(model.predict_proba(texts), share, rtol=1e-6)
     assert model.labels(probabilities) == ["positive", "negative"]
+
+
+def test_a_three_class_bundle_and_only_it_ships_a_neutral_model(model: SentimentModel) -> None:
+    without = {k: v for k, v in model.metadata.items() if k != "neutral_model"}
+    with pytest.raises(ValueError, match="neutral_model"):
+        SentimentModel(model.bundle, without)
+    with pytest.raises(ValueError, match="neutral_model"):
+        SentimentModel(model.bundle, {**model.metadata, "classes": ["negative", "positive"]})
+
+
+def test_factual_tweets_are_neutral_not_negative(model: SentimentModel) -> None:
+    assert model.classes == ("negative", "neutral", "positive")
+    texts = ["the flight was on time", "Is there wifi on the A320?", "worst flight ever"]
+    assert model.labels(model.predict_classes(texts)) == ["neutral", "neutral", "negative"]

@@ -67,9 +67,11 @@ def train_and_log(
     epochs: int | None,
     corpus: Corpus,
 ) -> tuple[str, dict[str, Any]]:
+    from training.calibrate import calibrate_bundle
     from training.tracking import log_candidate
 
-    metadata = trainer(out_dir, data_dir, limit, epochs)
+    trainer(out_dir, data_dir, limit, epochs)
+    metadata = calibrate_bundle(out_dir, data_dir, limit)
     params = {"approach": approach, "limit": limit, "epochs": epochs}
     run_id = log_candidate(out_dir, metadata, approach=approach, params=params, corpus=corpus)
     return run_id, metadata
@@ -162,9 +164,10 @@ def run_all(
     selection: Selection = DEFAULT_SELECTION,
     only: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Trains each approach into `work_dir/<approach>`, logs and registers it, promotes the
-    champion, writes the report, and copies the champion's bundle to `serve_dir` only when
-    the champion is one of the versions registered by this call."""
+    """Trains each approach into `work_dir/<approach>`, calibrates, logs and registers it
+    (and the BiLSTM plus a neutral detector as `bilstm-3class`), promotes the champion,
+    writes the report, and copies the champion's bundle to `serve_dir` only when the
+    champion is one of the versions registered by this call."""
     from training.report import write_report
     from training.tracking import fetch_champion, promote_champion
 
@@ -177,6 +180,11 @@ def run_all(
             approach, trainer, work_dir / approach, data_dir, limit, epochs, corpus
         )
         registered[approach] = registered_version(run_id)
+    if "bilstm" in registered:
+        three_class = train_three_class(
+            work_dir / "bilstm", work_dir / "bilstm-3class", data_dir, limit
+        )
+        registered["bilstm-3class"] = three_class["version"]
     champion = promote_champion(selection)
     served = champion is not None and champion in registered.values()
     if served:

@@ -11,18 +11,21 @@ from model.scorer import SentimentModel
 def score_csv(
     model: SentimentModel, source: Path, destination: Path, text_column: str = "text"
 ) -> int:
-    """Copy `source` to `destination` with `p_positive` and `label` columns; returns rows."""
+    """Copy `source` to `destination` with one `p_<class>` column per class of the bundle
+    (calibrated probabilities) and the `label` its decision rule gives; returns rows."""
     with source.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames is None or text_column not in reader.fieldnames:
             raise ValueError(f"{source} has no column {text_column!r}")
-        fieldnames = [*reader.fieldnames, "p_positive", "label"]
+        columns = [f"p_{name}" for name in model.classes]
+        fieldnames = [*reader.fieldnames, *columns, "label"]
         rows = list(reader)
-    scores = model.predict_proba([row[text_column] or "" for row in rows])
+    probabilities = model.predict_classes([row[text_column] or "" for row in rows])
+    labels = model.labels(probabilities)
     with destination.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fieldnames)
         writer.writeheader()
-        for row, p_positive in zip(rows, scores, strict=True):
-            p = float(p_positive)
-            writer.writerow({**row, "p_positive": f"{p:.4f}", "label": model.label_for(p)})
+        for row, scores, label in zip(rows, probabilities, labels, strict=True):
+            values = {column: f"{float(p):.4f}" for column, p in zip(columns, scores, strict=True)}
+            writer.writerow({**row, **values, "label": label})
     return len(rows)

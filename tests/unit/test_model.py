@@ -1,12 +1,15 @@
 """The shipped default bundle, scored through LiteRT exactly as the worker does."""
 
+import csv
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from model import SentimentModel
+from model.csv_scoring import score_csv
 from tests.support import PROJECT_ROOT
 
 
@@ -94,3 +97,16 @@ def test_factual_tweets_are_neutral_not_negative(model: SentimentModel) -> None:
     assert model.classes == ("negative", "neutral", "positive")
     texts = ["the flight was on time", "Is there wifi on the A320?", "worst flight ever"]
     assert model.labels(model.predict_classes(texts)) == ["neutral", "neutral", "negative"]
+
+
+def test_offline_scoring_writes_each_class_probability_and_the_label(
+    model: SentimentModel, tmp_path: Path
+) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("id,text\n1,the flight was on time\n2,worst flight ever\n")
+    assert score_csv(model, source, tmp_path / "out.csv") == 2
+    with (tmp_path / "out.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["label"] for row in rows] == ["neutral", "negative"]
+    for row in rows:
+        assert sum(float(row[f"p_{name}"]) for name in model.classes) == pytest.approx(1, abs=1e-3)

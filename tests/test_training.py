@@ -74,6 +74,7 @@ def test_a_binary_bundle_plus_a_neutral_detector_is_a_calibrated_three_class_bun
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-9)
     assert model.labels(probabilities) == [model.classes[i] for i in probabilities.argmax(1)]
     assert len(metadata["calibration"]["bias"]) == 3
+    assert metadata["threshold"] == 0.5  # the argmax between negative and positive
     assert metadata["version"].startswith("3class-") and metadata["version"].endswith("-cal")
     for name in ("validation_3class", "test_semeval_3class", "test_semeval2013_3class"):
         assert 0.0 <= metadata["metrics"][name]["macro_recall"] <= 1.0

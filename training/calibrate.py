@@ -4,8 +4,9 @@ measures what it changes.
 The rows are SemEval-2013's dev split (`Corpus.calibration`): every test set stays frozen.
 Classes are weighted equally in the fit, so the calibrated probabilities hold under a
 uniform training prior (metadata `train_prior`), the reference from which the worker can
-re-weight them to the live traffic's prior. The binary threshold is picked again, on
-validation rows, on the calibrated scale; the drift reference histogram too.
+re-weight them to the live traffic's prior. A binary bundle's threshold is picked again, on
+validation rows, on the calibrated scale (a three-class bundle's is the argmax's 0.5); the
+drift reference histogram is redrawn on validation rows too.
 
 Reproduce: `badbuzz train calibrate model/default`.
 """
@@ -21,7 +22,7 @@ from scipy.optimize import minimize
 
 from model import SentimentModel
 from model.bundle import read_metadata
-from model.calibration import Calibration
+from model.calibration import FLOOR, Calibration
 from model.scorer import positive_share
 from training.data import DEFAULT_DATA_DIR, NEUTRAL, Corpus, Example, load_corpus, polar
 from training.evaluate import best_threshold, classification_metrics, score_histogram
@@ -30,6 +31,11 @@ from training.export import write_metadata
 CLASS_NAMES = {0: "negative", 1: "positive", NEUTRAL: "neutral"}
 CALIBRATED_SUFFIX = "-cal"  # its scores change, so its version does too
 ECE_BINS = 15
+# A three-class bundle decides by argmax, which between negative and positive is a cut at
+# 0.5 of p(positive | not neutral); its binary threshold says the same, so the binary
+# metrics measure the rule the worker applies (and it is the Bayes rule under the uniform
+# calibrated prior).
+THREE_CLASS_THRESHOLD = 0.5
 
 
 def class_indices(examples: list[Example], classes: tuple[str, ...]) -> np.ndarray:
@@ -40,7 +46,7 @@ def fit_calibration(probabilities: np.ndarray, labels: np.ndarray) -> Calibratio
     """Temperature and per-class biases minimising the class-balanced negative log-likelihood
     (the first bias is fixed at 0: only differences between biases matter)."""
     k = probabilities.shape[1]
-    log_q = np.log(np.clip(probabilities, 1e-7, 1.0))
+    log_q = np.log(np.clip(probabilities, FLOOR, 1.0))
     counts = np.bincount(labels, minlength=k).astype(float)
     weights = (len(labels) / (k * np.maximum(counts, 1.0)))[labels]
 
@@ -181,8 +187,10 @@ def calibrate_bundle(
     calibrated = SentimentModel(bundle, metadata)
     validation = polar(corpus.validation)
     validation_scores = calibrated.predict_proba([e.text for e in validation])
-    metadata["threshold"] = best_threshold(
-        np.array([e.label for e in validation]), validation_scores
+    metadata["threshold"] = (
+        best_threshold(np.array([e.label for e in validation]), validation_scores)
+        if len(classes) == 2
+        else THREE_CLASS_THRESHOLD
     )
     metadata["reference_histogram"] = score_histogram(validation_scores)
     metadata["metrics"] = bundle_metrics(SentimentModel(bundle, metadata), corpus)

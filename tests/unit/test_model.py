@@ -110,3 +110,13 @@ def test_offline_scoring_writes_each_class_probability_and_the_label(
     assert [row["label"] for row in rows] == ["neutral", "negative"]
     for row in rows:
         assert sum(float(row[f"p_{name}"]) for name in model.classes) == pytest.approx(1, abs=1e-3)
+
+
+def test_binary_score_and_class_decision_agree_on_polar_tweets(model: SentimentModel) -> None:
+    texts = [f"flight {n} was {'great' if n % 3 else 'awful'}, crew {n}" for n in range(200)]
+    texts += ["worst flight ever", "love this crew", "not bad at all", "could be better"]
+    decided = model.labels(model.predict_classes(texts))
+    binary = [model.label_for(p) for p in model.predict_proba(texts)]
+    polar = [(a, b) for a, b in zip(decided, binary, strict=True) if a != "neutral"]
+    assert len(polar) > 50
+    assert all(a == b for a, b in polar)

@@ -13,7 +13,8 @@ EMPTY_TEXT = "empty_text"  # the stream's dead-letter reason for the same input
 def score_csv(
     model: SentimentModel, source: Path, destination: Path, text_column: str = "text"
 ) -> tuple[int, int]:
-    """Copy `source` to `destination` with `p_positive`, `label` and `error` columns.
+    """Copy `source` to `destination` with one `p_<class>` column per class of the bundle
+    (calibrated probabilities), the `label` its decision rule gives, and `error`.
 
     Rows with blank text are not scored (the stream dead-letters them as `empty_text`): their
     `error` says so. Returns (rows scored, rows flagged)."""
@@ -21,21 +22,24 @@ def score_csv(
         reader = csv.DictReader(handle)
         if reader.fieldnames is None or text_column not in reader.fieldnames:
             raise ValueError(f"{source} has no column {text_column!r}")
-        fieldnames = [*reader.fieldnames, "p_positive", "label", "error"]
+        columns = [f"p_{name}" for name in model.classes]
+        fieldnames = [*reader.fieldnames, *columns, "label", "error"]
         rows = list(reader)
     texts = [row[text_column] or "" for row in rows]
     scorable = [n for n, text in enumerate(texts) if text.strip()]
-    probabilities = model.predict_proba([texts[n] for n in scorable]) if scorable else []
-    scores = dict(zip(scorable, probabilities, strict=True))
+    probabilities = model.predict_classes([texts[n] for n in scorable])
+    scored = dict(
+        zip(scorable, zip(probabilities, model.labels(probabilities), strict=True), strict=True)
+    )
     with destination.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fieldnames)
         writer.writeheader()
         for n, row in enumerate(rows):
-            if n not in scores:
-                writer.writerow({**row, "p_positive": "", "label": "", "error": EMPTY_TEXT})
+            if n not in scored:
+                blank = dict.fromkeys([*columns, "label"], "")
+                writer.writerow({**row, **blank, "error": EMPTY_TEXT})
                 continue
-            p = float(scores[n])
-            writer.writerow(
-                {**row, "p_positive": f"{p:.4f}", "label": model.label_for(p), "error": ""}
-            )
+            scores, label = scored[n]
+            values = {column: f"{float(p):.4f}" for column, p in zip(columns, scores, strict=True)}
+            writer.writerow({**row, **values, "label": label, "error": ""})
     return len(scorable), len(rows) - len(scorable)

@@ -1,4 +1,10 @@
-"""Scores texts with a bundle's TFLite model through LiteRT (no TensorFlow at inference)."""
+"""Scores texts with a bundle's TFLite model through LiteRT (no TensorFlow at inference).
+
+A binary bundle's model gives p(positive). A three-class bundle (metadata `classes`
+negative, neutral, positive) adds `neutral_model`, a second TFLite file over the same ids
+that gives p(neutral); the polarity model then reads as p(positive | not neutral). Both are
+calibrated with the bundle's `calibration` (model/calibration.py).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,67 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from model.bundle import DEFAULT_BUNDLE, Encoder, read_encoder, read_metadata
+from model.calibration import Calibration
+
+BINARY_CLASSES = ("negative", "positive")
+
+
+class _Graph:
+    """One TFLite model over [rows, max_len] ids, one score per row.
+
+    Bundles are exported with a static batch, but their ops take any: a chunk runs at the
+    smallest of `ROW_SIZES` that holds it, one interpreter per size made on first use, all
+    sharing the model's bytes. A batch of 5 then costs what 8 rows cost, not 64, so a worker
+    handed small batches (a quiet stream, or a backlog's tail) is not slowed down by padding.
+    """
+
+    ROW_SIZES = (8, 16, 32, 64, 128, 256)
+
+    def __init__(self, path: Path, num_threads: int) -> None:
+        self._model = path.read_bytes()
+        self._num_threads = num_threads
+        self._interpreters: dict[tuple[int, int], tuple[Interpreter, int, int]] = {}
+        # one interpreter is not safe to invoke from two threads (the stream and /predict)
+        self._invoke_lock = threading.Lock()
+
+    def scores(self, ids: np.ndarray) -> np.ndarray:
+        scores = np.empty(len(ids), dtype=np.float32)
+        largest = self.ROW_SIZES[-1]
+        with self._invoke_lock:
+            for start in range(0, len(ids), largest):
+                chunk = ids[start : start + largest]
+                scores[start : start + len(chunk)] = self._run(chunk)
+        return scores
+
+    def _run(self, chunk: np.ndarray) -> np.ndarray:
+        rows, width = chunk.shape
+        size = next(size for size in self.ROW_SIZES if size >= rows)
+        interpreter, input_index, output_index = self._interpreter(size, width)
+        if rows < size:
+            chunk = np.vstack([chunk, np.zeros((size - rows, width), np.int32)])
+        interpreter.set_tensor(input_index, chunk)
+        interpreter.invoke()
+        return interpreter.get_tensor(output_index).reshape(-1)[:rows]
+
+    def _interpreter(self, rows: int, width: int) -> tuple[Interpreter, int, int]:
+        key = (rows, width)
+        if key not in self._interpreters:
+            interpreter = Interpreter(model_content=self._model, num_threads=self._num_threads)
+            input_index = interpreter.get_input_details()[0]["index"]
+            interpreter.resize_tensor_input(input_index, [rows, width], strict=False)
+            interpreter.allocate_tensors()
+            output_index = interpreter.get_output_details()[0]["index"]
+            self._interpreters[key] = (interpreter, input_index, output_index)
+        return self._interpreters[key]
 
 
 class SentimentModel:
-    """p(positive) for a list of texts, run in chunks of the model's static batch size."""
+    """Calibrated class probabilities for a list of texts.
+
+    `train_prior` is the class prior the probabilities are calibrated under (uniform unless
+    the metadata says otherwise): the reference a label-shift correction re-weights from.
+    Decision rule: binary bundles compare p(positive) with `threshold`; three-class bundles
+    take the most probable class."""
 
     def __init__(self, bundle: Path, metadata: dict[str, Any], num_threads: int = 1) -> None:
         self.bundle = bundle
@@ -22,47 +85,48 @@ class SentimentModel:
         self.version: str = metadata["version"]
         self.threshold: float = float(metadata["threshold"])
         self.batch_size: int = int(metadata["batch_size"])
-        self.classes: tuple[str, ...] = tuple(metadata.get("classes", ("negative", "positive")))
-        self.train_prior: np.ndarray = np.asarray(
-            metadata.get("train_prior", [1 / len(self.classes)] * len(self.classes)), dtype=float
-        )
+        self.classes: tuple[str, ...] = tuple(metadata.get("classes", BINARY_CLASSES))
+        prior = metadata.get("train_prior") or [1.0 / len(self.classes)] * len(self.classes)
+        self.train_prior: tuple[float, ...] = tuple(float(p) for p in prior)
+        self.calibration = Calibration.from_metadata(metadata)
         self.vocabulary: Encoder = read_encoder(bundle, metadata)
-        self._interpreter = Interpreter(
-            model_path=str(bundle / "model.tflite"), num_threads=num_threads
-        )
-        self._interpreter.allocate_tensors()
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        self._output = self._interpreter.get_output_details()[0]["index"]
-        # one interpreter is not safe to invoke from two threads (the stream and /predict)
-        self._invoke_lock = threading.Lock()
+        self._polarity = _Graph(bundle / "model.tflite", num_threads)
+        neutral_file = metadata.get("neutral_model")
+        self._neutral = None if neutral_file is None else _Graph(bundle / neutral_file, num_threads)
+        if self.classes not in (BINARY_CLASSES, ("negative", "neutral", "positive")):
+            raise ValueError(f"unsupported classes {self.classes} in {bundle}")
+        if (self._neutral is None) != (len(self.classes) == 2):
+            raise ValueError(f"{bundle}: a three-class bundle needs its neutral_model, only it")
 
     @classmethod
     def load(cls, path: Path | None = None, num_threads: int = 1) -> SentimentModel:
         bundle = Path(path) if path is not None else DEFAULT_BUNDLE
         return cls(bundle, read_metadata(bundle), num_threads)
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def raw_classes(self, texts: Sequence[str]) -> np.ndarray:
+        """The models' own (n, k) class probabilities, before calibration."""
         ids = self.vocabulary.encode(list(texts))
-        scores = np.empty(len(texts), dtype=np.float32)
-        with self._invoke_lock:
-            for start in range(0, len(texts), self.batch_size):
-                chunk = ids[start : start + self.batch_size]
-                scores[start : start + len(chunk)] = self._run(chunk)
-        return scores
+        positive = self._polarity.scores(ids).astype(np.float64)
+        if self._neutral is None:
+            return np.column_stack([1.0 - positive, positive])
+        neutral = self._neutral.scores(ids).astype(np.float64)
+        polar = 1.0 - neutral
+        return np.column_stack([polar * (1.0 - positive), neutral, polar * positive])
 
     def predict_classes(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, k) probabilities in `classes` order, calibrated under `train_prior`."""
-        p_positive = self.predict_proba(texts).astype(float)
-        return np.column_stack([1.0 - p_positive, p_positive])
+        """Calibrated (n, k) probabilities, columns in the order of `classes`."""
+        return self.calibration.apply(self.raw_classes(texts))
 
-    def _run(self, chunk: np.ndarray) -> np.ndarray:
-        """The model's input shape is static: pad the last chunk, drop the padding's scores."""
-        rows = len(chunk)
-        if rows < self.batch_size:
-            chunk = np.vstack([chunk, np.zeros((self.batch_size - rows, chunk.shape[1]), np.int32)])
-        self._interpreter.set_tensor(self._input, chunk)
-        self._interpreter.invoke()
-        return self._interpreter.get_tensor(self._output).reshape(-1)[:rows]
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """p(positive) against negative, compared with `threshold`: the binary score of old
+        callers. For a three-class bundle it is p(positive | not neutral)."""
+        return positive_share(self.predict_classes(texts), self.classes)
+
+    def labels(self, probabilities: np.ndarray) -> list[str]:
+        """The bundle's decision rule over `predict_classes` rows."""
+        if len(self.classes) == 2:
+            return [self.label_for(p) for p in positive_share(probabilities, self.classes)]
+        return [self.classes[i] for i in probabilities.argmax(axis=1)]
 
     def oov_rate(self, texts: Sequence[str]) -> float:
         """Share of the tokens the model sees that its vocabulary does not know: live text
@@ -73,3 +137,10 @@ class SentimentModel:
 
     def label_for(self, p_positive: float) -> str:
         return "positive" if p_positive >= self.threshold else "negative"
+
+
+def positive_share(probabilities: np.ndarray, classes: tuple[str, ...]) -> np.ndarray:
+    """p(positive) / (p(positive) + p(negative)) of each row, as float32."""
+    positive = probabilities[:, classes.index("positive")]
+    negative = probabilities[:, classes.index("negative")]
+    return (positive / np.maximum(positive + negative, 1e-12)).astype(np.float32)

@@ -131,6 +131,8 @@ def test_tiny_run_is_tracked_registered_promoted_and_served(
         "manual_test.precision_positive",
         "test_semeval.roc_auc",
         "test_sentiment140.f1_negative",
+        "test_semeval2013.ece",  # every candidate is calibrated before it is logged
+        "test_semeval2013.ece_uncalibrated",
         "model_size_bytes",
         "tweets_per_s",
     ):
@@ -140,6 +142,7 @@ def test_tiny_run_is_tracked_registered_promoted_and_served(
     assert artifacts == {f"plots/{name}" for name in PLOTS}
     report = (tmp_path / "reports" / "comparison.md").read_text()
     assert "| baseline" in report
+    assert read_metadata(tmp_path / "work" / "baseline")["calibration"]["temperature"] > 0
     assert (tmp_path / "reports" / "baseline_roc_curve.png").exists()
 
     corpus = load_corpus(DEFAULT_DATA_DIR, limit=300)

@@ -1,5 +1,6 @@
 """A tiny end-to-end training run: data, normalisation, Keras, TFLite export, LiteRT."""
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -7,7 +8,10 @@ import pytest
 
 from model import SentimentModel
 from training.bilstm import BiLSTMConfig, train_bundle
-from training.data import DEFAULT_DATA_DIR, load_corpus, split_bucket
+from training.calibrate import calibrate_bundle
+from training.data import DEFAULT_DATA_DIR, NEUTRAL, load_corpus, split_bucket
+from training.export import write_metadata
+from training.neutral import NeutralConfig, build_three_class_bundle
 from training.pipeline import train_bilstm
 from training.teacher import (
     TEACHER_FILE,
@@ -28,6 +32,55 @@ def test_splits_are_deterministic_and_keep_test_rows_out_of_training() -> None:
     assert split_bucket("Hello @bob") == split_bucket("hello @alice")
 
 
+def test_neutral_rows_train_only_three_class_models_and_calibration_rows_stay_apart() -> None:
+    binary = load_corpus(DEFAULT_DATA_DIR, limit=2_000)
+    three = load_corpus(DEFAULT_DATA_DIR, limit=2_000, neutral=True)
+    assert all(e.label != NEUTRAL for e in binary.train + binary.validation)
+    assert all(e.label != NEUTRAL for s in binary.splits.values() for e in s.test)
+    assert not binary.splits["semeval2013"].train
+    neutral_sources = {e.source for e in three.train if e.label == NEUTRAL}
+    assert neutral_sources == {"semeval", "semeval2013"}  # human labels only
+    assert {e.label for e in three.calibration} == {0, 1, NEUTRAL}
+    frozen = {e.text for s in three.splits.values() for e in s.test} | {
+        e.text for e in three.manual_test
+    }
+    assert not {e.text for e in three.calibration} & ({e.text for e in three.train} | frozen)
+
+
+@pytest.mark.timeout(300)
+def test_a_binary_bundle_plus_a_neutral_detector_is_a_calibrated_three_class_bundle(
+    tmp_path: Path,
+) -> None:
+    shipped = SentimentModel.load()
+    binary = {k: v for k, v in shipped.metadata.items() if k not in ("classes", "neutral_model")}
+    shutil.copytree(shipped.bundle, tmp_path / "binary", ignore=shutil.ignore_patterns("neutral*"))
+    write_metadata(tmp_path / "binary", binary)
+    base = SentimentModel.load(tmp_path / "binary")
+    with pytest.raises(ValueError, match="not a binary"):
+        build_three_class_bundle(shipped.bundle, tmp_path / "again")
+    config = NeutralConfig(limit=300, epochs=1)
+    build_three_class_bundle(base.bundle, tmp_path / "three", DEFAULT_DATA_DIR, config)
+    metadata = calibrate_bundle(tmp_path / "three", DEFAULT_DATA_DIR, limit=300)
+    model = SentimentModel.load(tmp_path / "three")
+    assert model.classes == ("negative", "neutral", "positive")
+    assert model.train_prior == pytest.approx((1 / 3, 1 / 3, 1 / 3))
+    texts = ["the flight was on time", "worst flight ever", "love this crew"]
+    raw = model.raw_classes(texts)
+    # the binary model is kept as is: it reads as p(positive | not neutral)
+    np.testing.assert_allclose(
+        raw[:, 2] / (raw[:, 0] + raw[:, 2]), base.raw_classes(texts)[:, 1], rtol=1e-5
+    )
+    probabilities = model.predict_classes(texts)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-9)
+    assert model.labels(probabilities) == [model.classes[i] for i in probabilities.argmax(1)]
+    assert len(metadata["calibration"]["bias"]) == 3
+    assert metadata["threshold"] == 0.5  # the argmax between negative and positive
+    assert metadata["version"].startswith("3class-") and metadata["version"].endswith("-cal")
+    for name in ("validation_3class", "test_semeval_3class", "test_semeval2013_3class"):
+        assert 0.0 <= metadata["metrics"][name]["macro_recall"] <= 1.0
+    assert metadata["metrics"]["manual_test"]["n"] == 359
+
+
 @pytest.mark.timeout(240)
 def test_tiny_training_run_produces_a_loadable_bundle(tmp_path: Path) -> None:
     metadata = train_bundle(tmp_path / "bundle", BiLSTMConfig(limit=300, epochs=1))
@@ -35,7 +88,12 @@ def test_tiny_training_run_produces_a_loadable_bundle(tmp_path: Path) -> None:
     assert model.version == metadata["version"]
     scores = model.predict_proba(["what a lovely flight", "terrible delay"])
     assert scores.shape == (2,)
-    assert set(metadata["metrics"]) == {"test_sentiment140", "test_semeval", "manual_test"}
+    assert set(metadata["metrics"]) == {
+        "test_sentiment140",
+        "test_semeval",
+        "test_semeval2013",
+        "manual_test",
+    }
     assert 0.0 <= metadata["metrics"]["manual_test"]["accuracy"] <= 1.0
 
 

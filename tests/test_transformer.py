@@ -113,7 +113,12 @@ def test_tiny_frozen_encoder_run_writes_a_loadable_wordpiece_bundle(tmp_path: Pa
     assert metadata["encoder"] == "wordpiece" and isinstance(model.vocabulary, WordPieceEncoder)
     scores = model.predict_proba(["what a lovely flight", "terrible delay, lost my bag"])
     assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
-    assert set(metadata["metrics"]) == {"test_sentiment140", "test_semeval", "manual_test"}
+    assert set(metadata["metrics"]) == {
+        "test_sentiment140",
+        "test_semeval",
+        "test_semeval2013",
+        "manual_test",
+    }
     assert 0.0 <= metadata["metrics"]["manual_test"]["accuracy"] <= 1.0
     scores = load_teacher_scores(teacher, load_corpus(DEFAULT_DATA_DIR, limit=200).train)
     assert scores.shape == (metadata["training_rows"],) and 0 < scores.mean() < 1

@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import keras
 import numpy as np
@@ -45,6 +45,13 @@ class BiLSTMConfig:
     limit: int | None = None
 
 
+class ProjectedInput(Protocol):
+    """What the folded serving graph needs to know of a model's config."""
+
+    max_len: int
+    projection: int
+
+
 def build_recurrent_tail(config: BiLSTMConfig) -> keras.Model:
     """Everything after the projected word vectors: shared by the training and served graphs."""
     inputs = keras.Input(shape=(config.max_len, config.projection))
@@ -73,7 +80,7 @@ def build_models(
 
 
 def folded_serving_model(
-    config: BiLSTMConfig,
+    config: ProjectedInput,
     word_vectors: np.ndarray,
     projection: keras.layers.Dense,
     tail: keras.Model,

@@ -106,6 +106,23 @@ def cmd_train_retrain(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_train_calibrate(args: argparse.Namespace, settings: Settings) -> int:
+    from training.calibrate import calibrate_bundle
+
+    metadata = calibrate_bundle(args.bundle, args.data_dir, args.limit)
+    print(json.dumps({k: metadata[k] for k in ("version", "calibration", "threshold")}, indent=2))
+    return 0
+
+
+def cmd_train_neutral(args: argparse.Namespace, settings: Settings) -> int:
+    _tracking(args)
+    from training.pipeline import train_three_class
+
+    result = train_three_class(args.base, args.out, args.data_dir, args.limit)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
 APPROACHES = {
     "baseline": "TF-IDF + logistic regression",
     "transformer": "frozen MiniLM + head; leaves teacher scores for the BiLSTM",
@@ -180,6 +197,31 @@ def add_train_commands(trainers: argparse._SubParsersAction) -> None:
         "--out", type=Path, default=Path("reports"), help="directory (default: %(default)s)"
     )
     report.set_defaults(func=cmd_train_report)
+
+    calibrate = trainers.add_parser(
+        "calibrate", parents=[common], help="fit a bundle's calibration (SemEval-2013 dev)"
+    )
+    calibrate.add_argument("bundle", type=Path, help="the bundle directory to calibrate")
+    calibrate.set_defaults(func=cmd_train_calibrate)
+
+    neutral = trainers.add_parser(
+        "neutral",
+        parents=[common],
+        help="binary word-piece bundle + a neutral detector = a three-class bundle, logged",
+    )
+    neutral.add_argument(
+        "--base",
+        type=Path,
+        default=Path("model/default"),
+        help="the binary bundle to add a neutral detector to (default: %(default)s)",
+    )
+    neutral.add_argument(
+        "--out",
+        type=Path,
+        default=Path("var/candidates/three-class"),
+        help="bundle directory (default: %(default)s)",
+    )
+    neutral.set_defaults(func=cmd_train_neutral)
 
     promote = trainers.add_parser(
         "promote", parents=[common, selection], help="move the champion alias if one is better"

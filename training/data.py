@@ -6,7 +6,7 @@ import csv
 import gzip
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,8 @@ from model.text import normalize
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SENTIMENT140_LABELS = {"0": 0, "4": 1}
 SEMEVAL_LABELS = {"negative": 0, "positive": 1}
+NEUTRAL = 2  # after the binary labels, so 0/1 keep their meaning everywhere
+SEMEVAL_CLASSES = {**SEMEVAL_LABELS, "neutral": NEUTRAL}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +55,22 @@ def load_sentiment140(path: Path, source: str = "sentiment140") -> list[Example]
     ]
 
 
-def load_semeval(path: Path) -> list[Example]:
+def load_semeval(
+    path: Path, source: str = "semeval", split_name: str | None = None, neutral: bool = False
+) -> list[Example]:
+    """Human-labelled tweets; neutral ones (label `NEUTRAL`) only when asked for. `split_name`
+    keeps the rows of one of the task's own splits (SemEval-2013 has a `split` column)."""
+    labels = SEMEVAL_CLASSES if neutral else SEMEVAL_LABELS
     return [
-        Example(row["text"], SEMEVAL_LABELS[row["label"]], "semeval")
+        Example(row["text"], labels[row["label"]], source)
         for row in _rows(path)
-        if row["label"] in SEMEVAL_LABELS
+        if row["label"] in labels and (split_name is None or row["split"] == split_name)
     ]
+
+
+def polar(examples: Iterable[Example]) -> list[Example]:
+    """The negative and positive rows: what a binary model is trained and judged on."""
+    return [e for e in examples if e.label != NEUTRAL]
 
 
 def split_bucket(text: str, salt: str = "badbuzz") -> float:
@@ -97,6 +109,7 @@ class Corpus:
 
     splits: dict[str, Splits]
     manual_test: list[Example]
+    calibration: list[Example] = field(default_factory=list)
 
     @property
     def train(self) -> list[Example]:
@@ -107,18 +120,42 @@ class Corpus:
         return [e for s in self.splits.values() for e in s.validation]
 
 
-def load_corpus(data_dir: Path = DEFAULT_DATA_DIR, limit: int | None = None) -> Corpus:
+def _first_rows(rows: list[Example], limit: int | None) -> list[Example]:
+    if limit is None:
+        return rows
+    return sorted(rows, key=lambda e: hashlib.sha256(e.text.encode()).digest())[:limit]
+
+
+def load_corpus(
+    data_dir: Path = DEFAULT_DATA_DIR, limit: int | None = None, neutral: bool = False
+) -> Corpus:
     """`limit` keeps the first rows of each source shuffled by a hash of the raw text (not
-    the normalised one, which would cost seconds per call), for quick test runs."""
+    the normalised one, which would cost seconds per call), for quick test runs.
+
+    SemEval-2013 keeps the task's own splits: its test split is one more frozen test set,
+    its dev split is the calibration set (`Corpus.calibration`, all three classes, never
+    trained on; the 11 tweets it shares with the other two splits are left out), and its
+    train split trains only three-class models (`neutral=True`), so binary bundles keep the
+    training rows, and hashes, they were built on. With `neutral`, the SemEval rows include
+    their neutral tweets (label `NEUTRAL`)."""
+    semeval_2013 = data_dir / "semeval2013" / "tweets.csv.gz"
     sources = {
         "sentiment140": load_sentiment140(data_dir / "sentiment140" / "train_sample_100k.csv.gz"),
-        "semeval": load_semeval(data_dir / "semeval2017" / "train.csv.gz"),
+        "semeval": load_semeval(data_dir / "semeval2017" / "train.csv.gz", neutral=neutral),
     }
-    if limit is not None:
-        sources = {
-            name: sorted(rows, key=lambda e: hashlib.sha256(e.text.encode()).digest())[:limit]
-            for name, rows in sources.items()
-        }
+    sources = {name: _first_rows(rows, limit) for name, rows in sources.items()}
     manual = load_sentiment140(data_dir / "sentiment140" / "test_manual.csv", "manual_test")
     fractions = {"sentiment140": (0.05, 0.05), "semeval": (0.1, 0.1)}
-    return Corpus({name: split(rows, *fractions[name]) for name, rows in sources.items()}, manual)
+    splits = {name: split(rows, *fractions[name]) for name, rows in sources.items()}
+    by_split = {
+        name: _first_rows(load_semeval(semeval_2013, "semeval2013", name, neutral=True), limit)
+        for name in ("train", "dev", "test")
+    }
+    splits["semeval2013"] = Splits(
+        train=by_split["train"] if neutral else [],
+        validation=[],
+        test=by_split["test"] if neutral else polar(by_split["test"]),
+    )
+    elsewhere = {normalize(e.text) for name in ("train", "test") for e in by_split[name]}
+    calibration = [e for e in by_split["dev"] if normalize(e.text) not in elsewhere]
+    return Corpus(splits, manual, calibration=calibration)

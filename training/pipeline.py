@@ -67,9 +67,11 @@ def train_and_log(
     epochs: int | None,
     corpus: Corpus,
 ) -> tuple[str, dict[str, Any]]:
+    from training.calibrate import calibrate_bundle
     from training.tracking import log_candidate
 
-    metadata = trainer(out_dir, data_dir, limit, epochs)
+    trainer(out_dir, data_dir, limit, epochs)
+    metadata = calibrate_bundle(out_dir, data_dir, limit)
     params = {"approach": approach, "limit": limit, "epochs": epochs}
     run_id = log_candidate(out_dir, metadata, approach=approach, params=params, corpus=corpus)
     return run_id, metadata
@@ -115,6 +117,20 @@ def log_existing(
     return {"run_id": run_id, "version": registered_version(run_id)}
 
 
+def train_three_class(
+    base: Path, out_dir: Path, data_dir: Path, limit: int | None = None
+) -> dict[str, Any]:
+    """`badbuzz train neutral`: the binary bundle `base` plus a neutral detector trained
+    here, calibrated, logged and registered as approach `bilstm-3class` (no promotion)."""
+    from training.calibrate import calibrate_bundle
+    from training.neutral import NeutralConfig, build_three_class_bundle
+
+    build_three_class_bundle(base, out_dir, data_dir, NeutralConfig(limit=limit))
+    calibrate_bundle(out_dir, data_dir, limit)
+    result = log_existing(out_dir, "bilstm-3class", data_dir, limit)
+    return {**result, "bundle": str(out_dir)}
+
+
 def tune(
     data_dir: Path, trials: int, limit: int | None = None, register_dir: Path | None = None
 ) -> dict[str, Any]:
@@ -148,9 +164,10 @@ def run_all(
     selection: Selection = DEFAULT_SELECTION,
     only: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Trains each approach into `work_dir/<approach>`, logs and registers it, promotes the
-    champion, writes the report, and copies the champion's bundle to `serve_dir` only when
-    the champion is one of the versions registered by this call."""
+    """Trains each approach into `work_dir/<approach>`, calibrates, logs and registers it
+    (and the BiLSTM plus a neutral detector as `bilstm-3class`), promotes the champion,
+    writes the report, and copies the champion's bundle to `serve_dir` only when the
+    champion is one of the versions registered by this call."""
     from model.registry import fetch_champion
     from training.report import write_report
     from training.tracking import promote_champion
@@ -164,6 +181,11 @@ def run_all(
             approach, trainer, work_dir / approach, data_dir, limit, epochs, corpus
         )
         registered[approach] = registered_version(run_id)
+    if "bilstm" in registered:
+        three_class = train_three_class(
+            work_dir / "bilstm", work_dir / "bilstm-3class", data_dir, limit
+        )
+        registered["bilstm-3class"] = three_class["version"]
     champion = promote_champion(selection)
     served = champion is not None and champion in registered.values()
     if served:

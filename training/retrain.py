@@ -47,7 +47,7 @@ def read_feedback_topic(
 def dataset_v2(corpus: Corpus, feedback: list[Example]) -> tuple[Corpus, int]:
     """The corpus with feedback added to training only; returns it and the rows kept."""
     frozen = {e.text for s in corpus.splits.values() for e in (*s.validation, *s.test)}
-    frozen |= {e.text for e in corpus.manual_test}
+    frozen |= {e.text for e in (*corpus.manual_test, *corpus.calibration)}
     kept = [e for e in feedback if e.text not in frozen]
     name, first = next(iter(corpus.splits.items()))
     splits = {**corpus.splits, name: replace(first, train=[*first.train, *kept])}
@@ -63,11 +63,13 @@ def retrain(
     selection: Selection = DEFAULT_SELECTION,
 ) -> dict[str, Any]:
     from training.baseline import BaselineConfig, train_bundle
+    from training.calibrate import calibrate_bundle
     from training.pipeline import registered_version
     from training.tracking import champion_version, log_candidate, promote_champion
 
     corpus, kept = dataset_v2(load_corpus(data_dir, limit), feedback)
-    metadata = train_bundle(out_dir, BaselineConfig(limit=limit), corpus=corpus)
+    train_bundle(out_dir, BaselineConfig(limit=limit), corpus=corpus)
+    metadata = calibrate_bundle(out_dir, data_dir, limit)
     params = {
         "approach": "baseline",
         "dataset": "v2",

@@ -19,7 +19,12 @@ QUIX_VERSION = "3.28.1"
 # quixstreams 3.x caps confluent-kafka<2.13 and pydantic<2.14, below this project's pins,
 # so it cannot share the project venv: it gets a side venv with its own supported versions.
 QUIX_VENV = Path.home() / ".cache" / "badbuzz" / f"bench-quix-{QUIX_VERSION}"
-QUIX_REQUIREMENTS = (f"quixstreams=={QUIX_VERSION}", "ai-edge-litert==2.3.0", "numpy==2.4.6")
+QUIX_REQUIREMENTS = (
+    f"quixstreams=={QUIX_VERSION}",
+    "ai-edge-litert==2.3.0",
+    "numpy==2.4.6",
+    "tokenizers==0.23.3",
+)
 Guarantee = Literal["at_least_once", "exactly_once"]
 
 
@@ -177,12 +182,14 @@ def quix_app(kafka: KafkaConnection, topics: Topics, workdir: Path) -> Child:
 
 
 def ensure_quix_venv() -> Path:
-    """Create the side venv on first use (pip, pinned versions); returns its python."""
+    """Create the side venv on first use, and again when the pins change (pip, pinned
+    versions); returns its python."""
     python = QUIX_VENV / "bin" / "python"
     marker = QUIX_VENV / ".complete"
-    if not marker.exists():
+    wanted = "\n".join(QUIX_REQUIREMENTS)
+    if not marker.exists() or marker.read_text() != wanted:
         venv.create(QUIX_VENV, with_pip=True, clear=True)
         pip = [str(python), "-m", "pip", "install", "--quiet", *QUIX_REQUIREMENTS]
         subprocess.run(pip, check=True)
-        marker.touch()
+        marker.write_text(wanted)
     return python

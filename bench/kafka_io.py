@@ -15,6 +15,8 @@ from stream.kafka import KafkaConnection
 from stream.localkafka import KAFKA_VERSION, LocalKafka, free_port
 from stream.settings import Settings
 
+FETCH_MESSAGES = 10_000
+
 
 @contextmanager
 def broker() -> Iterator[tuple[KafkaConnection, str]]:
@@ -59,10 +61,13 @@ class OutputReader:
         self.stamps: dict[str, int] = {}
 
     def catch_up(self) -> int:
-        """Reads what the broker has for us now; returns the distinct keys seen so far."""
-        while messages := self.consumer.consume(10_000, timeout=0.05):
+        """Reads what has been fetched so far, not what arrives meanwhile (the caller must
+        get control back during a drain); returns the distinct keys seen so far."""
+        while True:
+            messages = self.consumer.consume(FETCH_MESSAGES, timeout=0.05)
             _keep_first(self.stamps, messages)
-        return len(self.stamps)
+            if len(messages) < FETCH_MESSAGES:
+                return len(self.stamps)
 
     def close(self) -> None:
         self.consumer.close()
@@ -91,7 +96,7 @@ def read_timestamps(kafka: KafkaConnection, topic: str) -> dict[str, int]:
     remaining = {p for p, end in ends.items() if end > 0}
     stamps: dict[str, int] = {}
     while remaining:
-        messages = consumer.consume(10_000, timeout=1.0)
+        messages = consumer.consume(FETCH_MESSAGES, timeout=1.0)
         _keep_first(stamps, messages)
         for message in messages:
             if message.error() is None and message.offset() + 1 >= ends[message.partition()]:

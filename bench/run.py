@@ -135,6 +135,7 @@ def main() -> None:
                         -2000:
                     ]
                     continue
+                run["load_average_1m_after"] = report.load_average()[0]
                 runs.setdefault(contender.tag, []).append(run)
                 print(f"  {_run_line(run)} ({time.monotonic() - started:.0f} s in)", flush=True)
         rows = [

@@ -9,7 +9,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +25,15 @@ DEFAULT_CONFIG = (
 )
 
 
+Make = Callable[[procs.Topics, Path], procs.Child | procs.Group]
+
+
 @dataclass(frozen=True)
 class Contender:
     tag: str
     role: str
     paced: bool
-    make: Callable[[procs.Topics, Path], procs.Child | procs.Group]
+    make: Make
 
 
 def parse_args() -> argparse.Namespace:
@@ -55,41 +58,46 @@ def parse_args() -> argparse.Namespace:
 
 def contenders(args: argparse.Namespace, kafka: KafkaConnection) -> list[Contender]:
     """Single workers get the paced phase; the peers and the group only the backlog."""
-    pairs = [tuple(int(x) for x in pair.split("/")) for pair in args.configs.split(",")]
-    configs = [procs.WorkerConfig(batch, wait_ms) for batch, wait_ms in pairs]
-    exactly_once = procs.WorkerConfig(*pairs[0], guarantee="exactly_once")
-    n = args.partitions
-    out = [
-        Contender(
-            f"worker-{c.batch}-{c.wait_ms}",
-            "worker",
-            True,
-            lambda t, d, c=c: procs.worker(kafka, t, n, c, d),
-        )
-        for c in configs
+    configs = [
+        procs.WorkerConfig(*(int(part) for part in pair.split("/")))
+        for pair in args.configs.split(",")
     ]
-    out.append(
-        Contender(
-            "worker-eos",
-            "worker_exactly_once",
-            True,
-            lambda t, d: procs.worker(kafka, t, n, exactly_once, d),
-        )
-    )
+    exactly_once = replace(configs[0], guarantee="exactly_once")
+    partitions = args.partitions
+
+    def worker(config: procs.WorkerConfig) -> Make:
+        return lambda topics, workdir: procs.worker(kafka, topics, partitions, config, workdir)
+
+    out = [Contender(f"worker-{c.batch}-{c.wait_ms}", "worker", True, worker(c)) for c in configs]
+    out.append(Contender("worker-eos", "worker_exactly_once", True, worker(exactly_once)))
     if args.scale_out:
         out.append(
             Contender(
                 "group",
                 "worker_group",
                 False,
-                lambda t, d: procs.worker_group(kafka, t, n, configs[0], d),
+                lambda topics, workdir: procs.worker_group(
+                    kafka, topics, partitions, configs[0], workdir
+                ),
             )
         )
     if not args.skip_peers:
         out.append(
-            Contender("plain", "plain_loop", False, lambda t, d: procs.plain_loop(kafka, t, 64, d))
+            Contender(
+                "plain",
+                "plain_loop",
+                False,
+                lambda topics, workdir: procs.plain_loop(kafka, topics, 64, workdir),
+            )
         )
-        out.append(Contender("quix", "quix", False, lambda t, d: procs.quix_app(kafka, t, d)))
+        out.append(
+            Contender(
+                "quix",
+                "quix",
+                False,
+                lambda topics, workdir: procs.quix_app(kafka, topics, workdir),
+            )
+        )
     return out
 
 

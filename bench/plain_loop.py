@@ -13,6 +13,7 @@ from confluent_kafka import Consumer, Message, Producer
 
 from model import SentimentModel
 from stream.kafka import KafkaConnection
+from stream.pipeline.labelshift import label_shift_from
 from stream.pipeline.scoring import process_batch
 from stream.records import RawRecord
 from stream.settings import Settings
@@ -31,9 +32,10 @@ def record(message: Message) -> RawRecord:
 
 
 def main(raw: str, out: str, group: str, batch: int) -> None:
+    settings = Settings()
     model = SentimentModel.load()
-    max_ahead_s = Settings().event_time_max_ahead_s
-    kafka = KafkaConnection.from_settings(Settings())
+    shift = label_shift_from(settings, model)
+    kafka = KafkaConnection.from_settings(settings)
     consumer = Consumer(
         kafka.librdkafka(
             {"group.id": group, "auto.offset.reset": "earliest", "enable.auto.commit": False}
@@ -50,10 +52,11 @@ def main(raw: str, out: str, group: str, batch: int) -> None:
         outcome = process_batch(
             [record(m) for m in messages],
             model,
+            shift,
             max_payload_bytes=MAX_PAYLOAD,
             deadletter_payload_bytes=0,
             now=datetime.now(UTC),
-            event_time_max_ahead_s=max_ahead_s,
+            event_time_max_ahead_s=settings.event_time_max_ahead_s,
         )
         for event in outcome.events:
             producer.produce(out, key=event.tweet_id.encode(), value=event.model_dump_json())

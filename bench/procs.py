@@ -9,6 +9,7 @@ import sys
 import venv
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from stream.kafka import KafkaConnection
 from stream.kafka.local import free_port
@@ -18,7 +19,13 @@ QUIX_VERSION = "3.28.1"
 # quixstreams 3.x caps confluent-kafka<2.13 and pydantic<2.14, below this project's pins,
 # so it cannot share the project venv: it gets a side venv with its own supported versions.
 QUIX_VENV = Path.home() / ".cache" / "badbuzz" / f"bench-quix-{QUIX_VERSION}"
-QUIX_REQUIREMENTS = (f"quixstreams=={QUIX_VERSION}", "ai-edge-litert==2.3.0", "numpy==2.4.6")
+QUIX_REQUIREMENTS = (
+    f"quixstreams=={QUIX_VERSION}",
+    "ai-edge-litert==2.3.0",
+    "numpy==2.4.6",
+    "tokenizers==0.23.3",
+)
+Guarantee = Literal["at_least_once", "exactly_once"]
 
 
 @dataclass
@@ -113,18 +120,29 @@ class Group:
             member.stop(timeout)
 
 
+@dataclass(frozen=True)
+class WorkerConfig:
+    batch: int
+    wait_ms: int
+    guarantee: Guarantee = "at_least_once"
+
+    @property
+    def label(self) -> str:
+        suffix = " exactly-once" if self.guarantee == "exactly_once" else ""
+        return f"{self.batch}/{self.wait_ms}ms{suffix}"
+
+
 def worker_group(
-    kafka: KafkaConnection, topics: Topics, partitions: int, batch: int, wait_ms: int, workdir: Path
+    kafka: KafkaConnection, topics: Topics, partitions: int, config: WorkerConfig, workdir: Path
 ) -> Group:
     members = [
-        worker(kafka, topics, partitions, batch, wait_ms, workdir / f"member-{index}")
-        for index in range(2)
+        worker(kafka, topics, partitions, config, workdir / f"member-{index}") for index in range(2)
     ]
-    return Group(f"badbuzz 2 workers {batch}/{wait_ms}ms", members)
+    return Group(f"badbuzz 2 workers {config.label}", members)
 
 
 def worker(
-    kafka: KafkaConnection, topics: Topics, partitions: int, batch: int, wait_ms: int, workdir: Path
+    kafka: KafkaConnection, topics: Topics, partitions: int, config: WorkerConfig, workdir: Path
 ) -> Child:
     """`badbuzz worker` exactly as operators (and tests/support.py) run it; the security
     settings, if any, come with the environment it inherits."""
@@ -138,14 +156,15 @@ def worker(
         "BADBUZZ_TOPIC_ALERTS": f"{topics.raw}.alerts",
         "BADBUZZ_TOPIC_DEADLETTER": f"{topics.raw}.deadletter",
         "BADBUZZ_TOPIC_PARTITIONS": str(partitions),
-        "BADBUZZ_BATCH_SIZE": str(batch),
-        "BADBUZZ_BATCH_MAX_WAIT_MS": str(wait_ms),
+        "BADBUZZ_BATCH_SIZE": str(config.batch),
+        "BADBUZZ_BATCH_MAX_WAIT_MS": str(config.wait_ms),
+        "BADBUZZ_PROCESSING_GUARANTEE": config.guarantee,
         "BADBUZZ_DATA_DIR": str(workdir / "data"),
         "BADBUZZ_WEB_PORT": str(free_port()),
         "BADBUZZ_WEB_HOST": "127.0.0.1",
     }
     command = [sys.executable, "-m", "stream.cli", "worker"]
-    return Child(f"badbuzz worker {batch}/{wait_ms}ms", command, env, workdir)
+    return Child(f"badbuzz worker {config.label}", command, env, workdir)
 
 
 def plain_loop(kafka: KafkaConnection, topics: Topics, batch: int, workdir: Path) -> Child:
@@ -163,12 +182,14 @@ def quix_app(kafka: KafkaConnection, topics: Topics, workdir: Path) -> Child:
 
 
 def ensure_quix_venv() -> Path:
-    """Create the side venv on first use (pip, pinned versions); returns its python."""
+    """Create the side venv on first use, and again when the pins change (pip, pinned
+    versions); returns its python."""
     python = QUIX_VENV / "bin" / "python"
     marker = QUIX_VENV / ".complete"
-    if not marker.exists():
+    wanted = "\n".join(QUIX_REQUIREMENTS)
+    if not marker.exists() or marker.read_text() != wanted:
         venv.create(QUIX_VENV, with_pip=True, clear=True)
         pip = [str(python), "-m", "pip", "install", "--quiet", *QUIX_REQUIREMENTS]
         subprocess.run(pip, check=True)
-        marker.touch()
+        marker.write_text(wanted)
     return python

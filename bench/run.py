@@ -1,4 +1,5 @@
-"""`python -m bench.run`: worker vs raw scorer vs confluent-kafka loop vs Quix Streams."""
+"""`python -m bench.run`: worker (at-least-once and exactly-once) vs raw scorer vs
+confluent-kafka loop vs Quix Streams, each run `--repeats` times."""
 
 from __future__ import annotations
 
@@ -7,21 +8,44 @@ import json
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bench import procs, raw_scorer, report, scenario
+from bench import procs, raw_scorer, report, scenario, stats, summary
 from bench.data import load_texts, payloads, tweet_texts
 from bench.kafka_io import broker
+from stream.kafka import KafkaConnection
+from stream.settings import Settings
+
+DEFAULT_CONFIG = (
+    f"{Settings.model_fields['batch_size'].default}/"
+    f"{Settings.model_fields['batch_max_wait_ms'].default}"
+)
+
+
+Make = Callable[[procs.Topics, Path], procs.Child | procs.Group]
+
+
+@dataclass(frozen=True)
+class Contender:
+    tag: str
+    role: str
+    paced: bool
+    make: Make
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tweets", type=int, default=200_000, help="preloaded backlog size")
+    parser.add_argument("--tweets", type=int, default=100_000, help="preloaded backlog size")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of every contender")
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("bench/results.json"))
     parser.add_argument(
-        "--configs", default="64/50,256/20", help="worker BATCH_SIZE/MAX_WAIT_MS pairs to try"
+        "--configs",
+        default=DEFAULT_CONFIG,
+        help="worker BATCH_SIZE/MAX_WAIT_MS pairs; the first also runs exactly-once",
     )
     parser.add_argument("--paced-s", type=float, default=30.0, help="0 skips the paced phase")
     parser.add_argument("--paced-fraction", type=float, default=0.5)
@@ -32,15 +56,64 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def contenders(args: argparse.Namespace, kafka: KafkaConnection) -> list[Contender]:
+    """Single workers get the paced phase; the peers and the group only the backlog."""
+    configs = [
+        procs.WorkerConfig(*(int(part) for part in pair.split("/")))
+        for pair in args.configs.split(",")
+    ]
+    exactly_once = replace(configs[0], guarantee="exactly_once")
+    partitions = args.partitions
+
+    def worker(config: procs.WorkerConfig) -> Make:
+        return lambda topics, workdir: procs.worker(kafka, topics, partitions, config, workdir)
+
+    out = [Contender(f"worker-{c.batch}-{c.wait_ms}", "worker", True, worker(c)) for c in configs]
+    out.append(Contender("worker-eos", "worker_exactly_once", True, worker(exactly_once)))
+    if args.scale_out:
+        out.append(
+            Contender(
+                "group",
+                "worker_group",
+                False,
+                lambda topics, workdir: procs.worker_group(
+                    kafka, topics, partitions, configs[0], workdir
+                ),
+            )
+        )
+    if not args.skip_peers:
+        out.append(
+            Contender(
+                "plain",
+                "plain_loop",
+                False,
+                lambda topics, workdir: procs.plain_loop(kafka, topics, 64, workdir),
+            )
+        )
+        out.append(
+            Contender(
+                "quix",
+                "quix",
+                False,
+                lambda topics, workdir: procs.quix_app(kafka, topics, workdir),
+            )
+        )
+    return out
+
+
 def main() -> None:
     args = parse_args()
-    configs = [tuple(int(x) for x in pair.split("/")) for pair in args.configs.split(",")]
     texts = tweet_texts(load_texts(), args.tweets)
-    results: dict[str, Any] = {"machine": report.machine(), "tweets": args.tweets}
-    print(f"raw scorer on {len(texts)} texts ...", flush=True)
-    results["raw_scorer_tweets_per_s"] = round(raw_scorer.tweets_per_s(texts), 1)
-    rows: list[dict[str, Any]] = []
+    results: dict[str, Any] = {
+        "machine": report.machine(),
+        "tweets": args.tweets,
+        "repeats": args.repeats,
+    }
+    raw_runs: list[float] = []
+    runs: dict[str, list[dict[str, Any]]] = {}
+    names: dict[str, str] = {}
     run_id = uuid.uuid4().hex[:6]
+    started = time.monotonic()
     with broker() as (kafka, kafka_version), tempfile.TemporaryDirectory() as tmp:
         results["machine"]["kafka_version"] = kafka_version
         load = scenario.Load(
@@ -51,60 +124,81 @@ def main() -> None:
             args.paced_s,
             args.paced_fraction,
         )
+        lineup = contenders(args, kafka)
+        # Round-robin, not one contender's runs in a row: a slow spell of the shared machine
+        # then costs every contender one run instead of one contender all of its runs.
+        for repeat in range(1, args.repeats + 1):
+            raw_runs.append(round(raw_scorer.tweets_per_s(texts), 1))
+            print(f"[run {repeat}] raw scorer {raw_runs[-1]:.0f} tweets/s", flush=True)
+            for contender in lineup:
+                topics = _topics(f"{run_id}-{contender.tag}-{repeat}")
+                child = contender.make(topics, Path(tmp) / topics.group)
+                names[contender.tag] = child.name
+                print(f"[run {repeat}] {child.name} ...", flush=True)
+                try:
+                    run = scenario.run(child, topics, load, contender.paced)
+                except RuntimeError as exc:  # one broken contender must not lose the others
+                    print(f"  FAILED: {exc}")
+                    results.setdefault("failures", {})[f"{child.name} run {repeat}"] = str(exc)[
+                        -2000:
+                    ]
+                    continue
+                run["load_average_1m_after"] = report.load_average()[0]
+                runs.setdefault(contender.tag, []).append(run)
+                print(f"  {_run_line(run)} ({time.monotonic() - started:.0f} s in)", flush=True)
+        rows = [
+            summary.contender_row(names[c.tag], c.role, runs[c.tag])
+            for c in lineup
+            if c.tag in runs
+        ]
+    finish(args, results, raw_runs, rows)
 
-        def topics(tag: str) -> procs.Topics:
-            name = f"bench-{run_id}-{tag}"
-            return procs.Topics(f"{name}.raw", f"{name}.out", name)
 
-        contenders: list[tuple[procs.Child | procs.Group, procs.Topics, bool]] = []
-        for batch, wait_ms in configs:
-            t = topics(f"worker-{batch}-{wait_ms}")
-            child = procs.worker(kafka, t, args.partitions, batch, wait_ms, Path(tmp) / t.group)
-            contenders.append((child, t, True))
-        if args.scale_out:
-            batch, wait_ms = configs[0]
-            t = topics(f"group-{batch}-{wait_ms}")
-            group = procs.worker_group(
-                kafka, t, args.partitions, batch, wait_ms, Path(tmp) / t.group
-            )
-            contenders.append((group, t, False))
-        if not args.skip_peers:
-            t = topics("plain")
-            contenders.append((procs.plain_loop(kafka, t, 64, Path(tmp) / t.group), t, False))
-            t = topics("quix")
-            contenders.append((procs.quix_app(kafka, t, Path(tmp) / t.group), t, False))
-        for child, t, paced in contenders:
-            print(f"{child.name} ...", flush=True)
-            started = time.monotonic()
-            try:
-                rows.append(scenario.run(child, t, load, paced))
-            except RuntimeError as exc:  # one broken contender must not lose the others
-                print(f"  FAILED: {exc}")
-                results.setdefault("failures", {})[child.name] = str(exc)[-2000:]
-                continue
-            print(f"  {rows[-1]['tweets_per_s']:.0f} tweets/s ({time.monotonic() - started:.0f} s)")
-    finish(args, results, rows, configs)
+def _topics(tag: str) -> procs.Topics:
+    name = f"bench-{tag}"
+    return procs.Topics(f"{name}.raw", f"{name}.out", name)
+
+
+def _run_line(run: dict[str, Any]) -> str:
+    pace = run.get("backlog_pace") or {}
+    line = f"{run['tweets_per_s']:.0f} tweets/s, slowest second {pace.get('min_per_s', '-')}/s"
+    if pace.get("stall"):
+        line += f" STALL at seconds {pace['stalled_seconds']}"
+    if "paced_latency_ms" in run:
+        figures = run["paced_latency_ms"]
+        line += f"; paced p99 {figures['p99']:.0f} ms at {run['paced_offered_per_s']:.0f}/s"
+    return line
 
 
 def finish(
-    args: argparse.Namespace, results: dict[str, Any], rows: list[dict[str, Any]], configs: list
+    args: argparse.Namespace,
+    results: dict[str, Any],
+    raw_runs: list[float],
+    rows: list[dict[str, Any]],
 ) -> None:
-    raw = results["raw_scorer_tweets_per_s"]
-    workers = [row for row in rows if row["name"].startswith("badbuzz worker")]
-    reference = workers[0]["tweets_per_s"]
-    best = max(workers, key=lambda row: row["tweets_per_s"])
-    scorer_row = {"name": "raw scorer (no Kafka)", "tweets_per_s": raw}
+    raw = stats.spread(raw_runs)
+    ratios = summary.ratios(raw["median"], rows)
     results |= {
-        "worker_configs": [f"{b}/{w}ms" for b, w in configs],
-        "best_worker_config": best["name"],
+        "raw_scorer_tweets_per_s": raw["median"],
+        "raw_scorer_tweets_per_s_spread": {"min": raw["min"], "max": raw["max"]},
+        "raw_scorer_tweets_per_s_runs": raw_runs,
+        "load_average_at_end": report.load_average(),
         "contenders": rows,
-        "worker_vs_raw_scorer": round(best["tweets_per_s"] / raw, 3),
+        "ratios": ratios,
     }
+    goals = summary.goals(ratios, rows)
+    results["goals"] = [{"goal": g.text, "measured": g.measured, "met": g.met} for g in goals]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print()
-    print(report.table([scorer_row, *rows], reference))
-    print(f"\nbest worker config: {best['name']}; figures in {args.out}")
+    print(report.table(raw, rows))
+    print()
+    for goal in goals:
+        print(f"{'met ' if goal.met else 'MISS'}  {goal.text}: {goal.measured}")
+    print(
+        f"\nload average {results['machine']['load_average_at_start']} at start, "
+        f"{results['load_average_at_end']} at end; figures in {args.out}"
+    )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from typing import Any
 
 from bench import stats
 from bench.data import Message, PacedProducer, payloads, preload
-from bench.kafka_io import message_count, read_timestamps
+from bench.kafka_io import OutputReader, read_timestamps
 from bench.procs import Child, Group, Topics
 from stream.kafka import KafkaConnection
 from stream.kafka.topics import ensure_topics
@@ -28,13 +28,13 @@ class Load:
 
 
 def wait_for(
-    child: Child | Group, load: Load, topic: str, target: int, stall_s: float = 90.0
+    child: Child | Group, reader: OutputReader, target: int, stall_s: float = 90.0
 ) -> float:
-    """Block until `topic` holds `target` messages; returns the child's CPU seconds when its
-    first output appeared, so CPU use over the drain can be computed."""
+    """Block until the output holds `target` distinct tweets; returns the child's CPU seconds
+    when its first output appeared, so CPU use over the drain can be computed."""
     seen, last_change, first_cpu = -1, time.monotonic(), float("nan")
     while True:
-        count = message_count(load.kafka, topic)
+        count = reader.catch_up()
         if count > 0 and first_cpu != first_cpu:
             first_cpu = child.cpu_seconds()
         if count >= target:
@@ -49,26 +49,30 @@ def wait_for(
 
 
 def run(child: Child | Group, topics: Topics, load: Load, paced: bool) -> dict[str, Any]:
+    """One run of one contender on fresh topics."""
     ensure_topics(load.kafka, [topics.raw, topics.out], load.partitions)
     preload(load.kafka, topics.raw, load.backlog)
     backlog = len(load.backlog)
-    result: dict[str, Any] = {"name": child.name}
+    result: dict[str, Any] = {}
+    reader = OutputReader(load.kafka, topics.out)
     child.start()
     try:
-        first_cpu = wait_for(child, load, topics.out, backlog)
+        first_cpu = wait_for(child, reader, backlog)
         drain_cpu = child.cpu_seconds() - first_cpu
-        max_rate = stats.throughput(read_timestamps(load.kafka, topics.out), BACKLOG)
+        max_rate = stats.throughput(reader.stamps, BACKLOG)
         if paced and load.paced_s > 0:
-            result |= _paced_phase(child, topics, load, load.paced_fraction * max_rate)
+            result |= _paced_phase(child, reader, topics, load, load.paced_fraction * max_rate)
         result["peak_rss_mb"] = round(child.peak_rss_mb(), 1)
     finally:
         child.stop()
+        reader.close()
     raw_ms = read_timestamps(load.kafka, topics.raw)
-    out_ms = read_timestamps(load.kafka, topics.out)
+    out_ms = reader.stamps
     result |= {
         "tweets_per_s": round(max_rate, 1),
         "backlog": stats.completeness(raw_ms, out_ms, BACKLOG),
         "backlog_latency_ms": stats.latency_ms(raw_ms, out_ms, BACKLOG),
+        "backlog_pace": stats.backlog_pace(out_ms, BACKLOG),
         "cpu_cores_busy_during_backlog": round(drain_cpu * max_rate / backlog, 2),
     }
     if "paced_offered_per_s" in result:
@@ -80,13 +84,15 @@ def run(child: Child | Group, topics: Topics, load: Load, paced: bool) -> dict[s
     return result
 
 
-def _paced_phase(child: Child | Group, topics: Topics, load: Load, rate: float) -> dict[str, Any]:
+def _paced_phase(
+    child: Child | Group, reader: OutputReader, topics: Topics, load: Load, rate: float
+) -> dict[str, Any]:
     """The contender is idle and caught up; offer `rate` tweets/s for `paced_s` seconds."""
     count = max(1, int(rate * load.paced_s))
     texts = [load.texts[i % len(load.texts)] for i in range(count)]
     producer = PacedProducer(load.kafka, topics.raw, payloads(texts, PACED), rate)
-    before = message_count(load.kafka, topics.out)
+    before = reader.catch_up()
     producer.start()
     producer.join()
-    wait_for(child, load, topics.out, before + producer.sent)
+    wait_for(child, reader, before + producer.sent)
     return {"paced_offered_per_s": round(producer.sent / producer.elapsed_s, 1)}

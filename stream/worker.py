@@ -100,7 +100,7 @@ def build_worker(
         await asyncio.to_thread(scoring.stop)
         outputs.close()
 
-    register_web(app, settings, scorer, outputs, status, lambda: scoring.alive)
+    register_web(app, settings, pipeline, outputs, status, lambda: scoring.alive)
     return app
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import structlog
 
-from schemas import DeadLetter, SentimentEvent
+from schemas import DeadLetter, Label, SentimentEvent
 from stream.agents.handling import Handling, rejected_inputs
 from stream.kafka.connection import KafkaConnection
 from stream.kafka.scoring_consumer import HandledBatch, ScoringConsumer
@@ -34,9 +34,7 @@ class ScoringObserver:
         self._shift = pipeline.shift
         self._oov_every = settings.drift_oov_every
         self._drift = DriftMonitor(
-            pipeline.scorer.metadata["reference_histogram"],
-            pipeline.scorer.threshold,
-            settings.drift_window,
+            pipeline.scorer.metadata["reference_histogram"], settings.drift_window
         )
         self._batches = itertools.count()
         metrics.MODEL_INFO.info({"version": pipeline.scorer.version})
@@ -59,7 +57,8 @@ class ScoringObserver:
         metrics.LABEL_PRIOR_SCOPES.set(self._shift.scopes_with_own_prior)
 
     def _observe_drift(self, outcome: BatchOutcome) -> None:
-        self._drift.observe(outcome.model_p_positive)
+        negative = [event.label is Label.NEGATIVE for event in outcome.events]
+        self._drift.observe(outcome.model_p_positive, negative)
         metrics.DRIFT_PSI.set(self._drift.psi)
         metrics.PREDICTED_NEGATIVE_SHARE.set(self._drift.negative_share)
         if outcome.events and next(self._batches) % self._oov_every == 0:

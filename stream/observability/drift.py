@@ -24,13 +24,16 @@ def psi(reference: Sequence[float], actual: Sequence[float]) -> float:
 
 
 class DriftMonitor:
-    def __init__(self, reference_histogram: Sequence[float], threshold: float, window: int):
+    def __init__(self, reference_histogram: Sequence[float], window: int):
         self.reference = list(reference_histogram)
-        self.threshold = threshold
         self._scores: deque[float] = deque(maxlen=window)
+        self._negative: deque[bool] = deque(maxlen=window)
 
-    def observe(self, scores: Sequence[float]) -> None:
+    def observe(self, scores: Sequence[float], negative: Sequence[bool]) -> None:
+        """`scores`: the model's own p(positive) against negative, as in the reference;
+        `negative`: whether each tweet was labelled negative (after the live correction)."""
         self._scores.extend(scores)
+        self._negative.extend(negative)
 
     @property
     def histogram(self) -> list[float]:
@@ -45,6 +48,6 @@ class DriftMonitor:
 
     @property
     def negative_share(self) -> float:
-        if not self._scores:
+        if not self._negative:
             return 0.0
-        return sum(score < self.threshold for score in self._scores) / len(self._scores)
+        return sum(self._negative) / len(self._negative)

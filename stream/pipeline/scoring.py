@@ -94,7 +94,9 @@ def process_batch(
     model, corrected = score_texts(scorer, [tweet.text for _, tweet in accepted], scopes, shift)
     positive = scorer.classes.index(Label.POSITIVE)
     negative = scorer.classes.index(Label.NEGATIVE)
-    outcome.model_p_positive = model[:, positive].tolist()
+    # the score drift compares with the bundle's reference: p(positive) against negative
+    polar = model[:, positive] / np.maximum(model[:, positive] + model[:, negative], 1e-12)
+    outcome.model_p_positive = polar.tolist()
     labels = decide(scorer.classes, corrected, scorer.threshold)
     for (record, tweet), scope, row, label in zip(accepted, scopes, corrected, labels, strict=True):
         prior = scorer.train_prior if shift is None else shift.prior_for(scope)

@@ -17,13 +17,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from schemas import AlertKind, DeadLetter
+import numpy as np
+
+from schemas import AlertKind, DeadLetter, Label
 from stream.alerts.detector import Detector, Observed, ScopeState, detectors_from
 from stream.alerts.store import StateStore
 from stream.pipeline.feedback import FeedbackOutcome, labelled_example, process_feedback
 from stream.pipeline.labelshift import LabelShift, label_shift_from
-from stream.pipeline.scoring import BatchOutcome, TextScorer, process_batch
-from stream.pipeline.signals import Signal, scope_of, sentiment_signals
+from stream.pipeline.scoring import BatchOutcome, TextScorer, decide, process_batch
+from stream.pipeline.signals import GLOBAL_SCOPE, Signal, scope_of, sentiment_signals
 from stream.records import Outgoing, RawRecord
 from stream.settings import Settings
 
@@ -39,6 +41,16 @@ class Scored:
 class FeedbackRecorded:
     outcome: FeedbackOutcome
     messages: list[Outgoing]
+
+
+@dataclass
+class Predicted:
+    """Texts scored as the stream would label them, without joining the live estimate."""
+
+    classes: tuple[str, ...]
+    probabilities: np.ndarray  # (n, k), corrected to `prior`
+    labels: list[Label]
+    prior: np.ndarray
 
 
 @dataclass
@@ -90,6 +102,21 @@ class Pipeline:
             + self.signals(sentiment_signals(outcome.events))
         )
         return Scored(outcome, inference_s, messages)
+
+    def predict(self, texts: Sequence[str]) -> Predicted:
+        """For /predict: the stream's decision on the global live prior. Requests do not feed
+        the prior estimate, so a caller cannot move the labels of real traffic."""
+        posteriors = self.scorer.predict_classes(texts)
+        scopes = [GLOBAL_SCOPE] * len(texts)
+        if self.shift is None:
+            corrected, prior = posteriors, np.asarray(self.scorer.train_prior, dtype=float)
+        else:
+            corrected, prior = (
+                self.shift.correct(scopes, posteriors),
+                self.shift.prior_for(GLOBAL_SCOPE),
+            )
+        labels = decide(self.scorer.classes, corrected, self.scorer.threshold)
+        return Predicted(tuple(self.scorer.classes), corrected, labels, prior)
 
     def record_feedback(self, records: Sequence[RawRecord]) -> FeedbackRecorded:
         """Valid reports become training rows and feedback signals; users' corrected labels

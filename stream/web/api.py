@@ -3,7 +3,7 @@ steps between a request body and its answer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
 
@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, mo
 
 from schemas import Alert, Label
 from stream.pipeline.intake import Rejection
+from stream.pipeline.steps import Predicted
 
 
 def _not_blank(text: str) -> str:
@@ -48,11 +49,21 @@ class Prediction(BaseModel):
     label: Label
     p_positive: float = Field(ge=0.0, le=1.0)
     p_negative: float = Field(ge=0.0, le=1.0)
+    p_neutral: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="Only from a three-class model."
+    )
 
 
 class PredictResponse(BaseModel):
     model_version: str
-    threshold: float = Field(description="p_positive at or above which the label is positive.")
+    classes: list[str] = Field(description="The model's classes, in the order of `prior`.")
+    prior: dict[str, float] = Field(
+        description="The live class prior the probabilities are corrected to (label shift)."
+    )
+    threshold: float = Field(
+        description="A binary model labels positive at or above this p_positive; a "
+        "three-class model takes the most probable class."
+    )
     predictions: list[Prediction]
 
 
@@ -98,18 +109,19 @@ class StatusReport(BaseModel):
     dead_letters: list[DeadLetterSummary] = Field(description="The latest, newest first.")
 
 
-def predictions(
-    texts: Sequence[str], p_positive: Sequence[float], label_for: Callable[[float], str]
-) -> list[Prediction]:
-    """`label_for` is the model's own decision rule, so /predict labels as the stream does."""
+def predictions(texts: Sequence[str], predicted: Predicted) -> list[Prediction]:
+    """The stream's labels and probabilities (stream/pipeline/steps.py), one per text."""
+    column = {name: n for n, name in enumerate(predicted.classes)}
+    neutral = column.get("neutral")
     return [
         Prediction(
             text=text,
-            label=Label(label_for(p)),
-            p_positive=p,
-            p_negative=1.0 - p,
+            label=label,
+            p_positive=float(row[column["positive"]]),
+            p_negative=float(row[column["negative"]]),
+            p_neutral=None if neutral is None else float(row[neutral]),
         )
-        for text, p in zip(texts, (float(p) for p in p_positive), strict=True)
+        for text, row, label in zip(texts, predicted.probabilities, predicted.labels, strict=True)
     ]
 
 

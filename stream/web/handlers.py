@@ -16,11 +16,11 @@ from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
-from model import SentimentModel
 from schemas import Feedback
 from stream.kafka.producer import OutputProducer
 from stream.observability import metrics
 from stream.pipeline.intake import Rejection, parse_message
+from stream.pipeline.steps import Pipeline
 from stream.records import Outgoing
 from stream.settings import Settings
 from stream.web.api import (
@@ -82,13 +82,14 @@ async def body_of(request: Request, limit: int) -> bytes | Rejection:
 def register_web(
     app: faust.App,
     settings: Settings,
-    scorer: SentimentModel,
+    pipeline: Pipeline,
     outputs: OutputProducer,
     status: StatusBoard,
     scoring_alive: Callable[[], bool],
 ) -> None:
     """`scoring_alive`: whether the tweets.raw consumer thread runs, for /ready.
     Raises at start when the token setting is unusable, so the door is never left open."""
+    scorer = pipeline.scorer
     guard = Guard(load_token(settings))
     read_guard = guard if settings.web_protect_reads else None
     openapi = openapi_document(settings)
@@ -147,13 +148,18 @@ def register_web(
                 return answer(self, problem(parsed), http_status(parsed))
             texts = parsed.all_texts
             async with model_turn:  # scored off the event loop, so the stream keeps flowing
-                p_positive = await asyncio.to_thread(scorer.predict_proba, texts)
+                predicted = await asyncio.to_thread(pipeline.predict, texts)
             return answer(
                 self,
                 PredictResponse(
                     model_version=scorer.version,
+                    classes=list(predicted.classes),
+                    prior={
+                        name: round(float(p), 4)
+                        for name, p in zip(predicted.classes, predicted.prior, strict=True)
+                    },
                     threshold=scorer.threshold,
-                    predictions=predictions(texts, p_positive.tolist(), scorer.label_for),
+                    predictions=predictions(texts, predicted),
                 ),
             )
 

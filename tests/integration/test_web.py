@@ -56,14 +56,23 @@ def test_predict_scores_texts_and_refuses_bad_bodies_with_the_reason(
     assert one["model_version"] == version
     [prediction] = one["predictions"]
     assert prediction["label"] == "positive"
-    assert prediction["p_positive"] + prediction["p_negative"] == pytest.approx(1.0)
+    probabilities = [prediction[f"p_{name}"] for name in one["classes"]]
+    assert sum(probabilities) == pytest.approx(1.0)
+    assert set(one["prior"]) == set(one["classes"]) and sum(one["prior"].values()) == pytest.approx(
+        1.0, abs=1e-3
+    )
 
-    texts = ["worst airline ever, lost my luggage, rude staff", "great flight, thank you!"]
+    texts = [
+        "worst airline ever, lost my luggage, rude staff",
+        "great flight, thank you!",
+        "the flight was on time",
+    ]
     status, many = post(worker, "/predict", {"texts": texts})
     assert status == 200
     assert [(p["text"], p["label"]) for p in many["predictions"]] == [
         (texts[0], "negative"),
         (texts[1], "positive"),
+        (texts[2], "neutral"),  # a factual tweet is not a complaint
     ]
 
     bad = {

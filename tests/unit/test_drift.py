@@ -21,13 +21,14 @@ def test_psi_is_zero_for_the_reference_itself_and_grows_with_the_shift() -> None
 
 
 def test_monitor_keeps_only_the_recent_window() -> None:
-    monitor = DriftMonitor(UNIFORM, threshold=0.5, window=100)
+    monitor = DriftMonitor(UNIFORM, window=100)
     assert (monitor.psi, monitor.negative_share) == (0.0, 0.0)
-    monitor.observe([0.05] * 100)  # all negative, all in the first bin
+    monitor.observe([0.05] * 100, [True] * 100)  # all negative, all in the first bin
     assert monitor.negative_share == 1.0
     assert monitor.histogram[0] == 1.0
     assert monitor.psi > 1.0
-    monitor.observe([i / 100 + 0.005 for i in range(100)])  # pushes the old ones out
+    scores = [i / 100 + 0.005 for i in range(100)]
+    monitor.observe(scores, [score < 0.5 for score in scores])  # pushes the old ones out
     assert monitor.histogram == pytest.approx(UNIFORM)
     assert monitor.psi == pytest.approx(0.0)
     assert monitor.negative_share == 0.5

@@ -173,4 +173,5 @@ def test_three_class_scores_are_labelled_by_the_most_likely_class() -> None:
     )
     assert [e.label for e in outcome.events] == [Label.NEUTRAL, Label.POSITIVE]
     assert outcome.events[0].p_negative == 0.3
-    assert outcome.model_p_positive == [0.1, 0.7]
+    # drift sees p(positive) against negative, the score the bundle's reference histogram is of
+    assert outcome.model_p_positive == pytest.approx([0.1 / (0.1 + 0.3), 0.7 / (0.7 + 0.1)])

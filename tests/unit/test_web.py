@@ -6,12 +6,14 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from schemas import Alert, AlertKind, AlertStatus, DeadLetter
+from schemas import Alert, AlertKind, AlertStatus, DeadLetter, Label
 from stream.app import create_app
 from stream.kafka import KafkaConnection
 from stream.pipeline.intake import Rejection, parse_message
+from stream.pipeline.steps import Predicted
 from stream.records import UndecodableBatch
 from stream.settings import Settings
 from stream.web.api import PredictRequest, http_status, predictions, too_many_texts
@@ -119,10 +121,19 @@ def test_each_rejection_maps_to_the_http_status_a_client_can_act_on() -> None:
         assert http_status(Rejection(reason, "")) == 422
 
 
-def test_predictions_use_the_model_decision_rule_and_both_probabilities() -> None:
-    got = predictions(["x", "y"], [0.75, 0.25], lambda p: "positive" if p >= 0.7 else "negative")
+def test_predictions_carry_the_pipelines_labels_and_every_class_probability() -> None:
+    predicted = Predicted(
+        classes=("negative", "neutral", "positive"),
+        probabilities=np.array([[0.1, 0.2, 0.7], [0.6, 0.3, 0.1]]),
+        labels=[Label.POSITIVE, Label.NEGATIVE],
+        prior=np.array([0.6, 0.2, 0.2]),
+    )
+    got = predictions(["x", "y"], predicted)
     assert [(p.text, p.label.value) for p in got] == [("x", "positive"), ("y", "negative")]
-    assert [p.p_negative for p in got] == [0.25, 0.75]
+    assert [(p.p_negative, p.p_neutral, p.p_positive) for p in got] == [
+        (0.1, 0.2, 0.7),
+        (0.6, 0.3, 0.1),
+    ]
 
 
 class FakeClock:

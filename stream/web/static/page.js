@@ -106,7 +106,8 @@ async function predict(event) {
     return;
   }
   fillTable(byId("predict-result"), result.body.predictions.map(
-    (p) => [p.text, p.label, p.p_positive.toFixed(3), p.p_negative.toFixed(3)]));
+    (p) => [p.text, p.label, p.p_positive.toFixed(3), p.p_negative.toFixed(3),
+      p.p_neutral === null ? "–" : p.p_neutral.toFixed(3)]));
 }
 
 async function sendFeedback(event) {

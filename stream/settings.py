@@ -69,6 +69,18 @@ class Settings(BaseSettings):
 
     batch_size: int = Field(default=256, ge=1, description="Most tweets scored in one batch.")
     batch_max_wait_ms: int = Field(default=20, ge=1, description="Longest wait to fill a batch.")
+    scoring_threads: int = Field(
+        default=2,
+        ge=1,
+        description="Batches of tweets.raw handled at once: the model runs without the GIL, "
+        "so one batch's inference overlaps the next one's parsing; outputs keep their order.",
+    )
+    signals_batch_wait_ms: int = Field(
+        default=250,
+        ge=1,
+        description="Longest wait to gather alert signals: each scope's window state is "
+        "written once per batch of signals, not once per signal.",
+    )
     max_batches_in_flight: int = Field(
         default=4, ge=1, description="Batches awaiting broker acks while the next is scored."
     )

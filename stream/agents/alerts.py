@@ -11,9 +11,10 @@ import faust
 import structlog
 
 from stream.agents.handling import Handling, record_of
+from stream.alerts.detector import Observed
 from stream.alerts.store import StateStore
 from stream.observability import metrics
-from stream.pipeline.steps import Detection
+from stream.pipeline.signals import Signal
 from stream.records import RawRecord
 
 log = structlog.get_logger(__name__)
@@ -23,25 +24,34 @@ LOGGED_LATE_IDS = 10  # a log line names this many of the events it reports drop
 def add_alerts_agent(
     app: faust.App, topic: faust.TopicT, handling: Handling, store: StateStore
 ) -> None:
-    pipeline = handling.pipeline
+    settings, pipeline = handling.settings, handling.pipeline
 
-    async def apply_signal(generation: int, records: Sequence[RawRecord]) -> None:
-        (record,) = records
-        detection = await pipeline.detect(record, store, generation)
-        await handling.deliver(detection.messages)
-        report(detection)
-        handling.status.record_alerts(detection.observed.alerts)
+    async def apply_signals(
+        generations: dict[tuple[int, int], int], records: Sequence[RawRecord]
+    ) -> None:
+        detected = await pipeline.detect(
+            records, [generations[(r.partition, r.offset)] for r in records], store
+        )
+        await handling.deliver(detected.messages)
+        for signal, observed in detected.observed:
+            report(signal, observed)
+            handling.status.record_alerts(observed.alerts)
 
     @app.agent(topic, name="detect")
     async def detect(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            apply = partial(apply_signal, event.message.generation_id)
-            await handling.handle("detect", [record_of(event)], apply)
+        """Signals in batches: a busy scope's state is written once per batch, not per
+        signal."""
+        wait_s = settings.signals_batch_wait_ms / 1000
+        async for events in stream.take_events(settings.batch_size, within=wait_s):
+            generations = {
+                (e.message.partition, e.message.offset): e.message.generation_id for e in events
+            }
+            apply = partial(apply_signals, generations)
+            await handling.handle("detect", [record_of(e) for e in events], apply)
 
 
-def report(detection: Detection) -> None:
+def report(signal: Signal, observed: Observed) -> None:
     """Metrics by alert kind only (scopes are unbounded); the scope goes to the logs."""
-    signal, observed = detection.signal, detection.observed
     kind = signal.kind.value
     metrics.EVENT_TIME_CLAMPED.labels(source="signals").inc(observed.clamped)
     metrics.ALERT_DUPLICATES_DROPPED.labels(kind=kind).inc(observed.duplicates)

@@ -105,6 +105,7 @@ def scoring_consumer(
         guarantee=settings.processing_guarantee,
         transactional_id=settings.scoring_transactional_id,
         on_failure=exit_for_a_restart,
+        handler_threads=settings.scoring_threads,
     )
 
 

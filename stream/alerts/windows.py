@@ -91,6 +91,9 @@ class ScopeWindow:
     watermark: float = float("-inf")
     dropped_late: int = 0
     seen: dict[int, set[bytes]] = field(default_factory=dict)
+    # each bucket's digests packed as they are stored, appended to as ids arrive: a busy
+    # scope's state is written often, and re-packing its ids each time cost more than counting
+    _packed: dict[int, bytearray] = field(default_factory=dict, compare=False, repr=False)
 
     def add(self, spec: WindowSpec, observation: Observation) -> Admission:
         """Count one observation, unless its id was counted already or it is later than the
@@ -123,6 +126,7 @@ class ScopeWindow:
             self.buckets.pop(bucket, None)
             self.examples.pop(bucket, None)
             self.seen.pop(bucket, None)
+            self._packed.pop(bucket, None)
         self.watermark = float(max(self.buckets, default=float("-inf")))
         return True
 
@@ -158,8 +162,11 @@ class ScopeWindow:
             if remembered < spec.max_ids or oldest >= bucket:
                 break
             remembered -= len(self.seen.pop(oldest))
+            self._packed.pop(oldest, None)
         if remembered < spec.max_ids:
             self.seen.setdefault(bucket, set()).add(digest)
+            if bucket in self._packed:
+                self._packed[bucket] += digest
 
     def _prune(self, spec: WindowSpec) -> None:
         newest = spec.bucket_of(self.watermark)
@@ -169,6 +176,7 @@ class ScopeWindow:
             self.examples.pop(bucket, None)
         for bucket in [b for b in self.seen if b < newest - spec.dedupe_s]:
             del self.seen[bucket]
+            self._packed.pop(bucket, None)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; a bucket's digests are one base64 string (about 11 bytes per id)."""
@@ -177,11 +185,14 @@ class ScopeWindow:
             "examples": {str(b): e for b, e in self.examples.items()},
             "watermark": self.watermark if self.watermark != float("-inf") else None,
             "dropped_late": self.dropped_late,
-            "seen": {
-                str(b): base64.b64encode(b"".join(sorted(ids))).decode()
-                for b, ids in self.seen.items()
-            },
+            "seen": {str(b): base64.b64encode(self._packed_ids(b)).decode() for b in self.seen},
         }
+
+    def _packed_ids(self, bucket: int) -> bytearray:
+        packed = self._packed.get(bucket)
+        if packed is None:
+            packed = self._packed[bucket] = bytearray(b"".join(self.seen[bucket]))
+        return packed
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ScopeWindow:
@@ -192,6 +203,9 @@ class ScopeWindow:
             watermark=float("-inf") if watermark is None else float(watermark),
             dropped_late=int(data.get("dropped_late", 0)),
             seen={int(b): split_digests(ids) for b, ids in data.get("seen", {}).items()},
+            _packed={
+                int(b): bytearray(base64.b64decode(ids)) for b, ids in data.get("seen", {}).items()
+            },
         )
 
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Literal
@@ -121,6 +123,7 @@ class ScoringConsumer:
         guarantee: Guarantee,
         transactional_id: str,
         on_failure: Callable[[BaseException], None],
+        handler_threads: int = 1,
     ) -> None:
         self._client_config = client_config
         self._topic = topic
@@ -132,6 +135,19 @@ class ScoringConsumer:
         self._depth = max_batches_in_flight
         self._exactly_once = guarantee == "exactly_once"
         self._on_failure = on_failure
+        # Batches handled side by side: the model runs without the GIL, so one batch's
+        # inference overlaps the next one's parsing and tokenising (or the previous one's
+        # transaction) on the second core. Outputs still go out in consumption order.
+        threads = handler_threads
+        self._handlers = (
+            ThreadPoolExecutor(threads, thread_name_prefix="scoring-handler")
+            if threads > 1
+            else None
+        )
+        self._handler_threads = threads
+        self._handling: deque[tuple[Future[HandledBatch], dict[Partition, tuple[int, int]]]] = (
+            deque()
+        )
         self._consumer = Consumer(
             {
                 **client_config,
@@ -206,10 +222,13 @@ class ScoringConsumer:
                 messages = self._consumer.consume(self._batch_size, self._batch_wait_s)
                 if messages:
                     self._process(messages, runner)
+                self._send_handled(wait=False)
                 self._measure_lag()
             self._drain(timeout_s=20.0)
             self._commit_stored()
         finally:
+            if self._handlers is not None:
+                self._handlers.shutdown(wait=True)
             self._consumer.close()
             self._producer.flush(10)
 
@@ -236,8 +255,24 @@ class ScoringConsumer:
                 log.warning("input_consumer_error", topic=self._topic, error=error.str())
         if not with_offsets:
             return
-        handled = runner.run(self._handle(records, undecodable))
         ranges = offset_ranges(with_offsets)
+        if self._handlers is None:
+            self._dispatch(runner.run(self._handle(records, undecodable)), ranges)
+            return
+        future = self._handlers.submit(asyncio.run, self._handle(records, undecodable))
+        self._handling.append((future, ranges))
+        self._send_handled(wait=len(self._handling) >= self._handler_threads)
+
+    def _send_handled(self, wait: bool) -> None:
+        """Send handled batches in the order they were consumed: the oldest when it is done,
+        or once `wait`, as soon as it is (so no more than `handler_threads` are handled at
+        once). A handler's exception is the consumer's failure (inputs never raise there)."""
+        while self._handling and (wait or self._handling[0][0].done()):
+            future, ranges = self._handling.popleft()
+            self._dispatch(future.result(), ranges)
+            wait = False
+
+    def _dispatch(self, handled: HandledBatch, ranges: dict[Partition, tuple[int, int]]) -> None:
         if self._exactly_once:
             self._transact(handled, ranges)
         else:
@@ -325,6 +360,7 @@ class ScoringConsumer:
                 raise
             log.warning("transaction_aborted_rewinding", error=error.str())
             self._producer.abort_transaction(30)
+            self._discard_handling()
             self._rewind(ranges)
             return
         handled.then()
@@ -339,6 +375,12 @@ class ScoringConsumer:
             except BufferError:
                 self._producer.poll(0.01)
 
+    def _discard_handling(self) -> None:
+        """Batches handled after an aborted one are read again from the rewound position."""
+        while self._handling:
+            future, _ = self._handling.popleft()
+            future.exception()  # wait for it; its outputs are dropped either way
+
     def _rewind(self, ranges: dict[Partition, tuple[int, int]]) -> None:
         """An aborted batch is read again from its first offset, which nothing committed past."""
         for partition, (first, _) in ranges.items():
@@ -346,6 +388,8 @@ class ScoringConsumer:
                 self._consumer.seek(TopicPartition(*partition, first))
 
     def _drain(self, timeout_s: float) -> None:
+        while self._handling:
+            self._send_handled(wait=True)
         deadline = time.monotonic() + timeout_s
         while (self._open or self._retry) and time.monotonic() < deadline:
             self._send_retries()

@@ -43,9 +43,11 @@ async def _run(
     for batch in _batches(settings.topic_feedback, feedback, settings.batch_size, pipeline):
         produced += pipeline.record_feedback(batch).messages
     signals = [message for message in produced if message.topic == settings.topic_signals]
-    for offset, signal in enumerate(signals):
-        record = RawRecord(settings.topic_signals, 0, offset, None, signal.value)
-        produced += (await pipeline.detect(record, store, generation=1)).messages
+    records = [
+        RawRecord(settings.topic_signals, 0, offset, None, signal.value)
+        for offset, signal in enumerate(signals)
+    ]
+    produced += (await pipeline.detect(records, [1] * len(records), store)).messages
     outputs: dict[str, list[Any]] = defaultdict(list)
     for message in produced:
         outputs[message.topic].append(_decoded(message.value))

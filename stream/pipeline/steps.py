@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -54,10 +55,31 @@ class Predicted:
 
 
 @dataclass
-class Detection:
-    signal: Signal
-    observed: Observed
-    messages: list[Outgoing] = field(default_factory=list)  # the state write comes first
+class Detected:
+    observed: list[tuple[Signal, Observed]]
+    messages: list[Outgoing]  # each touched scope's state write first, then the alerts
+
+
+class ParsedStates:
+    """The scope states this worker wrote last, parsed: a state is read and written on every
+    signal, and parsing its JSON each time cost more than the detection. A stored value that is
+    not the one remembered (read back after a rebalance) is parsed again."""
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._capacity = capacity
+        self._states: OrderedDict[tuple[int, bytes], tuple[bytes, ScopeState]] = OrderedDict()
+
+    def parsed(self, partition: int, key: bytes, stored: bytes | None) -> ScopeState:
+        remembered = self._states.get((partition, key))
+        if remembered is not None and stored is not None and remembered[0] is stored:
+            return remembered[1]
+        return ScopeState.from_dict(json.loads(stored) if stored else None)
+
+    def remember(self, partition: int, key: bytes, written: bytes, state: ScopeState) -> None:
+        self._states[(partition, key)] = (written, state)
+        self._states.move_to_end((partition, key))
+        if len(self._states) > self._capacity:
+            self._states.popitem(last=False)
 
 
 class Pipeline:
@@ -74,6 +96,7 @@ class Pipeline:
         self.clock = clock
         self.shift = shift
         self.detectors = detectors if detectors is not None else detectors_from(settings)
+        self._states = ParsedStates()
 
     @classmethod
     def from_settings(
@@ -148,20 +171,36 @@ class Pipeline:
         )
         return FeedbackRecorded(outcome, messages)
 
-    async def detect(self, record: RawRecord, store: StateStore, generation: int) -> Detection:
-        """Apply one signal to its scope's window; the new state is to be delivered before
-        the signal is committed, then any alert it raised or resolved."""
-        signal = Signal.decode(record.value or b"")
-        states = await store.partition(record.partition, generation)
-        key = f"{signal.kind.value}|{signal.scope}".encode()
-        stored = states.get(key)
-        state = ScopeState.from_dict(json.loads(stored) if stored else None)
-        observed = self.detectors[signal.kind].observe(
-            state, signal.scope, signal.observations, self.clock()
-        )
-        saved = store.put(record.partition, key, json.dumps(state.to_dict()).encode())
-        alerts = [Outgoing.of(self.settings.topic_alerts, a.scope, a) for a in observed.alerts]
-        return Detection(signal, observed, [saved, *alerts])
+    async def detect(
+        self, records: Sequence[RawRecord], generations: Sequence[int], store: StateStore
+    ) -> Detected:
+        """Apply signals in order to their scopes' windows. Each scope touched is written once,
+        after its last signal: its new state is to be delivered before the signals are
+        committed, then any alert they raised or resolved. `generations`: each record's
+        consumer-group generation, in which its partition's state is current."""
+        touched: dict[tuple[int, bytes], ScopeState] = {}
+        observed: list[tuple[Signal, Observed]] = []
+        alerts: list[Outgoing] = []
+        for record, generation in zip(records, generations, strict=True):
+            signal = Signal.decode(record.value or b"")
+            states = await store.partition(record.partition, generation)
+            key = f"{signal.kind.value}|{signal.scope}".encode()
+            state = touched.get((record.partition, key)) or self._states.parsed(
+                record.partition, key, states.get(key)
+            )
+            outcome = self.detectors[signal.kind].observe(
+                state, signal.scope, signal.observations, self.clock()
+            )
+            touched[(record.partition, key)] = state
+            observed.append((signal, outcome))
+            topic = self.settings.topic_alerts
+            alerts += [Outgoing.of(topic, alert.scope, alert) for alert in outcome.alerts]
+        writes = []
+        for (partition, key), state in touched.items():
+            written = json.dumps(state.to_dict()).encode()
+            writes.append(store.put(partition, key, written))
+            self._states.remember(partition, key, written, state)
+        return Detected(observed, writes + alerts)
 
     def dead_letters(self, letters: Sequence[DeadLetter]) -> list[Outgoing]:
         return [Outgoing.of(self.settings.topic_deadletter, None, letter) for letter in letters]

@@ -25,10 +25,11 @@ BINARY_CLASSES = ("negative", "positive")
 class _Graph:
     """One TFLite model over [rows, max_len] ids, one score per row.
 
-    Bundles are exported with a static batch, but their ops take any: a chunk runs at the
-    smallest of `ROW_SIZES` that holds it, one interpreter per size made on first use, all
-    sharing the model's bytes. A batch of 5 then costs what 8 rows cost, not 64, so a worker
-    handed small batches (a quiet stream, or a backlog's tail) is not slowed down by padding.
+    Bundles are exported with a static batch, but the recurrent ones' ops take any: a chunk
+    then runs at the smallest of `ROW_SIZES` that holds it, one interpreter per size made on
+    first use, all sharing the model's bytes. A batch of 5 costs what 8 rows cost, not 64, so
+    a worker handed small batches is not slowed down by padding. A graph whose ops are fixed
+    to the exported batch (the linear baseline's reshape, the transformer) runs at that size.
     """
 
     ROW_SIZES = (8, 16, 32, 64, 128, 256)
@@ -36,13 +37,16 @@ class _Graph:
     def __init__(self, path: Path, num_threads: int) -> None:
         self._model = path.read_bytes()
         self._num_threads = num_threads
-        self._interpreters: dict[tuple[int, int], tuple[Interpreter, int, int]] = {}
+        self._interpreters: dict[int, tuple[Interpreter, int, int]] = {}
         # one interpreter is not safe to invoke from two threads (the stream and /predict)
         self._invoke_lock = threading.Lock()
+        exported = Interpreter(model_content=self._model, num_threads=num_threads)
+        exported_rows, self._width = (int(n) for n in exported.get_input_details()[0]["shape"])
+        self._sizes = self.ROW_SIZES if self._resizable() else (exported_rows,)
 
     def scores(self, ids: np.ndarray) -> np.ndarray:
         scores = np.empty(len(ids), dtype=np.float32)
-        largest = self.ROW_SIZES[-1]
+        largest = self._sizes[-1]
         with self._invoke_lock:
             for start in range(0, len(ids), largest):
                 chunk = ids[start : start + largest]
@@ -50,25 +54,32 @@ class _Graph:
         return scores
 
     def _run(self, chunk: np.ndarray) -> np.ndarray:
-        rows, width = chunk.shape
-        size = next(size for size in self.ROW_SIZES if size >= rows)
-        interpreter, input_index, output_index = self._interpreter(size, width)
+        rows = len(chunk)
+        size = next(size for size in self._sizes if size >= rows)
+        interpreter, input_index, output_index = self._interpreter(size)
         if rows < size:
-            chunk = np.vstack([chunk, np.zeros((size - rows, width), np.int32)])
+            chunk = np.vstack([chunk, np.zeros((size - rows, self._width), np.int32)])
         interpreter.set_tensor(input_index, chunk)
         interpreter.invoke()
         return interpreter.get_tensor(output_index).reshape(-1)[:rows]
 
-    def _interpreter(self, rows: int, width: int) -> tuple[Interpreter, int, int]:
-        key = (rows, width)
-        if key not in self._interpreters:
+    def _resizable(self) -> bool:
+        try:
+            self._interpreter(self.ROW_SIZES[0])
+        except RuntimeError:  # an op's shape is fixed to the exported batch
+            self._interpreters.clear()
+            return False
+        return True
+
+    def _interpreter(self, rows: int) -> tuple[Interpreter, int, int]:
+        if rows not in self._interpreters:
             interpreter = Interpreter(model_content=self._model, num_threads=self._num_threads)
             input_index = interpreter.get_input_details()[0]["index"]
-            interpreter.resize_tensor_input(input_index, [rows, width], strict=False)
+            interpreter.resize_tensor_input(input_index, [rows, self._width], strict=False)
             interpreter.allocate_tensors()
             output_index = interpreter.get_output_details()[0]["index"]
-            self._interpreters[key] = (interpreter, input_index, output_index)
-        return self._interpreters[key]
+            self._interpreters[rows] = (interpreter, input_index, output_index)
+        return self._interpreters[rows]
 
 
 class SentimentModel:

@@ -99,11 +99,16 @@ class Detector:
         now_t = now.timestamp()
         observed = Observed(repaired=self._repair(state, now_t))
         window_state = state.window
+        trusted = []
         for observation in observations:
             t = clamp_to_arrival(observation.t, now_t, self.spec.max_ahead_s)
             if t != observation.t:
                 observed.clamped += 1
                 observation = replace(observation, t=t)
+            trusted.append(observation)
+        # in event-time order: a batch holds several partitions' tweets, each partition in
+        # its own order, and one partition's newest must not make another's older ones late
+        for observation in sorted(trusted, key=lambda o: o.t):
             admission = window_state.add(self.spec, observation)
             if admission is Admission.DUPLICATE:
                 observed.duplicates += 1

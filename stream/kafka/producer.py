@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import structlog
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -20,6 +20,27 @@ from stream.observability.metrics import PUBLISH_RETRIES
 from stream.records import Outgoing
 
 log = structlog.get_logger(__name__)
+
+
+DeliveryReport = Callable[[KafkaError | None, Message], None]
+
+
+def try_produce(
+    producer: Producer, message: Outgoing, on_delivery: DeliveryReport | None = None
+) -> bool:
+    """Hands a message to librdkafka; False when its local queue is full, for the caller to
+    let it drain (in its own way: an event loop sleeps, a client thread polls) and retry."""
+    try:
+        producer.produce(
+            message.topic,
+            key=message.key,
+            value=message.value,
+            partition=message.partition,
+            on_delivery=on_delivery,
+        )
+    except BufferError:
+        return False
+    return True
 
 
 class OutputProducer:
@@ -85,18 +106,10 @@ class OutputProducer:
                 loop.call_soon_threadsafe(done.set_result, None)
 
         for message in batch:
-            while True:
-                try:
-                    self._producer.produce(
-                        message.topic,
-                        key=message.key,
-                        value=message.value,
-                        partition=message.partition,
-                        on_delivery=lambda err, msg, m=message: report(m, err, msg),
-                    )
-                    break
-                except BufferError:
-                    await asyncio.sleep(0.01)  # the local queue is full: let it drain
+            while not try_produce(
+                self._producer, message, lambda err, msg, m=message: report(m, err, msg)
+            ):
+                await asyncio.sleep(0.01)  # the local queue is full: let it drain
         if batch:
             await done
         return failed

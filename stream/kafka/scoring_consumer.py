@@ -35,6 +35,7 @@ from confluent_kafka import (
 )
 
 from stream.kafka.offsets import OffsetTracker, Partition
+from stream.kafka.producer import DeliveryReport, try_produce
 from stream.observability.metrics import PUBLISH_RETRIES
 from stream.records import Outgoing, RawRecord, UndecodableBatch
 
@@ -288,21 +289,11 @@ class ScoringConsumer:
         if not handled.outgoing:
             self._finish(batch)
         for message in handled.outgoing:
-            self._produce(batch, message)
+            self._produce(message, partial(self._delivered, batch, message))
 
-    def _produce(self, batch: _InFlight, message: Outgoing) -> None:
-        while True:
-            try:
-                self._producer.produce(
-                    message.topic,
-                    key=message.key,
-                    value=message.value,
-                    partition=message.partition,
-                    on_delivery=partial(self._delivered, batch, message),
-                )
-                return
-            except BufferError:
-                self._producer.poll(0.01)  # the local queue is full: let it drain
+    def _produce(self, message: Outgoing, on_delivery: DeliveryReport | None = None) -> None:
+        while not try_produce(self._producer, message, on_delivery):
+            self._producer.poll(0.01)  # the local queue is full: let it drain
 
     def _delivered(
         self, batch: _InFlight, message: Outgoing, error: KafkaError | None, _: Message
@@ -332,7 +323,7 @@ class ScoringConsumer:
             pending, batch.failed = batch.failed, []
             batch.remaining = len(pending)
             for message in pending:
-                self._produce(batch, message)
+                self._produce(message, partial(self._delivered, batch, message))
 
     def _finish(self, batch: _InFlight) -> None:
         self._open.remove(batch)
@@ -350,7 +341,7 @@ class ScoringConsumer:
         self._producer.begin_transaction()
         try:
             for message in handled.outgoing:
-                self._produce_transactional(message)
+                self._produce(message)
             metadata = self._consumer.consumer_group_metadata()
             retrying(lambda: self._producer.send_offsets_to_transaction(offsets, metadata, 30))
             retrying(lambda: self._producer.commit_transaction(60))
@@ -364,16 +355,6 @@ class ScoringConsumer:
             self._rewind(ranges)
             return
         handled.then()
-
-    def _produce_transactional(self, message: Outgoing) -> None:
-        while True:
-            try:
-                self._producer.produce(
-                    message.topic, key=message.key, value=message.value, partition=message.partition
-                )
-                return
-            except BufferError:
-                self._producer.poll(0.01)
 
     def _discard_handling(self) -> None:
         """Batches handled after an aborted one are read again from the rewound position."""

@@ -174,25 +174,35 @@ class Pipeline:
     async def detect(
         self, records: Sequence[RawRecord], generations: Sequence[int], store: StateStore
     ) -> Detected:
-        """Apply signals in order to their scopes' windows. Each scope touched is written once,
-        after its last signal: its new state is to be delivered before the signals are
-        committed, then any alert they raised or resolved. `generations`: each record's
-        consumer-group generation, in which its partition's state is current."""
+        """Apply a batch of signals to their scopes' windows, each scope's observations
+        together, in event-time order. Each scope touched is written once: its new state is
+        to be delivered before the signals are committed, then any alert raised or resolved.
+        `generations`: each record's consumer-group generation, in which its partition's state
+        is current."""
+        by_scope: dict[tuple[int, bytes], list[Signal]] = {}
+        generation_of: dict[int, int] = {}
+        for record, generation in zip(records, generations, strict=True):
+            signal = Signal.decode(record.value or b"")
+            key = f"{signal.kind.value}|{signal.scope}".encode()
+            by_scope.setdefault((record.partition, key), []).append(signal)
+            generation_of[record.partition] = max(
+                generation, generation_of.get(record.partition, 0)
+            )
         touched: dict[tuple[int, bytes], ScopeState] = {}
         observed: list[tuple[Signal, Observed]] = []
         alerts: list[Outgoing] = []
-        for record, generation in zip(records, generations, strict=True):
-            signal = Signal.decode(record.value or b"")
-            states = await store.partition(record.partition, generation)
-            key = f"{signal.kind.value}|{signal.scope}".encode()
-            state = touched.get((record.partition, key)) or self._states.parsed(
-                record.partition, key, states.get(key)
+        for (partition, key), signals in by_scope.items():
+            states = await store.partition(partition, generation_of[partition])
+            state = self._states.parsed(partition, key, states.get(key))
+            first = signals[0]
+            outcome = self.detectors[first.kind].observe(
+                state,
+                first.scope,
+                [o for signal in signals for o in signal.observations],
+                self.clock(),
             )
-            outcome = self.detectors[signal.kind].observe(
-                state, signal.scope, signal.observations, self.clock()
-            )
-            touched[(record.partition, key)] = state
-            observed.append((signal, outcome))
+            touched[(partition, key)] = state
+            observed.append((first, outcome))
             topic = self.settings.topic_alerts
             alerts += [Outgoing.of(topic, alert.scope, alert) for alert in outcome.alerts]
         writes = []

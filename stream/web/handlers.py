@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from schemas import Feedback
 from stream.kafka.producer import OutputProducer
 from stream.observability import metrics
-from stream.pipeline.intake import Rejection, parse_message
+from stream.pipeline.intake import M, Rejection, parse_message
 from stream.pipeline.steps import Pipeline
 from stream.records import Outgoing
 from stream.settings import Settings
@@ -79,6 +79,14 @@ async def body_of(request: Request, limit: int) -> bytes | Rejection:
         return Rejection("oversized", f"request body over the limit of {limit} bytes")
 
 
+async def parsed_body(
+    request: Request, schema: type[M], max_body_bytes: int, max_message_bytes: int
+) -> M | Rejection:
+    """A request body validated like a topic's message, or why it is refused."""
+    body = await body_of(request, max_body_bytes)
+    return body if isinstance(body, Rejection) else parse_message(body, schema, max_message_bytes)
+
+
 def register_web(
     app: faust.App,
     settings: Settings,
@@ -136,11 +144,8 @@ def register_web(
         async def post(self, request: Request, **kwargs: Any) -> Response:
             if denied := refused(self, request, read_guard):
                 return denied
-            body = await body_of(request, settings.web_max_body_bytes)
-            parsed = (
-                body
-                if isinstance(body, Rejection)
-                else parse_message(body, PredictRequest, settings.web_max_body_bytes)
+            parsed = await parsed_body(
+                request, PredictRequest, settings.web_max_body_bytes, settings.web_max_body_bytes
             )
             if not isinstance(parsed, Rejection):
                 parsed = too_many_texts(parsed, settings.web_predict_max_texts) or parsed
@@ -167,11 +172,8 @@ def register_web(
         async def post(self, request: Request, **kwargs: Any) -> Response:
             if denied := refused(self, request, guard):
                 return denied
-            body = await body_of(request, settings.web_max_body_bytes)
-            parsed = (
-                body
-                if isinstance(body, Rejection)
-                else parse_message(body, Feedback, settings.max_payload_bytes)
+            parsed = await parsed_body(
+                request, Feedback, settings.web_max_body_bytes, settings.max_payload_bytes
             )
             if isinstance(parsed, Rejection):
                 return answer(self, problem(parsed), http_status(parsed))

@@ -171,7 +171,8 @@ def test_late_drops_are_reported_with_how_late_they_were() -> None:
         ],
         NOW,
     )
-    assert observed.late == [LateDrop("late-1", 121.0), LateDrop("late-2", 1000.0)]
+    # reported in event-time order, the order the window counts them in
+    assert observed.late == [LateDrop("late-2", 1000.0), LateDrop("late-1", 121.0)]
     assert state.window.current(SPEC).total == 2
 
 
@@ -228,3 +229,14 @@ def test_a_poisoned_state_without_a_cooldown_alerts_on_the_first_burst() -> None
     observed = EAGER.observe(state, "air", tweets(LIVE.timestamp(), 5, True), LIVE)
     assert observed.repaired
     assert [(a.status, a.count, a.total) for a in observed.alerts] == [(AlertStatus.RAISED, 5, 5)]
+
+
+def test_a_batch_of_several_partitions_is_counted_in_event_time_order() -> None:
+    """A consumer hands over each partition's backlog in its own order: one partition's
+    fifteen minutes, then another's. Neither may make the other's tweets late."""
+    state = ScopeState()
+    partition_0 = tweets(T0, 30, False, every_s=30)  # 15 minutes
+    partition_1 = [Observation(o.t, o.negative, f"p1-{o.tweet_id}", "") for o in partition_0]
+    observed = EAGER.observe(state, "air", partition_0 + partition_1, NOW)
+    assert observed.late == [] and observed.duplicates == 0
+    assert sum(total for _, total in state.window.buckets.values()) == 60

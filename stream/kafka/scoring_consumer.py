@@ -155,6 +155,10 @@ class ScoringConsumer:
                 "group.id": group_id,
                 "partition.assignment.strategy": "cooperative-sticky",
                 "auto.offset.reset": "earliest",
+                # prefetch seconds of tweets, not librdkafka's default of 100,000 messages or
+                # 64 MB per partition: on a backlog that read-ahead was most of the RSS
+                "queued.min.messages": 10_000,
+                "queued.max.messages.kbytes": 16_384,
                 "enable.auto.commit": not self._exactly_once,
                 "enable.auto.offset.store": False,
                 "auto.commit.interval.ms": int(commit_interval_s * 1000),

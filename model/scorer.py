@@ -32,7 +32,7 @@ class _Graph:
     to the exported batch (the linear baseline's reshape, the transformer) runs at that size.
     """
 
-    ROW_SIZES = (8, 16, 32, 64, 128, 256)
+    ROW_SIZES = (8, 32, 64, 256)  # each size is an interpreter with its own packed weights
 
     def __init__(self, path: Path, num_threads: int) -> None:
         self._model = path.read_bytes()

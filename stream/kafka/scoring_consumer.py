@@ -158,7 +158,7 @@ class ScoringConsumer:
                 # prefetch seconds of tweets, not librdkafka's default of 100,000 messages or
                 # 64 MB per partition: on a backlog that read-ahead was most of the RSS
                 "queued.min.messages": 10_000,
-                "queued.max.messages.kbytes": 16_384,
+                "queued.max.messages.kbytes": 4_096,
                 "enable.auto.commit": not self._exactly_once,
                 "enable.auto.offset.store": False,
                 "auto.commit.interval.ms": int(commit_interval_s * 1000),

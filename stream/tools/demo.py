@@ -26,7 +26,7 @@ from stream.tools.replay import produce_tweets, read_tweets
 from stream.tools.tail import format_line, tail
 
 DEMO_DIR = Path("var/demo")
-BURST_FILE = Path(__file__).resolve().parents[1] / "data" / "demo" / "burst.csv"
+BURST_FILE = Path(__file__).resolve().parents[2] / "data" / "demo" / "burst.csv"
 DEMO_BRAND = "airparadis"
 BURST_SIZE = 60
 BAD_INPUTS = (

@@ -6,6 +6,7 @@ import json
 
 from stream.settings import Settings
 from stream.tools.demo import DemoTally
+from stream.tools.replay import read_tweets
 
 
 def _message(**fields: object) -> bytes:
@@ -59,3 +60,11 @@ def test_unreadable_output_is_shown_but_not_counted() -> None:
     tally = DemoTally(settings)
     assert "not json" in tally.render(settings.topic_sentiment, b"not json")
     assert "sentiment events: 0 (none)" in tally.summary(0, 0, 0)
+
+
+def test_the_demo_finds_its_traffic_files_wherever_it_is_run_from() -> None:
+    from stream.tools import demo
+
+    assert demo.BURST_FILE.is_file() and list(read_tweets(demo.BURST_FILE))
+    angry = list(demo.burst(demo.BURST_SIZE))
+    assert len({tweet["id"] for tweet in angry}) == demo.BURST_SIZE

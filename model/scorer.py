@@ -135,9 +135,7 @@ class SentimentModel:
 
     def labels(self, probabilities: np.ndarray) -> list[str]:
         """The bundle's decision rule over `predict_classes` rows."""
-        if len(self.classes) == 2:
-            return [self.label_for(p) for p in positive_share(probabilities, self.classes)]
-        return [self.classes[i] for i in probabilities.argmax(axis=1)]
+        return decision(self.classes, probabilities, self.threshold)
 
     def oov_rate(self, texts: Sequence[str]) -> float:
         """Share of the tokens the model sees that its vocabulary does not know: live text
@@ -148,6 +146,16 @@ class SentimentModel:
 
     def label_for(self, p_positive: float) -> str:
         return "positive" if p_positive >= self.threshold else "negative"
+
+
+def decision(classes: Sequence[str], probabilities: np.ndarray, threshold: float) -> list[str]:
+    """A bundle's decision rule: p(positive) against negative at or above `threshold` for a
+    binary model, the most probable class otherwise. The worker, /predict and offline scoring
+    all label through it."""
+    if len(classes) == 2:
+        shares = positive_share(probabilities, tuple(classes))
+        return ["positive" if p >= threshold else "negative" for p in shares]
+    return [classes[i] for i in probabilities.argmax(axis=1)]
 
 
 def positive_share(probabilities: np.ndarray, classes: tuple[str, ...]) -> np.ndarray:

@@ -197,18 +197,18 @@ class ScopeWindow:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ScopeWindow:
         watermark = data.get("watermark")
+        packed = {
+            int(b): bytearray(base64.b64decode(ids)) for b, ids in data.get("seen", {}).items()
+        }
         return cls(
             buckets={int(b): list(c) for b, c in data.get("buckets", {}).items()},
             examples={int(b): [list(e) for e in es] for b, es in data.get("examples", {}).items()},
             watermark=float("-inf") if watermark is None else float(watermark),
             dropped_late=int(data.get("dropped_late", 0)),
-            seen={int(b): split_digests(ids) for b, ids in data.get("seen", {}).items()},
-            _packed={
-                int(b): bytearray(base64.b64decode(ids)) for b, ids in data.get("seen", {}).items()
-            },
+            seen={bucket: digests_of(ids) for bucket, ids in packed.items()},
+            _packed=packed,
         )
 
 
-def split_digests(encoded: str) -> set[bytes]:
-    packed = base64.b64decode(encoded)
-    return {packed[i : i + DIGEST_BYTES] for i in range(0, len(packed), DIGEST_BYTES)}
+def digests_of(packed: bytes | bytearray) -> set[bytes]:
+    return {bytes(packed[i : i + DIGEST_BYTES]) for i in range(0, len(packed), DIGEST_BYTES)}

@@ -9,6 +9,7 @@ from typing import Protocol
 
 import numpy as np
 
+from model.scorer import decision, positive_share
 from schemas import DeadLetter, Label, RawTweet, SentimentEvent
 from stream.alerts.windows import clamp_to_arrival
 from stream.pipeline.intake import Rejection, dead_letter, parse_tweet
@@ -35,12 +36,8 @@ class BatchOutcome:
 
 
 def decide(classes: Sequence[str], probabilities: np.ndarray, threshold: float) -> list[Label]:
-    """The bundle's own rule: a threshold on P(positive) for a binary model, the most likely
-    class otherwise."""
-    if len(classes) == 2:
-        positive = probabilities[:, list(classes).index(Label.POSITIVE)]
-        return [Label.POSITIVE if p >= threshold else Label.NEGATIVE for p in positive]
-    return [Label(classes[n]) for n in probabilities.argmax(axis=1)]
+    """The bundle's own rule (model/scorer.py `decision`), as event labels."""
+    return [Label(name) for name in decision(classes, probabilities, threshold)]
 
 
 def score_texts(
@@ -95,8 +92,7 @@ def process_batch(
     positive = scorer.classes.index(Label.POSITIVE)
     negative = scorer.classes.index(Label.NEGATIVE)
     # the score drift compares with the bundle's reference: p(positive) against negative
-    polar = model[:, positive] / np.maximum(model[:, positive] + model[:, negative], 1e-12)
-    outcome.model_p_positive = polar.tolist()
+    outcome.model_p_positive = positive_share(model, tuple(scorer.classes)).tolist()
     labels = decide(scorer.classes, corrected, scorer.threshold)
     for (record, tweet), scope, row, label in zip(accepted, scopes, corrected, labels, strict=True):
         prior = scorer.train_prior if shift is None else shift.prior_for(scope)

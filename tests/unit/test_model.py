@@ -10,6 +10,7 @@ import pytest
 
 from model import SentimentModel
 from model.csv_scoring import score_csv
+from model.scorer import row_plan
 from tests.support import PROJECT_ROOT
 
 
@@ -123,9 +124,25 @@ def test_binary_score_and_class_decision_agree_on_polar_tweets(model: SentimentM
 
 
 def test_any_batch_size_scores_like_the_exported_batch(model: SentimentModel) -> None:
-    """Chunks run at the smallest compiled row count that holds them (8 ... 256 rows), so a
-    small batch is cheap; the scores must not depend on the chunking."""
+    """Batches run as chunks of 8 to 64 compiled rows, so a small batch is cheap; the scores
+    must not depend on the chunking."""
     texts = [f"flight {n} was {'late' if n % 2 else 'fine'}, seat {n}" for n in range(300)]
     everything = model.predict_classes(texts)
     for rows in (1, 5, 8, 9, 64, 257):
         assert model.predict_classes(texts[:rows]) == pytest.approx(everything[:rows], abs=1e-6)
+
+
+def test_a_batch_is_chunked_with_less_padding_than_the_smallest_size() -> None:
+    sizes = (8, 16, 32, 64)
+    assert row_plan(0, sizes) == []
+    assert row_plan(5, sizes) == [(5, 8)]
+    assert row_plan(100, sizes) == [(64, 64), (32, 32), (4, 8)]
+    for rows in range(1, 600):
+        plan = row_plan(rows, sizes)
+        assert sum(taken for taken, _ in plan) == rows
+        assert all(taken <= size for taken, size in plan)
+        assert sum(size for _, size in plan) - rows < min(sizes)
+
+
+def test_a_graph_fixed_to_its_exported_batch_runs_at_that_size() -> None:
+    assert row_plan(150, (64,)) == [(64, 64), (64, 64), (22, 64)]

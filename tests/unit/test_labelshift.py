@@ -106,3 +106,15 @@ def test_a_busy_brand_gets_its_own_prior_and_a_quiet_one_the_global_one() -> Non
     # at most max_scopes brands are tracked: the least recently seen one goes
     shift.observe(["new"], calibrated_scores(rng, 1, 0.5))
     assert shift.prior_for("busy") is shift.overall.prior
+
+
+def test_the_estimate_is_refreshed_once_a_twentieth_of_its_window_is_new() -> None:
+    rolling = RollingPrior(UNIFORM, window=2000, pseudo_count=10.0)
+    negatives = np.array([[0.95, 0.05]])
+    for _ in range(99):
+        rolling.add_scores(negatives)
+        rolling.refresh_if_due()
+    assert rolling.prior == pytest.approx(UNIFORM)
+    rolling.add_scores(negatives)
+    rolling.refresh_if_due()
+    assert rolling.prior[0] > 0.8

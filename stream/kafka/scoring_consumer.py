@@ -55,6 +55,8 @@ UNDECODABLE = frozenset(
     }
 )
 
+HANDLED_CHECK_S = 0.002  # how often a handled batch is looked for while the next one fills
+
 
 @dataclass
 class HandledBatch:
@@ -224,7 +226,7 @@ class ScoringConsumer:
             while self._running.is_set():
                 self._producer.poll(0)
                 self._send_retries()
-                messages = self._consumer.consume(self._batch_size, self._batch_wait_s)
+                messages = self._next_batch()
                 if messages:
                     self._process(messages, runner)
                 self._send_handled(wait=False)
@@ -236,6 +238,22 @@ class ScoringConsumer:
                 self._handlers.shutdown(wait=True)
             self._consumer.close()
             self._producer.flush(10)
+
+    def _next_batch(self) -> list[Message]:
+        """Up to `batch_size` messages within `batch_wait_s`. While a handled batch waits to be
+        sent, the wait is cut in slices so its outputs go out when it is done, not when the
+        next batch is full (a 20 ms wait was added to most tweets' latency at half load)."""
+        deadline = time.monotonic() + self._batch_wait_s
+        messages: list[Message] = []
+        while True:
+            remaining = deadline - time.monotonic()
+            if self._handling:
+                remaining = min(remaining, HANDLED_CHECK_S)
+            wanted = self._batch_size - len(messages)
+            messages += self._consumer.consume(wanted, max(0.0, remaining))
+            self._send_handled(wait=False)
+            if len(messages) >= self._batch_size or time.monotonic() >= deadline:
+                return messages
 
     def _process(self, messages: list[Message], runner: asyncio.Runner) -> None:
         records: list[RawRecord] = []

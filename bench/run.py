@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bench import procs, raw_scorer, report, scenario, stats, summary
+from bench import procs, raw_scorer, report, scenario, stats, summary, warmup
 from bench.data import load_texts, payloads, tweet_texts
 from bench.kafka_io import broker
 from stream.kafka import KafkaConnection
@@ -23,7 +23,7 @@ DEFAULT_CONFIG = (
     f"{Settings.model_fields['batch_size'].default}/"
     f"{Settings.model_fields['batch_max_wait_ms'].default}"
 )
-
+WARMUP_RATE = 2_500.0  # tweets/s: the paced phases' rate on this machine
 
 Make = Callable[[procs.Topics, Path], procs.Child | procs.Group]
 
@@ -49,6 +49,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--paced-s", type=float, default=30.0, help="0 skips the paced phase")
     parser.add_argument("--paced-fraction", type=float, default=0.5)
+    parser.add_argument(
+        "--warmup-s",
+        type=float,
+        default=30.0,
+        help="unmeasured paced traffic through the broker first (bench/warmup.py); 0 skips",
+    )
     parser.add_argument("--skip-peers", action="store_true")
     parser.add_argument(
         "--scale-out", action="store_true", help="also run 2 workers in one group (first config)"
@@ -124,6 +130,9 @@ def main() -> None:
             args.paced_s,
             args.paced_fraction,
         )
+        print(f"warming the broker for {args.warmup_s:.0f} s", flush=True)
+        warmup.warm_broker(kafka, args.partitions, texts, args.warmup_s, WARMUP_RATE)
+        results["broker_warmup_s"] = args.warmup_s
         lineup = contenders(args, kafka)
         # Round-robin, not one contender's runs in a row: a slow spell of the shared machine
         # then costs every contender one run instead of one contender all of its runs.

@@ -43,6 +43,16 @@ def try_produce(
     return True
 
 
+def close_producer(producer: Producer, timeout_s: float) -> None:
+    """Deliver what `timeout_s` allows, drop the rest, and stop the client's threads at once:
+    `Producer.close()` alone waits up to `message.timeout.ms` (minutes) for an unreachable
+    broker, and a producer left to the garbage collector keeps reconnecting until then. What
+    is dropped was never acknowledged, so its inputs' offsets were not committed either."""
+    producer.flush(timeout_s)
+    producer.purge()
+    producer.close()
+
+
 class OutputProducer:
     def __init__(
         self, kafka: KafkaConnection, backoff_s: float = 0.5, max_backoff_s: float = 10.0
@@ -117,4 +127,4 @@ class OutputProducer:
     def close(self, timeout_s: float = 10.0) -> None:
         self._running = False
         self._poller.join(timeout_s)
-        self._producer.flush(timeout_s)
+        close_producer(self._producer, timeout_s)

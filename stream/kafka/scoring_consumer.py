@@ -35,7 +35,7 @@ from confluent_kafka import (
 )
 
 from stream.kafka.offsets import OffsetTracker, Partition
-from stream.kafka.producer import DeliveryReport, try_produce
+from stream.kafka.producer import DeliveryReport, close_producer, try_produce
 from stream.observability.metrics import PUBLISH_RETRIES
 from stream.records import Outgoing, RawRecord, UndecodableBatch
 
@@ -237,7 +237,7 @@ class ScoringConsumer:
             if self._handlers is not None:
                 self._handlers.shutdown(wait=True)
             self._consumer.close()
-            self._producer.flush(10)
+            close_producer(self._producer, timeout_s=10)
 
     def _next_batch(self) -> list[Message]:
         """Up to `batch_size` messages within `batch_wait_s`. While a handled batch waits to be

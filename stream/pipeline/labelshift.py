@@ -71,8 +71,8 @@ class RollingPrior:
 
     Scores re-run the EM once a twentieth of the window is new (`refresh_if_due`), not on every
     batch: an EM over 5,000 scores costs about 3 ms, which on batches of a few dozen tweets
-    was a fifth of the scoring time, while 250 new scores move a 5,000-score estimate by
-    less than its own noise."""
+    was a fifth of the scoring time. Labels then follow a prior at most 250 scores old, out
+    of the 5,000 it rests on."""
 
     def __init__(self, train_prior: np.ndarray, window: int, pseudo_count: float) -> None:
         self.train_prior = train_prior

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -149,10 +149,12 @@ class LabelShift:
                 return
             self.overall.add_scores(posteriors)
             self.overall.refresh_if_due()
-            for scope in dict.fromkeys(scopes):
-                rows = posteriors[[n for n, s in enumerate(scopes) if s == scope]]
+            rows_of: dict[str, list[int]] = {}
+            for row, scope in enumerate(scopes):
+                rows_of.setdefault(scope, []).append(row)
+            for scope, rows in rows_of.items():
                 estimate = self._scope(scope)
-                estimate.add_scores(rows)
+                estimate.add_scores(posteriors[rows])
                 estimate.refresh_if_due()
 
     def observe_labels(self, labelled: Iterable[tuple[str, str]]) -> None:
@@ -176,11 +178,22 @@ class LabelShift:
                 return estimate.prior
             return self.overall.prior
 
-    def correct(self, scopes: Sequence[str], posteriors: np.ndarray) -> np.ndarray:
-        """Each row moved to its scope's live prior."""
+    def priors_for(self, scopes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Each distinct scope's live prior, read at one moment (another thread may be
+        refreshing the estimates)."""
         with self._lock:
-            priors = np.array([self.prior_for(scope) for scope in scopes])
-            return reweight(posteriors, self.train_prior, priors)
+            return {scope: self.prior_for(scope) for scope in dict.fromkeys(scopes)}
+
+    def correct(
+        self,
+        scopes: Sequence[str],
+        posteriors: np.ndarray,
+        priors: Mapping[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """Each row moved to its scope's live prior: the given `priors_for` snapshot, so a
+        caller that also reports the priors reports the ones applied, else the current ones."""
+        priors = self.priors_for(scopes) if priors is None else priors
+        return reweight(posteriors, self.train_prior, np.array([priors[s] for s in scopes]))
 
     @property
     def scopes_with_own_prior(self) -> int:

@@ -40,16 +40,23 @@ def decide(classes: Sequence[str], probabilities: np.ndarray, threshold: float) 
     return [Label(name) for name in decision(classes, probabilities, threshold)]
 
 
+def rounded_prior(classes: Sequence[str], prior: np.ndarray) -> dict[str, float]:
+    """A prior as events and /predict report it."""
+    return {name: round(float(p), 4) for name, p in zip(classes, prior, strict=True)}
+
+
 def score_texts(
     scorer: TextScorer, texts: Sequence[str], scopes: Sequence[str], shift: LabelShift | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Model posteriors and the ones used for labels: corrected to the live prior after
-    this batch joins the estimate (the same posteriors when there is no correction)."""
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Model posteriors, the ones used for labels (corrected to the live prior after this
+    batch joins the estimate; the same posteriors when there is no correction), and each
+    scope's prior they were corrected to."""
     posteriors = scorer.predict_classes(texts)
     if shift is None:
-        return posteriors, posteriors
+        return posteriors, posteriors, dict.fromkeys(scopes, np.asarray(scorer.train_prior))
     shift.observe(scopes, posteriors)
-    return posteriors, shift.correct(scopes, posteriors)
+    priors = shift.priors_for(scopes)
+    return posteriors, shift.correct(scopes, posteriors, priors), priors
 
 
 def record_time(record: RawRecord, now: datetime) -> datetime:
@@ -88,14 +95,15 @@ def process_batch(
     if not accepted:
         return outcome
     scopes = [scope_of(tweet.brand) for _, tweet in accepted]
-    model, corrected = score_texts(scorer, [tweet.text for _, tweet in accepted], scopes, shift)
+    texts = [tweet.text for _, tweet in accepted]
+    model, corrected, priors = score_texts(scorer, texts, scopes, shift)
+    reported = {scope: rounded_prior(scorer.classes, prior) for scope, prior in priors.items()}
     positive = scorer.classes.index(Label.POSITIVE)
     negative = scorer.classes.index(Label.NEGATIVE)
     # the score drift compares with the bundle's reference: p(positive) against negative
     outcome.model_p_positive = positive_share(model, tuple(scorer.classes)).tolist()
     labels = decide(scorer.classes, corrected, scorer.threshold)
     for (record, tweet), scope, row, label in zip(accepted, scopes, corrected, labels, strict=True):
-        prior = scorer.train_prior if shift is None else shift.prior_for(scope)
         claimed = tweet.created_at or record_time(record, now)  # when it happened, else sent
         trusted = trusted_time(claimed, now, event_time_max_ahead_s)
         outcome.clamped += trusted != claimed
@@ -105,7 +113,7 @@ def process_batch(
                 label=label,
                 p_positive=float(row[positive]),
                 p_negative=float(row[negative]),
-                prior={c: round(float(p), 4) for c, p in zip(scorer.classes, prior, strict=True)},
+                prior=reported[scope],
                 model_version=scorer.version,
                 scored_at=now,
                 event_time=trusted,

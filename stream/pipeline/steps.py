@@ -134,10 +134,8 @@ class Pipeline:
         if self.shift is None:
             corrected, prior = posteriors, np.asarray(self.scorer.train_prior, dtype=float)
         else:
-            corrected, prior = (
-                self.shift.correct(scopes, posteriors),
-                self.shift.prior_for(GLOBAL_SCOPE),
-            )
+            priors = self.shift.priors_for(scopes)
+            corrected, prior = self.shift.correct(scopes, posteriors, priors), priors[GLOBAL_SCOPE]
         labels = decide(self.scorer.classes, corrected, self.scorer.threshold)
         return Predicted(tuple(self.scorer.classes), corrected, labels, prior)
 

@@ -105,7 +105,9 @@ def model_negatives(
     negatives: list[bool] = []
     for start in range(0, len(rows), batch_size):
         batch = rows[start : start + batch_size]
-        _, corrected = score_texts(scorer, [r.text for r in batch], [r.scope for r in batch], shift)
+        _, corrected, _ = score_texts(
+            scorer, [r.text for r in batch], [r.scope for r in batch], shift
+        )
         negatives += [
             label is Label.NEGATIVE for label in decide(scorer.classes, corrected, scorer.threshold)
         ]

@@ -20,6 +20,7 @@ from schemas import Feedback
 from stream.kafka.producer import OutputProducer
 from stream.observability import metrics
 from stream.pipeline.intake import M, Rejection, parse_message
+from stream.pipeline.scoring import rounded_prior
 from stream.pipeline.steps import Pipeline
 from stream.records import Outgoing
 from stream.settings import Settings
@@ -159,10 +160,7 @@ def register_web(
                 PredictResponse(
                     model_version=scorer.version,
                     classes=list(predicted.classes),
-                    prior={
-                        name: round(float(p), 4)
-                        for name, p in zip(predicted.classes, predicted.prior, strict=True)
-                    },
+                    prior=rounded_prior(predicted.classes, predicted.prior),
                     threshold=scorer.threshold,
                     predictions=predictions(texts, predicted),
                 ),

@@ -62,15 +62,13 @@ def build_worker(
     outputs = OutputProducer(kafka)
     status = StatusBoard()
     pipeline = Pipeline.from_settings(settings, scorer, clock)
-    handling = Handling(settings, pipeline, outputs, status, clock)
+    handling = Handling(pipeline, outputs, status)
     metrics.declare_label_values((*REASONS, PROCESSING_FAILED), settings.input_topics)
 
     app = create_app(settings, kafka, handling.dead_letter_undecodable)
     observer = ScoringObserver(handling)
     scoring = scoring_consumer(kafka, handling, observer)
-    add_feedback_agent(
-        app, raw_topic(app, settings.topic_feedback), handling, observer.observe_prior
-    )
+    add_feedback_agent(app, raw_topic(app, settings.topic_feedback), handling)
     add_alerts_agent(
         app,
         raw_topic(app, settings.topic_signals),
@@ -118,7 +116,7 @@ def run_worker(settings: Settings, scorer: SentimentModel) -> int:
         ensure_badbuzz_topics(settings, kafka)
         check_access(kafka, required_access(settings), [settings.app_id, settings.scoring_group_id])
     except KafkaAccessError as exc:
-        log.error("kafka_refused", error_type=type(exc).__name__, error=str(exc), exc_info=exc)
+        log.error("kafka_refused", exc_info=exc)
         return EXIT_KAFKA_REFUSED
     app = build_worker(settings, scorer, kafka)
     worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False, quiet=True)

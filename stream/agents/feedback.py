@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import faust
 import structlog
@@ -14,9 +14,7 @@ from stream.records import RawRecord
 log = structlog.get_logger(__name__)
 
 
-def add_feedback_agent(
-    app: faust.App, topic: faust.TopicT, handling: Handling, observe_prior: Callable[[], None]
-) -> None:
+def add_feedback_agent(app: faust.App, topic: faust.TopicT, handling: Handling) -> None:
     settings, pipeline = handling.settings, handling.pipeline
 
     async def record_feedback(records: Sequence[RawRecord]) -> None:
@@ -26,7 +24,6 @@ def add_feedback_agent(
         metrics.EVENT_TIME_CLAMPED.labels(source="feedback").inc(outcome.clamped)
         for _, report in outcome.accepted:
             metrics.FEEDBACK.labels(verdict=report.verdict.value).inc()
-        observe_prior()
         log.info(
             "feedback_batch_done",
             consumed=len(records),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
 
 import faust
 import structlog
@@ -27,7 +26,6 @@ from stream.pipeline.faults import (
 from stream.pipeline.intake import undecodable_batch_letter
 from stream.pipeline.steps import Pipeline
 from stream.records import Outgoing, RawRecord, UndecodableBatch
-from stream.settings import Settings
 from stream.web import StatusBoard
 
 log = structlog.get_logger(__name__)
@@ -49,20 +47,15 @@ def rejected_inputs(letters: Sequence[DeadLetter]) -> list[str]:
 
 
 class Handling:
-    def __init__(
-        self,
-        settings: Settings,
-        pipeline: Pipeline,
-        outputs: OutputProducer,
-        status: StatusBoard,
-        clock: Callable[[], datetime],
-    ) -> None:
-        self.settings = settings
+    def __init__(self, pipeline: Pipeline, outputs: OutputProducer, status: StatusBoard) -> None:
+        self.settings = pipeline.settings
         self.pipeline = pipeline
         self.outputs = outputs
         self.status = status
-        self.clock = clock
-        self.retry_policy = RetryPolicy(settings.processing_attempts, settings.processing_backoff_s)
+        self.clock = pipeline.clock
+        self.retry_policy = RetryPolicy(
+            self.settings.processing_attempts, self.settings.processing_backoff_s
+        )
 
     def count_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
         for letter in letters:

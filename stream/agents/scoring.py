@@ -16,6 +16,7 @@ from stream.kafka.connection import KafkaConnection
 from stream.kafka.scoring_consumer import HandledBatch, ScoringConsumer
 from stream.observability import metrics
 from stream.observability.drift import DriftMonitor
+from stream.pipeline.labelshift import LabelShift
 from stream.pipeline.scoring import BatchOutcome
 from stream.pipeline.steps import Scored
 from stream.records import RawRecord, UndecodableBatch
@@ -31,13 +32,14 @@ class ScoringObserver:
         settings, pipeline = handling.settings, handling.pipeline
         self._handling = handling
         self._scorer = pipeline.scorer
-        self._shift = pipeline.shift
         self._oov_every = settings.drift_oov_every
         self._drift = DriftMonitor(
             pipeline.scorer.metadata["reference_histogram"], settings.drift_window
         )
         self._batches = itertools.count()
         metrics.MODEL_INFO.info({"version": pipeline.scorer.version})
+        if pipeline.shift is not None:
+            export_label_prior(pipeline.shift)
 
     def delivered(self, records: Sequence[RawRecord], undecodable: int, scored: Scored) -> None:
         outcome = scored.outcome
@@ -47,14 +49,6 @@ class ScoringObserver:
         self._handling.status.record_batch(len(records))
         metrics.EVENT_TIME_CLAMPED.labels(source="tweets").inc(outcome.clamped)
         self._observe_drift(outcome)
-        self.observe_prior()
-
-    def observe_prior(self) -> None:
-        if self._shift is None:
-            return
-        for name, p in zip(self._shift.classes, self._shift.overall.prior, strict=True):
-            metrics.LABEL_PRIOR.labels(**{"class": name}).set(float(p))
-        metrics.LABEL_PRIOR_SCOPES.set(self._shift.scopes_with_own_prior)
 
     def _observe_drift(self, outcome: BatchOutcome) -> None:
         negative = [event.label is Label.NEGATIVE for event in outcome.events]
@@ -64,6 +58,16 @@ class ScoringObserver:
         if outcome.events and next(self._batches) % self._oov_every == 0:
             texts = [event.text for event in outcome.events]
             metrics.OOV_TOKEN_RATE.set(self._scorer.oov_rate(texts))
+
+
+def export_label_prior(shift: LabelShift) -> None:
+    """The live prior is read when Prometheus scrapes, not copied into gauges after every
+    scoring and feedback batch."""
+    for index, name in enumerate(shift.classes):
+        metrics.LABEL_PRIOR.labels(**{"class": name}).set_function(
+            lambda index=index: float(shift.overall.prior[index])
+        )
+    metrics.LABEL_PRIOR_SCOPES.set_function(lambda: shift.scopes_with_own_prior)
 
 
 def scoring_consumer(
@@ -119,6 +123,8 @@ def exit_for_a_restart(error: BaseException) -> None:
 
 def merged(parts: Sequence[Scored]) -> Scored:
     """A batch scored in one piece, or input by input after a failure, as one result."""
+    if len(parts) == 1:
+        return parts[0]
     outcomes = [part.outcome for part in parts]
     return Scored(
         BatchOutcome(

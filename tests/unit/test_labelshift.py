@@ -118,3 +118,29 @@ def test_the_estimate_is_refreshed_once_a_twentieth_of_its_window_is_new() -> No
     rolling.add_scores(negatives)
     rolling.refresh_if_due()
     assert rolling.prior[0] > 0.8
+
+
+def test_the_prior_metrics_read_the_live_estimate_when_scraped() -> None:
+    from prometheus_client import REGISTRY
+
+    from stream.agents.scoring import export_label_prior
+
+    shift = LabelShift(
+        ("negative", "positive"),
+        UNIFORM,
+        window=200,
+        scope_window=100,
+        min_scope_samples=50,
+        max_scopes=3,
+        pseudo_count=10.0,
+    )
+    export_label_prior(shift)
+
+    def scraped(name: str) -> float | None:
+        return REGISTRY.get_sample_value("badbuzz_label_prior", {"class": name})
+
+    assert scraped("negative") == pytest.approx(0.5)
+    shift.observe(["air"] * 200, calibrated_scores(np.random.default_rng(6), 200, 0.9))
+    assert scraped("negative") == pytest.approx(shift.overall.prior[0])
+    assert scraped("negative") > 0.8
+    assert REGISTRY.get_sample_value("badbuzz_label_prior_scopes") == 1

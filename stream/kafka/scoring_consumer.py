@@ -42,7 +42,7 @@ from stream.records import Outgoing, RawRecord, UndecodableBatch
 log = structlog.get_logger(__name__)
 
 Guarantee = Literal["at_least_once", "exactly_once"]
-BatchHandler = Callable[[list[RawRecord], list[tuple[RawRecord, str]]], Awaitable["HandledBatch"]]
+BatchHandler = Callable[[list[RawRecord], list[UndecodableBatch]], Awaitable["HandledBatch"]]
 
 # Errors librdkafka attaches to one message it could not decode: that input is dead-lettered.
 UNDECODABLE = frozenset(
@@ -141,13 +141,12 @@ class ScoringConsumer:
         # Batches handled side by side: the model runs without the GIL, so one batch's
         # inference overlaps the next one's parsing and tokenising (or the previous one's
         # transaction) on the second core. Outputs still go out in consumption order.
-        threads = handler_threads
         self._handlers = (
-            ThreadPoolExecutor(threads, thread_name_prefix="scoring-handler")
-            if threads > 1
+            ThreadPoolExecutor(handler_threads, thread_name_prefix="scoring-handler")
+            if handler_threads > 1
             else None
         )
-        self._handler_threads = threads
+        self._handler_threads = handler_threads
         self._handling: deque[tuple[Future[HandledBatch], dict[Partition, tuple[int, int]]]] = (
             deque()
         )
@@ -448,8 +447,6 @@ class ScoringConsumer:
         self._commit_stored()
         self._tracker.forget(keys)
         self.assigned -= keys
-        for key in keys:
-            self.lag.pop(key, None)
         consumer.incremental_unassign(partitions)
         log.info("partitions_revoked", partitions=sorted(p.partition for p in partitions))
 
@@ -462,6 +459,9 @@ class ScoringConsumer:
         log.warning("partitions_lost", partitions=sorted(p.partition for p in partitions))
 
     def _measure_lag(self) -> None:
+        """Lag of the partitions owned now, replaced whole: a revoked or lost partition drops
+        out, and the metrics timer on Faust's thread never reads a half-made map."""
+        lag: dict[Partition, int] = {}
         for tp in self._consumer.position(
             [TopicPartition(*partition) for partition in self.assigned]
         ):
@@ -469,4 +469,5 @@ class ScoringConsumer:
                 continue
             _, high = self._consumer.get_watermark_offsets(tp, cached=True)
             if high >= 0:
-                self.lag[(tp.topic, tp.partition)] = max(0, high - tp.offset)
+                lag[(tp.topic, tp.partition)] = max(0, high - tp.offset)
+        self.lag = lag

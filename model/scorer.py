@@ -158,7 +158,11 @@ class SentimentModel:
         return float((ids == self.vocabulary.oov_id).sum()) / tokens if tokens else 0.0
 
     def label_for(self, p_positive: float) -> str:
-        return "positive" if p_positive >= self.threshold else "negative"
+        return binary_label(p_positive, self.threshold)
+
+
+def binary_label(p_positive: float, threshold: float) -> str:
+    return "positive" if p_positive >= threshold else "negative"
 
 
 def decision(classes: Sequence[str], probabilities: np.ndarray, threshold: float) -> list[str]:
@@ -167,7 +171,7 @@ def decision(classes: Sequence[str], probabilities: np.ndarray, threshold: float
     all label through it."""
     if len(classes) == 2:
         shares = positive_share(probabilities, tuple(classes))
-        return ["positive" if p >= threshold else "negative" for p in shares]
+        return [binary_label(p, threshold) for p in shares]
     return [classes[i] for i in probabilities.argmax(axis=1)]
 
 

@@ -98,16 +98,9 @@ def lag_from(gauge: Gauge) -> list[LagEntry]:
 
 
 def model_status(scorer: SentimentModel) -> ModelStatus:
-    """Version and threshold; the class prior when the scorer has the agreed
-    `classes`/`train_prior` attributes (label-shift work adds them)."""
-    classes = getattr(scorer, "classes", None)
-    prior = getattr(scorer, "train_prior", None)
+    """Version, threshold, and the class prior the model's probabilities are calibrated under."""
     return ModelStatus(
         version=scorer.version,
         threshold=scorer.threshold,
-        prior=(
-            {str(c): float(p) for c, p in zip(classes, prior, strict=True)}
-            if classes is not None and prior is not None
-            else None
-        ),
+        prior={c: float(p) for c, p in zip(scorer.classes, scorer.train_prior, strict=True)},
     )

@@ -182,6 +182,18 @@ def tweet_payload(tweet_id: str, text: str, **extra: object) -> tuple[bytes, byt
     return tweet_id.encode(), json.dumps({"id": tweet_id, "text": text, **extra}).encode()
 
 
+def wrong_prediction_report(tweet_id: str, **extra: object) -> tuple[bytes, bytes]:
+    """A user's feedback that a tweet scored positive was not."""
+    report = {
+        "tweet_id": tweet_id,
+        "verdict": "wrong",
+        "predicted_label": "positive",
+        "text": "not a compliment at all",
+        **extra,
+    }
+    return tweet_id.encode(), json.dumps(report).encode()
+
+
 class Collector:
     """Reads a topic from the beginning with its own group, accumulating decoded JSON."""
 

@@ -22,6 +22,7 @@ from tests.support import (
     connection,
     produce,
     tweet_payload,
+    wrong_prediction_report,
 )
 
 pytestmark = pytest.mark.integration
@@ -104,29 +105,23 @@ def test_normal_traffic_is_quiet_and_a_burst_raises_exactly_one_alert(
     alerts.close()
 
 
-def feedback(tweet_id: str, reported_at: str, brand: str) -> tuple[bytes, bytes]:
-    report = {
-        "tweet_id": tweet_id,
-        "verdict": "wrong",
-        "predicted_label": "positive",
-        "text": "not a compliment at all",
-        "brand": brand,
-        "reported_at": reported_at,
-    }
-    return tweet_id.encode(), json.dumps(report).encode()
-
-
 def test_three_wrong_predictions_in_five_minutes_alert_and_spread_ones_do_not(
     env: dict[str, str], start_worker: Callable[..., WorkerProcess]
 ) -> None:
     bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
     base = datetime.now(UTC) - timedelta(minutes=30)
     spread = [
-        feedback(f"s-{n}", (base + timedelta(minutes=7 * n)).isoformat(), "spread")
+        wrong_prediction_report(
+            f"s-{n}", reported_at=(base + timedelta(minutes=7 * n)).isoformat(), brand="spread"
+        )
         for n in range(3)
     ]
     close = [
-        feedback(f"c-{n}", (base + timedelta(minutes=20, seconds=40 * n)).isoformat(), "close")
+        wrong_prediction_report(
+            f"c-{n}",
+            reported_at=(base + timedelta(minutes=20, seconds=40 * n)).isoformat(),
+            brand="close",
+        )
         for n in range(3)
     ]
     produce(bootstrap, env["BADBUZZ_TOPIC_FEEDBACK"], spread + close)

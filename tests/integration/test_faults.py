@@ -3,26 +3,22 @@ raises, and what the logs show of them."""
 
 from __future__ import annotations
 
-import json
 import re
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.support import Collector, WorkerProcess, produce, tweet_payload
+from tests.support import (
+    Collector,
+    WorkerProcess,
+    produce,
+    tweet_payload,
+    wrong_prediction_report,
+)
 
 pytestmark = pytest.mark.integration
-
-
-def wait_ready(worker: WorkerProcess, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while worker.get("/ready")[0] != 200:
-        assert worker.alive, worker.log_tail()
-        assert time.monotonic() < deadline, worker.log_tail()
-        time.sleep(0.5)
 
 
 def test_the_worker_starts_in_an_empty_folder_and_its_log_is_plain_json(
@@ -51,18 +47,6 @@ def test_the_worker_starts_in_an_empty_folder_and_its_log_is_plain_json(
     events.close()
 
 
-def feedback_report(tweet_id: str, reported_at: datetime, brand: str) -> tuple[bytes, bytes]:
-    report = {
-        "tweet_id": tweet_id,
-        "verdict": "wrong",
-        "predicted_label": "positive",
-        "text": "that was not praise",
-        "brand": brand,
-        "reported_at": reported_at.isoformat(),
-    }
-    return tweet_id.encode(), json.dumps(report).encode()
-
-
 def test_a_signal_whose_handling_raises_is_dead_lettered_and_alerts_go_on(
     unique_env: dict[str, str], start_worker: Callable[..., WorkerProcess]
 ) -> None:
@@ -72,12 +56,15 @@ def test_a_signal_whose_handling_raises_is_dead_lettered_and_alerts_go_on(
     bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
     signals_topic = f"{env['BADBUZZ_APP_ID']}-signals"
     worker = start_worker(env)
-    wait_ready(worker)
+    worker.wait_ready(timeout=90)
     # keyed by the scope, so it sits on the partition the scope's real signals go to next
     produce(bootstrap, signals_topic, [(b"close", b'{"not": "a signal"}')])
     now = datetime.now(UTC)
     reports = [
-        feedback_report(f"c-{n}", now - timedelta(seconds=20 * n), "close") for n in range(3)
+        wrong_prediction_report(
+            f"c-{n}", reported_at=(now - timedelta(seconds=20 * n)).isoformat(), brand="close"
+        )
+        for n in range(3)
     ]
     produce(bootstrap, env["BADBUZZ_TOPIC_FEEDBACK"], [(b"x", b"{not json"), *reports])
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import gzip
 import json
 import threading
 import time
@@ -12,14 +10,14 @@ from pathlib import Path
 from confluent_kafka import Producer
 
 from stream.kafka import KafkaConnection
+from training.data import DEFAULT_DATA_DIR, csv_rows
 
-SAMPLE = Path("/work/shared/data/sentiment140/train_sample_100k.csv.gz")
+SAMPLE = DEFAULT_DATA_DIR / "sentiment140" / "train_sample_100k.csv.gz"
 Message = tuple[bytes, bytes]
 
 
 def load_texts(path: Path = SAMPLE) -> list[str]:
-    with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
-        return [row["text"] for row in csv.DictReader(handle) if row["text"].strip()]
+    return [row["text"] for row in csv_rows(path) if row["text"].strip()]
 
 
 def tweet_texts(texts: list[str], count: int) -> list[str]:

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import csv
-import gzip
-from pathlib import Path
-
 import numpy as np
 
 from model.bundle import DEFAULT_BUNDLE, read_metadata
 from model.wordpiece import WordPieceEncoder
 from tests.reference.python_wordpiece import PythonWordPieceEncoder
+from training.data import DEFAULT_DATA_DIR, csv_rows
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 CORPORA = (
-    DATA / "sentiment140" / "train_sample_100k.csv.gz",
-    DATA / "sentiment140" / "test_manual.csv",
-    DATA / "semeval2013" / "tweets.csv.gz",
-    DATA / "semeval2017" / "train.csv.gz",
+    DEFAULT_DATA_DIR / "sentiment140" / "train_sample_100k.csv.gz",
+    DEFAULT_DATA_DIR / "sentiment140" / "test_manual.csv",
+    DEFAULT_DATA_DIR / "semeval2013" / "tweets.csv.gz",
+    DEFAULT_DATA_DIR / "semeval2017" / "train.csv.gz",
 )
-
-
-def texts_of(path: Path) -> list[str]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", newline="") as handle:
-        return [row["text"] for row in csv.DictReader(handle)]
 
 
 def test_rust_encoder_matches_the_python_reference_on_every_tweet() -> None:
@@ -33,7 +23,7 @@ def test_rust_encoder_matches_the_python_reference_on_every_tweet() -> None:
     rust = WordPieceEncoder.from_file(vocab_file, int(metadata["max_len"]))
     python = PythonWordPieceEncoder.from_file(vocab_file, int(metadata["max_len"]))
     for path in CORPORA:
-        texts = texts_of(path)
+        texts = [row["text"] for row in csv_rows(path)]
         assert len(texts) > 300, path
         expected, got = python.encode(texts), rust.encode(texts)
         mismatched = np.flatnonzero((expected != got).any(axis=1))

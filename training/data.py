@@ -40,7 +40,8 @@ def labels_and_weights(
     return labels, sample_weights(examples, semeval_weight)
 
 
-def _rows(path: Path) -> Iterable[dict[str, str]]:
+def csv_rows(path: Path) -> Iterable[dict[str, str]]:
+    """The rows of a labelled-tweet CSV file, gzipped or not."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8", newline="") as handle:
         yield from csv.DictReader(handle)
@@ -50,7 +51,7 @@ def load_sentiment140(path: Path, source: str = "sentiment140") -> list[Example]
     """Rows labelled 0 (negative) or 4 (positive); neutral (2) rows are left out."""
     return [
         Example(row["text"], SENTIMENT140_LABELS[row["target"]], source)
-        for row in _rows(path)
+        for row in csv_rows(path)
         if row["target"] in SENTIMENT140_LABELS
     ]
 
@@ -63,7 +64,7 @@ def load_semeval(
     labels = SEMEVAL_CLASSES if neutral else SEMEVAL_LABELS
     return [
         Example(row["text"], labels[row["label"]], source)
-        for row in _rows(path)
+        for row in csv_rows(path)
         if row["label"] in labels and (split_name is None or row["split"] == split_name)
     ]
 

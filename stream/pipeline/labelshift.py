@@ -185,14 +185,9 @@ class LabelShift:
             return {scope: self.prior_for(scope) for scope in dict.fromkeys(scopes)}
 
     def correct(
-        self,
-        scopes: Sequence[str],
-        posteriors: np.ndarray,
-        priors: Mapping[str, np.ndarray] | None = None,
+        self, scopes: Sequence[str], posteriors: np.ndarray, priors: Mapping[str, np.ndarray]
     ) -> np.ndarray:
-        """Each row moved to its scope's live prior: the given `priors_for` snapshot, so a
-        caller that also reports the priors reports the ones applied, else the current ones."""
-        priors = self.priors_for(scopes) if priors is None else priors
+        """Each row moved to its scope's prior in `priors`, a `priors_for` snapshot."""
         return reweight(posteriors, self.train_prior, np.array([priors[s] for s in scopes]))
 
     @property

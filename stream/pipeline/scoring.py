@@ -48,15 +48,25 @@ def rounded_prior(classes: Sequence[str], prior: np.ndarray) -> dict[str, float]
 def score_texts(
     scorer: TextScorer, texts: Sequence[str], scopes: Sequence[str], shift: LabelShift | None
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """Model posteriors, the ones used for labels (corrected to the live prior after this
-    batch joins the estimate; the same posteriors when there is no correction), and each
-    scope's prior they were corrected to."""
+    """Model posteriors, and the ones used for labels with each scope's prior, corrected
+    after this batch joins the live estimate."""
     posteriors = scorer.predict_classes(texts)
+    if shift is not None:
+        shift.observe(scopes, posteriors)
+    corrected, priors = corrected_to_live_prior(scorer, scopes, posteriors, shift)
+    return posteriors, corrected, priors
+
+
+def corrected_to_live_prior(
+    scorer: TextScorer, scopes: Sequence[str], posteriors: np.ndarray, shift: LabelShift | None
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The posteriors labels are decided on, and each scope's prior they were corrected to:
+    the live one, read at one moment so the prior reported is the one applied, or the
+    training prior with the posteriors unchanged when there is no correction."""
     if shift is None:
-        return posteriors, posteriors, dict.fromkeys(scopes, np.asarray(scorer.train_prior))
-    shift.observe(scopes, posteriors)
+        return posteriors, dict.fromkeys(scopes, np.asarray(scorer.train_prior, dtype=float))
     priors = shift.priors_for(scopes)
-    return posteriors, shift.correct(scopes, posteriors, priors), priors
+    return shift.correct(scopes, posteriors, priors), priors
 
 
 def record_time(record: RawRecord, now: datetime) -> datetime:

@@ -25,7 +25,13 @@ from stream.alerts.detector import Detector, Observed, ScopeState, detectors_fro
 from stream.alerts.store import StateStore
 from stream.pipeline.feedback import FeedbackOutcome, labelled_example, process_feedback
 from stream.pipeline.labelshift import LabelShift, label_shift_from
-from stream.pipeline.scoring import BatchOutcome, TextScorer, decide, process_batch
+from stream.pipeline.scoring import (
+    BatchOutcome,
+    TextScorer,
+    corrected_to_live_prior,
+    decide,
+    process_batch,
+)
 from stream.pipeline.signals import GLOBAL_SCOPE, Signal, scope_of, sentiment_signals
 from stream.records import Outgoing, RawRecord
 from stream.settings import Settings
@@ -131,13 +137,9 @@ class Pipeline:
         the prior estimate, so a caller cannot move the labels of real traffic."""
         posteriors = self.scorer.predict_classes(texts)
         scopes = [GLOBAL_SCOPE] * len(texts)
-        if self.shift is None:
-            corrected, prior = posteriors, np.asarray(self.scorer.train_prior, dtype=float)
-        else:
-            priors = self.shift.priors_for(scopes)
-            corrected, prior = self.shift.correct(scopes, posteriors, priors), priors[GLOBAL_SCOPE]
+        corrected, priors = corrected_to_live_prior(self.scorer, scopes, posteriors, self.shift)
         labels = decide(self.scorer.classes, corrected, self.scorer.threshold)
-        return Predicted(tuple(self.scorer.classes), corrected, labels, prior)
+        return Predicted(tuple(self.scorer.classes), corrected, labels, priors[GLOBAL_SCOPE])
 
     def record_feedback(self, records: Sequence[RawRecord]) -> FeedbackRecorded:
         """Valid reports become training rows and feedback signals; users' corrected labels

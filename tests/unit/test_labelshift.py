@@ -2,7 +2,9 @@
 
 import numpy as np
 import pytest
+from prometheus_client import REGISTRY
 
+from stream.agents.scoring import export_label_prior
 from stream.pipeline.labelshift import LabelShift, RollingPrior, em_prior, reweight
 
 UNIFORM = np.array([0.5, 0.5])
@@ -98,7 +100,8 @@ def test_a_busy_brand_gets_its_own_prior_and_a_quiet_one_the_global_one() -> Non
     assert shift.prior_for("quiet") is shift.overall.prior
     assert shift.overall.prior[0] == pytest.approx((900 + 900 + 18) / 4020, abs=0.04)
     assert shift.scopes_with_own_prior == 2
-    corrected = shift.correct(["busy", "other"], np.array([[0.5, 0.5], [0.5, 0.5]]))
+    scopes = ["busy", "other"]
+    corrected = shift.correct(scopes, np.array([[0.5, 0.5], [0.5, 0.5]]), shift.priors_for(scopes))
     assert corrected[0, 0] > 0.85 and corrected[1, 0] < 0.4
     # feedback counts for the brand it is about; unknown class names are ignored
     shift.observe_labels([("quiet", "positive")] * 400 + [("quiet", "neutral")])
@@ -121,10 +124,6 @@ def test_the_estimate_is_refreshed_once_a_twentieth_of_its_window_is_new() -> No
 
 
 def test_the_prior_metrics_read_the_live_estimate_when_scraped() -> None:
-    from prometheus_client import REGISTRY
-
-    from stream.agents.scoring import export_label_prior
-
     shift = LabelShift(
         ("negative", "positive"),
         UNIFORM,

@@ -4,6 +4,10 @@ A binary bundle's model gives p(positive). A three-class bundle (metadata `class
 negative, neutral, positive) adds `neutral_model`, a second TFLite file over the same ids
 that gives p(neutral); the polarity model then reads as p(positive | not neutral). Both are
 calibrated with the bundle's `calibration` (model/calibration.py).
+
+A bundle reads one `language` (metadata, "en" when absent); `routes` maps other languages to
+sub-bundles of their own (model/use_head.py) with the same classes, which score that
+language's texts when the caller says which language each text is in.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from ai_edge_litert.interpreter import Interpreter
 
 from model.bundle import DEFAULT_BUNDLE, Encoder, read_encoder, read_metadata
 from model.calibration import Calibration
+from model.language import LanguageDetector
+from model.use_head import EmbeddingHeadModel
 
 BINARY_CLASSES = ("negative", "positive")
 
@@ -101,7 +107,7 @@ class SentimentModel:
     `train_prior` is the class prior the probabilities are calibrated under (uniform unless
     the metadata says otherwise): the reference a label-shift correction re-weights from.
     Decision rule: binary bundles compare p(positive) with `threshold`; three-class bundles
-    take the most probable class."""
+    take the most probable class. `languages`: the ones a model of the bundle reads."""
 
     def __init__(self, bundle: Path, metadata: dict[str, Any], num_threads: int = 1) -> None:
         self.bundle = bundle
@@ -121,6 +127,16 @@ class SentimentModel:
             raise ValueError(f"unsupported classes {self.classes} in {bundle}")
         if (self._neutral is None) != (len(self.classes) == 2):
             raise ValueError(f"{bundle}: a three-class bundle needs its neutral_model, only it")
+        self.language: str = metadata.get("language", "en")
+        self.routes = {
+            lang: EmbeddingHeadModel.load(bundle / directory)
+            for lang, directory in metadata.get("routes", {}).items()
+        }
+        for lang, route in self.routes.items():
+            if route.classes != self.classes or route.language != lang:
+                raise ValueError(f"{bundle}: route {lang} is a {route.language} {route.classes}")
+        self.languages = frozenset({self.language, *self.routes})
+        self.detector = LanguageDetector(self.languages)
 
     @classmethod
     def load(cls, path: Path | None = None, num_threads: int = 1) -> SentimentModel:
@@ -137,9 +153,43 @@ class SentimentModel:
         polar = 1.0 - neutral
         return np.column_stack([polar * (1.0 - positive), neutral, polar * positive])
 
-    def predict_classes(self, texts: Sequence[str]) -> np.ndarray:
-        """Calibrated (n, k) probabilities, columns in the order of `classes`."""
-        return self.calibration.apply(self.raw_classes(texts))
+    def predict_classes(
+        self, texts: Sequence[str], langs: Sequence[str] | None = None
+    ) -> np.ndarray:
+        """Calibrated (n, k) probabilities, columns in the order of `classes`. With `langs`,
+        the texts of a routed language go to its model; every other text, and all of them
+        without `langs`, to the bundle's own."""
+        routed = {} if langs is None else self._rows_by_route(langs)
+        if not routed:
+            return self.calibration.apply(self.raw_classes(texts))
+        probabilities = np.empty((len(texts), len(self.classes)))
+        for lang, rows in routed.items():
+            model = self.routes.get(lang)
+            picked = [texts[row] for row in rows]
+            probabilities[rows] = (
+                self.calibration.apply(self.raw_classes(picked))
+                if model is None
+                else model.predict_classes(picked)
+            )
+        return probabilities
+
+    def _rows_by_route(self, langs: Sequence[str]) -> dict[str | None, list[int]]:
+        """Row numbers per routed language (None: the bundle's own model); empty when every
+        row is the bundle's own."""
+        rows: dict[str | None, list[int]] = {}
+        for row, lang in enumerate(langs):
+            rows.setdefault(lang if lang in self.routes else None, []).append(row)
+        return rows if set(rows) - {None} else {}
+
+    def languages_of(self, texts: Sequence[str], claimed: Sequence[str | None]) -> list[str]:
+        """Each text's language: the producer's claim when it is a language code, else
+        detected (model/language.py)."""
+        return self.detector.resolve(texts, claimed)
+
+    def version_of(self, lang: str) -> str:
+        """The version of the model that reads `lang`."""
+        route = self.routes.get(lang)
+        return self.version if route is None else route.version
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """p(positive) against negative, compared with `threshold`: the binary score of old

@@ -13,6 +13,7 @@ from pydantic import (
     Field,
     StrictStr,
     field_validator,
+    model_validator,
 )
 
 TWITTER_TIME_FORMAT = "%a %b %d %H:%M:%S %z %Y"
@@ -55,6 +56,8 @@ class Label(StrEnum):
     NEGATIVE = "negative"
     NEUTRAL = "neutral"
     POSITIVE = "positive"
+    # the tweet's language is one no served model reads: flagged, not scored
+    UNSUPPORTED_LANGUAGE = "unsupported_language"
 
 
 class RawTweet(BaseModel):
@@ -84,8 +87,10 @@ class SentimentEvent(BaseModel):
 
     tweet_id: TweetId
     label: Label
-    p_positive: float = Field(
-        ge=0.0, le=1.0, description="P(positive), corrected to `prior` like `label`."
+    p_positive: float | None = Field(
+        ge=0.0,
+        le=1.0,
+        description="P(positive), corrected to `prior` like `label`; null when not `scored`.",
     )
     model_version: str
     scored_at: Timestamp
@@ -101,6 +106,24 @@ class SentimentEvent(BaseModel):
         description="Class prior the probabilities were corrected to: the live traffic's, "
         "estimated from recent scores (the brand's own when it has enough traffic).",
     )
+    lang: str | None = Field(
+        default=None,
+        description="The tweet's language (ISO 639-1, or fastText's code): the producer's "
+        "`lang` when it is a language code, otherwise detected.",
+    )
+    scored: bool = Field(
+        default=True,
+        description="False when no served model reads `lang`: the label is "
+        "`unsupported_language`, the probabilities are null, and the tweet counts neither "
+        "towards nor against an alert (weight 0 and no part of the total).",
+    )
+
+    @model_validator(mode="after")
+    def _scored_has_probabilities(self) -> SentimentEvent:
+        unsupported = self.label is Label.UNSUPPORTED_LANGUAGE
+        if unsupported == self.scored or (self.p_positive is None) == self.scored:
+            raise ValueError("a scored event has p_positive and a class label; only others not")
+        return self
 
 
 class FeedbackVerdict(StrEnum):
@@ -136,8 +159,8 @@ class Feedback(BaseModel):
             return None
         if self.verdict is FeedbackVerdict.CORRECT:
             return self.predicted_label
-        if self.predicted_label is Label.NEUTRAL:
-            return None  # wrong, but negative or positive: the report does not say
+        if self.predicted_label in (Label.NEUTRAL, Label.UNSUPPORTED_LANGUAGE):
+            return None  # wrong, but which class: the report does not say
         return Label.NEGATIVE if self.predicted_label is Label.POSITIVE else Label.POSITIVE
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import structlog
 
+from model.language import OTHER, metric_language
 from schemas import DeadLetter, Label, SentimentEvent
 from stream.agents.handling import Handling, rejected_inputs
 from stream.kafka.connection import KafkaConnection
@@ -51,12 +52,14 @@ class ScoringObserver:
         self._observe_drift(outcome)
 
     def _observe_drift(self, outcome: BatchOutcome) -> None:
-        negative = [event.label is Label.NEGATIVE for event in outcome.events]
+        """On the tweets the bundle's own model read, like its reference histogram."""
+        own = [event for event in outcome.events if event.lang == self._scorer.language]
+        negative = [event.label is Label.NEGATIVE for event in own]
         self._drift.observe(outcome.model_p_positive, negative)
         metrics.DRIFT_PSI.set(self._drift.psi)
         metrics.PREDICTED_NEGATIVE_SHARE.set(self._drift.negative_share)
-        if outcome.events and next(self._batches) % self._oov_every == 0:
-            texts = [event.text for event in outcome.events]
+        if own and next(self._batches) % self._oov_every == 0:
+            texts = [event.text for event in own]
             metrics.OOV_TOKEN_RATE.set(self._scorer.oov_rate(texts))
 
 
@@ -150,6 +153,9 @@ def observe_batch(
     metrics.LAST_BATCH_AT.set(done)
     for event in events:
         metrics.TWEETS_SCORED.labels(label=event.label.value).inc()
+        metrics.TWEETS_BY_LANGUAGE.labels(
+            lang=metric_language(event.lang or OTHER), scored=str(event.scored).lower()
+        ).inc()
     for record in records:
         if record.timestamp is not None:
             metrics.END_TO_END_SECONDS.observe(max(0.0, done - record.timestamp))

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram, Info
 
+from model.language import METRIC_LANGUAGES, OTHER
 from schemas import AlertKind, AlertStatus, FeedbackVerdict, Label
 
 TWEETS_CONSUMED = Counter("badbuzz_tweets_consumed", "Raw messages read from the input topic.")
 TWEETS_SCORED = Counter("badbuzz_tweets_scored", "Tweets scored, by predicted label.", ["label"])
+TWEETS_BY_LANGUAGE = Counter(
+    "badbuzz_tweets_language",
+    "Tweets scored or flagged `unsupported_language`, by language (a fixed set, else other) "
+    "and whether a served model read them.",
+    ["lang", "scored"],
+)
 MESSAGES_CONSUMED = Counter(
     "badbuzz_messages_consumed",
     "Input messages handled (scored, recorded or dead-lettered), by topic.",
@@ -85,6 +92,9 @@ def declare_label_values(reasons: tuple[str, ...], input_topics: tuple[str, ...]
         DEAD_LETTERS.labels(reason=reason)
     for label in Label:
         TWEETS_SCORED.labels(label=label.value)
+    for lang in (*METRIC_LANGUAGES, OTHER):
+        for scored in ("true", "false"):
+            TWEETS_BY_LANGUAGE.labels(lang=lang, scored=scored)
     for verdict in FeedbackVerdict:
         FEEDBACK.labels(verdict=verdict.value)
     for kind in AlertKind:

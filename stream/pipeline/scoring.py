@@ -23,8 +23,16 @@ class TextScorer(Protocol):
     threshold: float
     classes: tuple[str, ...]
     train_prior: np.ndarray
+    language: str  # the one the bundle's own model reads (its drift reference's)
+    languages: frozenset[str]  # every language a model of the bundle reads
 
-    def predict_classes(self, texts: Sequence[str]) -> np.ndarray: ...
+    def predict_classes(
+        self, texts: Sequence[str], langs: Sequence[str] | None = None
+    ) -> np.ndarray: ...
+
+    def languages_of(self, texts: Sequence[str], claimed: Sequence[str | None]) -> list[str]: ...
+
+    def version_of(self, lang: str) -> str: ...
 
 
 @dataclass
@@ -46,11 +54,16 @@ def rounded_prior(classes: Sequence[str], prior: np.ndarray) -> dict[str, float]
 
 
 def score_texts(
-    scorer: TextScorer, texts: Sequence[str], scopes: Sequence[str], shift: LabelShift | None
+    scorer: TextScorer,
+    texts: Sequence[str],
+    scopes: Sequence[str],
+    shift: LabelShift | None,
+    langs: Sequence[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """Model posteriors, and the ones used for labels with each scope's prior, corrected
-    after this batch joins the live estimate."""
-    posteriors = scorer.predict_classes(texts)
+    """Model posteriors (each text read by its language's model when `langs` is given), and
+    the ones used for labels with each scope's prior, corrected after this batch joins the
+    live estimate."""
+    posteriors = scorer.predict_classes(texts, langs)
     if shift is not None:
         shift.observe(scopes, posteriors)
     corrected, priors = corrected_to_live_prior(scorer, scopes, posteriors, shift)
@@ -104,32 +117,46 @@ def process_batch(
             accepted.append((record, parsed))
     if not accepted:
         return outcome
-    scopes = [scope_of(tweet.brand) for _, tweet in accepted]
-    texts = [tweet.text for _, tweet in accepted]
-    model, corrected, priors = score_texts(scorer, texts, scopes, shift)
+    langs = scorer.languages_of([t.text for _, t in accepted], [t.lang for _, t in accepted])
+    served = [n for n, lang in enumerate(langs) if lang in scorer.languages]
+    scopes = [scope_of(accepted[n][1].brand) for n in served]
+    texts = [accepted[n][1].text for n in served]
+    served_langs = [langs[n] for n in served]
+    model, corrected, priors = score_texts(scorer, texts, scopes, shift, served_langs)
     reported = {scope: rounded_prior(scorer.classes, prior) for scope, prior in priors.items()}
     positive = scorer.classes.index(Label.POSITIVE)
     negative = scorer.classes.index(Label.NEGATIVE)
-    # the score drift compares with the bundle's reference: p(positive) against negative
-    outcome.model_p_positive = positive_share(model, tuple(scorer.classes)).tolist()
+    # the score drift compares with the bundle's reference (its own language's scores):
+    # p(positive) against negative
+    own = [n for n, lang in enumerate(served_langs) if lang == scorer.language]
+    outcome.model_p_positive = positive_share(model[own], tuple(scorer.classes)).tolist()
     labels = decide(scorer.classes, corrected, scorer.threshold)
-    for (record, tweet), scope, row, label in zip(accepted, scopes, corrected, labels, strict=True):
+    scores = dict(zip(served, zip(scopes, corrected, labels, strict=True), strict=True))
+    for n, ((record, tweet), lang) in enumerate(zip(accepted, langs, strict=True)):
         claimed = tweet.created_at or record_time(record, now)  # when it happened, else sent
         trusted = trusted_time(claimed, now, event_time_max_ahead_s)
         outcome.clamped += trusted != claimed
+        if n in scores:
+            scope, row, label = scores[n]
+            scored = {
+                "label": label,
+                "p_positive": float(row[positive]),
+                "p_negative": float(row[negative]),
+                "prior": reported[scope],
+            }
+        else:
+            scored = {"label": Label.UNSUPPORTED_LANGUAGE, "p_positive": None, "scored": False}
         outcome.events.append(
             SentimentEvent(
                 tweet_id=tweet.id,
-                label=label,
-                p_positive=float(row[positive]),
-                p_negative=float(row[negative]),
-                prior=reported[scope],
-                model_version=scorer.version,
+                **scored,
+                model_version=scorer.version_of(lang),
                 scored_at=now,
                 event_time=trusted,
                 created_at=tweet.created_at,
                 brand=tweet.brand,
                 text=tweet.text,
+                lang=lang,
             )
         )
     return outcome

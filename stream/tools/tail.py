@@ -18,7 +18,9 @@ def format_line(topic: str, value: bytes) -> str:
         return f"[{topic}] {value[:200]!r}"
     if "label" in message:
         text = " ".join(str(message.get("text", "")).split())[:90]
-        return f"[{topic}] {message['label']:>8} {message['p_positive']:.2f}  {text}"
+        p_positive = message.get("p_positive")
+        score = "   -" if p_positive is None else f"{p_positive:.2f}"  # not scored
+        return f"[{topic}] {message['label']:>8} {score}  {text}"
     if "kind" in message:
         return (
             f"[{topic}] ALERT {message['status'].upper()} {message['kind']} scope="

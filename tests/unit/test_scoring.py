@@ -21,12 +21,25 @@ class KeywordScorer:
     threshold = 0.5
     classes = ("negative", "positive")
     train_prior = np.array([0.5, 0.5])
+    language = "en"
+    languages = frozenset({"en", "fr"})
 
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
+        self.langs: list[list[str] | None] = []
 
-    def predict_classes(self, texts: Sequence[str]) -> np.ndarray:
+    def languages_of(self, texts: Sequence[str], claimed: Sequence[str | None]) -> list[str]:
+        """The producer's word, else English."""
+        return [lang or "en" for lang in claimed]
+
+    def version_of(self, lang: str) -> str:
+        return self.version if lang == self.language else f"keyword-{lang}-1"
+
+    def predict_classes(
+        self, texts: Sequence[str], langs: Sequence[str] | None = None
+    ) -> np.ndarray:
         self.calls.append(list(texts))
+        self.langs.append(None if langs is None else list(langs))
         p_positive = np.array([0.9 if "love" in t else 0.6 if "ok" in t else 0.1 for t in texts])
         return np.column_stack([1 - p_positive, p_positive])
 
@@ -37,7 +50,9 @@ class ThreeClassScorer(KeywordScorer):
     classes = ("negative", "neutral", "positive")
     train_prior = np.array([1 / 3, 1 / 3, 1 / 3])
 
-    def predict_classes(self, texts: Sequence[str]) -> np.ndarray:
+    def predict_classes(
+        self, texts: Sequence[str], langs: Sequence[str] | None = None
+    ) -> np.ndarray:
         rows = {"love": [0.1, 0.2, 0.7], "time": [0.3, 0.6, 0.1]}
         return np.array([rows.get(t.split()[-1], [0.8, 0.15, 0.05]) for t in texts])
 
@@ -175,3 +190,54 @@ def test_three_class_scores_are_labelled_by_the_most_likely_class() -> None:
     assert outcome.events[0].p_negative == 0.3
     # drift sees p(positive) against negative, the score the bundle's reference histogram is of
     assert outcome.model_p_positive == pytest.approx([0.1 / (0.1 + 0.3), 0.7 / (0.7 + 0.1)])
+
+
+def test_each_tweet_carries_its_language_and_is_read_by_that_languages_model() -> None:
+    scorer = KeywordScorer()
+    outcome = run(
+        [
+            record(0, tweet("1", "love it")),
+            record(1, tweet("2", "j'adore ok", lang="fr")),
+            record(2, tweet("3", "hate it", lang="en")),
+        ],
+        scorer,
+    )
+
+    assert [e.lang for e in outcome.events] == ["en", "fr", "en"]
+    assert scorer.langs == [["en", "fr", "en"]]
+    assert [e.model_version for e in outcome.events] == ["keyword-1", "keyword-fr-1", "keyword-1"]
+    assert [e.label for e in outcome.events] == [Label.POSITIVE, Label.POSITIVE, Label.NEGATIVE]
+    # the drift reference is the English model's: French scores stay out of it
+    assert outcome.model_p_positive == pytest.approx([0.9, 0.1])
+
+
+def test_a_language_no_model_reads_is_flagged_not_scored() -> None:
+    scorer = KeywordScorer()
+    shift = shift_for(scorer)
+    outcome = run(
+        [record(0, tweet("1", "me encanta love", lang="es")), record(1, tweet("2", "love it"))],
+        scorer,
+        shift,
+    )
+
+    flagged, scored = outcome.events
+    assert flagged.label is Label.UNSUPPORTED_LANGUAGE
+    assert (flagged.lang, flagged.scored, flagged.p_positive, flagged.p_negative) == (
+        "es",
+        False,
+        None,
+        None,
+    )
+    assert flagged.prior is None
+    assert scored.scored and scored.label is Label.POSITIVE
+    assert scorer.calls == [["love it"]]  # the Spanish tweet never reached a model
+    assert shift.overall.samples == 1
+
+
+def test_a_batch_of_unsupported_languages_only_scores_nothing() -> None:
+    outcome = run(
+        [record(0, tweet("1", "hallo", lang="de")), record(1, tweet("2", "ciao", lang="it"))]
+    )
+
+    assert [e.label for e in outcome.events] == [Label.UNSUPPORTED_LANGUAGE] * 2
+    assert outcome.model_p_positive == []

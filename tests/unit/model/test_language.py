@@ -1,0 +1,64 @@
+import pytest
+
+from model.language import LanguageDetector, claimed_language, metric_language
+
+
+@pytest.fixture(scope="module")
+def detector() -> LanguageDetector:
+    return LanguageDetector(served={"en", "fr"})
+
+
+@pytest.mark.parametrize(
+    ("claimed", "code"),
+    [
+        ("fr", "fr"),
+        ("FR", "fr"),
+        ("fr-FR", "fr"),
+        (" en_GB ", "en"),
+        ("und", None),  # Twitter: undetermined
+        ("qme", None),  # Twitter: media only
+        ("zxx", None),
+        ("", None),
+        ("french", None),
+        (None, None),
+    ],
+)
+def test_a_producers_lang_counts_only_when_it_is_a_language_code(
+    claimed: str | None, code: str | None
+) -> None:
+    assert claimed_language(claimed) == code
+
+
+def test_a_valid_producer_lang_is_believed_without_detection(detector: LanguageDetector) -> None:
+    texts = ["My flight is late again", "Mon vol est encore en retard"]
+
+    assert detector.resolve(texts, ["fr-FR", "EN"]) == ["fr", "en"]
+
+
+def test_a_missing_or_invalid_producer_lang_is_detected(detector: LanguageDetector) -> None:
+    texts = [
+        "Mon vol est encore en retard, merci Air Paradis",
+        "My flight is delayed again, thanks Air Paradis",
+        "Mi vuelo llega tarde otra vez, gracias Air Paradis",
+        "Mein Flug hat schon wieder Verspätung",
+    ]
+
+    assert detector.resolve(texts, [None, "und", "", "zxx"]) == ["fr", "en", "es", "de"]
+
+
+def test_a_short_tweet_read_with_little_confidence_goes_to_a_served_language(
+    detector: LanguageDetector,
+) -> None:
+    # fastText's first guess is Spanish, with p 0.37; English is among its next two
+    assert detector.detect("Hello Twitter API ;)") == "en"
+    assert LanguageDetector(served=set()).detect("Hello Twitter API ;)") == "es"
+
+
+def test_metrics_see_a_bounded_set_of_languages() -> None:
+    assert [metric_language(lang) for lang in ("fr", "en", "es", "tlh", "ceb")] == [
+        "fr",
+        "en",
+        "es",
+        "other",
+        "other",
+    ]

@@ -123,6 +123,16 @@ def cmd_train_neutral(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_train_french(args: argparse.Namespace, settings: Settings) -> int:
+    _tracking(args)
+    from training.french import log_french_run, train_french
+
+    result = train_french(args.bundle, args.data_dir, args.cache_dir)
+    result["run_id"] = log_french_run(result, args.bundle / "fr")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
 APPROACHES = {
     "baseline": "TF-IDF + logistic regression",
     "transformer": "frozen MiniLM + head; leaves teacher scores for the BiLSTM",
@@ -222,6 +232,25 @@ def add_train_commands(trainers: argparse._SubParsersAction) -> None:
         help="bundle directory (default: %(default)s)",
     )
     neutral.set_defaults(func=cmd_train_neutral)
+
+    french = trainers.add_parser(
+        "french",
+        parents=[common],
+        help="USE embeddings + logistic head on French tweets, written as BUNDLE/fr, logged",
+    )
+    french.add_argument(
+        "--bundle",
+        type=Path,
+        default=Path("model/default"),
+        help="the served bundle the French route is added to (default: %(default)s)",
+    )
+    french.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path("var/cache/use"),
+        help="where the USE embeddings of the training rows are kept (default: %(default)s)",
+    )
+    french.set_defaults(func=cmd_train_french)
 
     promote = trainers.add_parser(
         "promote", parents=[common, selection], help="move the champion alias if one is better"

@@ -1,0 +1,178 @@
+"""The French model: a logistic-regression head over multilingual USE embeddings, shipped as
+a route of the served bundle (`<bundle>/fr`, model/use_head.py).
+
+Data (../shared/data/french): XLM-T French train (negative/neutral/positive) and DEFT-2017
+task 1 train, mapped objective -> neutral, negative, positive, and `mixed` left out (a tweet
+that is both says nothing the three classes can hold; as neutral it cost 0.012 of
+macro-recall). 20% of those rows, by a hash of the normalised text, are the held-out test
+split; XLM-T val is only ever a test set (three-class macro-recall).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import recall_score
+
+from model.scorer import positive_share
+from model.use_head import SHARED_ENCODER, USE_ENCODER, SentenceEncoder, softmax
+from training.data import DEFAULT_DATA_DIR, NEUTRAL, Example, csv_rows, polar, split_bucket
+from training.evaluate import classification_metrics
+
+CLASSES = ("negative", "neutral", "positive")
+CLASS_INDEX = {"negative": 0, "positive": 1, "neutral": NEUTRAL}  # training.data's order
+DEFT_LABELS = {"negative": "negative", "positive": "positive", "objective": "neutral"}
+TEST_SHARE = 0.2
+REGULARISATION_C = 1.0
+
+
+@dataclass(frozen=True)
+class FrenchData:
+    train: list[Example]
+    test: list[Example]
+    xlmt_val: list[Example]
+
+
+def load_french(data_dir: Path = DEFAULT_DATA_DIR) -> FrenchData:
+    folder = data_dir / "french"
+    rows = [
+        Example(row["text"], CLASS_INDEX[row["label"]], "xlmt")
+        for row in csv_rows(folder / "xlmt_train.csv")
+    ] + [
+        Example(row["text"], CLASS_INDEX[DEFT_LABELS[row["label"]]], "deft")
+        for row in csv_rows(folder / "deft2017_task1_train.csv")
+        if row["label"] in DEFT_LABELS
+    ]
+    test = [e for e in rows if split_bucket(e.text) < TEST_SHARE]
+    train = [e for e in rows if split_bucket(e.text) >= TEST_SHARE]
+    xlmt_val = [
+        Example(row["text"], CLASS_INDEX[row["label"]], "xlmt_val")
+        for row in csv_rows(folder / "xlmt_val.csv")
+    ]
+    return FrenchData(train, test, xlmt_val)
+
+
+def embeddings(
+    texts: list[str], cache_dir: Path | None, encoder: SentenceEncoder = SHARED_ENCODER
+) -> np.ndarray:
+    """USE vectors, kept in `cache_dir` under a hash of the texts: embedding is most of the
+    training time."""
+    if cache_dir is None:
+        return encoder.encode(texts)
+    key = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
+    path = cache_dir / f"use-{key}.npy"
+    if path.exists():
+        return np.load(path)
+    vectors = encoder.encode(texts)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    return vectors
+
+
+def model_columns(labels: np.ndarray) -> np.ndarray:
+    """training.data's label numbers (negative 0, positive 1, neutral 2) as columns of
+    CLASSES."""
+    return np.array([CLASSES.index(name) for name in ("negative", "positive", "neutral")])[labels]
+
+
+def fit_head(vectors: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weights [dim, 3] and bias [3], columns in CLASSES order; classes weighted equally so
+    the probabilities hold under a uniform prior, like the English bundle's."""
+    head = LogisticRegression(C=REGULARISATION_C, max_iter=2000, class_weight="balanced")
+    head.fit(vectors, model_columns(labels))
+    return head.coef_.T.astype(np.float32), head.intercept_.astype(np.float32)
+
+
+def evaluate(probabilities: np.ndarray, examples: list[Example]) -> dict[str, float]:
+    """Binary figures on the negative and positive rows (p(positive | not neutral) cut at
+    0.5, the three-class argmax's cut) and three-class macro-recall on all rows."""
+    labels = np.array([e.label for e in examples])
+    polar_rows = labels != NEUTRAL
+    metrics = classification_metrics(
+        labels[polar_rows], positive_share(probabilities[polar_rows], CLASSES), 0.5
+    )
+    metrics["macro_recall_3class"] = float(
+        recall_score(model_columns(labels), probabilities.argmax(axis=1), average="macro")
+    )
+    return metrics
+
+
+def write_head(out: Path, weights: np.ndarray, bias: np.ndarray, metrics: dict) -> str:
+    version = f"fr-use-lr-{datetime.now(UTC):%Y-%m-%d}-{hashlib.sha256(weights).hexdigest()[:8]}"
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out / "head.npz", weights=weights, bias=bias)
+    metadata = {
+        "version": version,
+        "language": "fr",
+        "encoder": USE_ENCODER,
+        "classes": list(CLASSES),
+        "threshold": 0.5,
+        "head_file": "head.npz",
+        "train_prior": [1 / 3] * 3,
+        "metrics": metrics,
+    }
+    (out / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
+    return version
+
+
+def route_into(bundle: Path, lang: str, directory: str) -> None:
+    """Declare the language's sub-bundle in the served bundle's metadata."""
+    path = bundle / "metadata.json"
+    metadata = json.loads(path.read_text())
+    metadata["routes"] = {**metadata.get("routes", {}), lang: directory}
+    path.write_text(json.dumps(metadata, indent=2) + "\n")
+
+
+def train_french(
+    bundle: Path, data_dir: Path = DEFAULT_DATA_DIR, cache_dir: Path | None = None
+) -> dict[str, Any]:
+    """Train, measure and write `<bundle>/fr`, routed from `bundle`."""
+    data = load_french(data_dir)
+    train_vectors = embeddings([e.text for e in data.train], cache_dir)
+    weights, bias = fit_head(train_vectors, np.array([e.label for e in data.train]))
+
+    def probabilities(examples: list[Example]) -> np.ndarray:
+        vectors = embeddings([e.text for e in examples], cache_dir)
+        return softmax((vectors @ weights + bias).astype(np.float64))
+
+    metrics = {
+        "test": evaluate(probabilities(data.test), data.test),
+        "xlmt_val": evaluate(probabilities(data.xlmt_val), data.xlmt_val),
+        "rows": {"train": len(data.train), "test_polar": len(polar(data.test))},
+    }
+    version = write_head(bundle / "fr", weights, bias, metrics)
+    route_into(bundle, "fr", "fr")
+    return {"version": version, **metrics}
+
+
+def log_french_run(result: dict[str, Any], head_dir: Path) -> str:
+    """One MLflow run in the project's experiment (training/tracking.py `configure` first):
+    the figures, the data mapping and the head files."""
+    import mlflow
+
+    from training.tracking import flat_metrics, git_commit
+
+    with mlflow.start_run(run_name=str(result["version"])) as run:
+        mlflow.set_tags(
+            {"approach": "french-use-head", "language": "fr", "git_commit": git_commit()}
+        )
+        mlflow.log_params(
+            {
+                "encoder": USE_ENCODER,
+                "head": "logistic regression, balanced classes",
+                "C": REGULARISATION_C,
+                "deft_mapping": "objective->neutral, mixed left out",
+                "test_share": TEST_SHARE,
+                **{f"rows.{k}": v for k, v in result["rows"].items()},
+            }
+        )
+        mlflow.log_metrics(flat_metrics({k: result[k] for k in ("test", "xlmt_val")}))
+        mlflow.log_artifacts(str(head_dir), artifact_path="fr")
+        return run.info.run_id

@@ -30,10 +30,15 @@ BINARY_CLASSES = ("negative", "positive")
 
 def row_plan(rows: int, sizes: Sequence[int]) -> list[tuple[int, int]]:
     """(rows taken, compiled size) per invocation: the largest size that the remaining rows
-    fill, and the last few rows padded to the smallest size, so at most `sizes[0] - 1` padding
-    rows are scored in a batch."""
+    fill, and the last rows padded to a size they fill but for fewer than `min(sizes)` rows
+    (63 rows: one invocation of 64, not 32 + 16 + 8 + 8; each invocation has a fixed cost), so
+    at most `min(sizes) - 1` padding rows are scored in a batch."""
     plan: list[tuple[int, int]] = []
     while rows > 0:
+        padded = [size for size in sizes if 0 <= size - rows < min(sizes)]
+        if padded:
+            plan.append((rows, min(padded)))
+            break
         size = max((size for size in sizes if size <= rows), default=min(sizes))
         taken = min(rows, size)
         plan.append((taken, size))

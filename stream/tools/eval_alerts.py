@@ -101,13 +101,14 @@ def model_negatives(
     scorer: TextScorer, rows: Sequence[LabelledTweet], shift: LabelShift | None, batch_size: int
 ) -> list[bool]:
     """The worker's labels: batches in event-time order, each joining the live-prior
-    estimate before it is corrected, as in `stream.pipeline.scoring.process_batch`."""
+    estimate before it is corrected, as in `stream.pipeline.scoring.process_batch`; each
+    tweet read by its language's model (a language no model reads: the bundle's own)."""
     negatives: list[bool] = []
     for start in range(0, len(rows), batch_size):
         batch = rows[start : start + batch_size]
-        _, corrected, _ = score_texts(
-            scorer, [r.text for r in batch], [r.scope for r in batch], shift
-        )
+        texts = [r.text for r in batch]
+        langs = scorer.languages_of(texts, [None] * len(texts))
+        _, corrected, _ = score_texts(scorer, texts, [r.scope for r in batch], shift, langs)
         negatives += [
             label is Label.NEGATIVE for label in decide(scorer.classes, corrected, scorer.threshold)
         ]

@@ -6,11 +6,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model import SentimentModel
+from model import SentimentModel, tokenize
+from model.text import MAX_TEXT_CHARS
+from model.wordpiece import WordPieceEncoder
+from training.baseline import token_lists
 from training.bilstm import BiLSTMConfig, train_bundle
 from training.calibrate import calibrate_bundle
-from training.data import DEFAULT_DATA_DIR, NEUTRAL, load_corpus, split_bucket
-from training.export import write_metadata
+from training.data import DEFAULT_DATA_DIR, NEUTRAL, Example, load_corpus, split_bucket
+from training.export import VOCAB_FILE, write_metadata
+from training.minilm import pretrained_dir
 from training.neutral import NeutralConfig, build_three_class_bundle
 from training.pipeline import train_bilstm
 from training.teacher import (
@@ -127,3 +131,20 @@ def test_blended_targets_mix_labels_and_teacher_scores() -> None:
         blend_targets(np.zeros(2, np.float32), np.zeros(2, np.float32), 1.5)
     blended = blend_targets(np.array([1.0, 0.0], np.float32), np.array([0.2, 0.6]), 0.5)
     np.testing.assert_allclose(blended, [0.6, 0.3])
+
+
+def test_training_and_serving_cut_and_clean_a_long_text_alike() -> None:
+    """The encoders training builds (bilstm's WordPiece, the baseline's word tokens) and the
+    one the worker loads from the shipped bundle read a long text the same way: its first
+    MAX_TEXT_CHARS characters, cleaned."""
+    long = "worst delay ever @crew http://t.co/x " + "a.a. " * 1_000 + "unseen-tail"
+    served = SentimentModel.load().vocabulary
+    trained = WordPieceEncoder.from_file(pretrained_dir() / VOCAB_FILE, served.max_len)
+    assert np.array_equal(trained.encode([long]), served.encode([long]))
+    assert trained.tokenize(long) == trained.tokenize(long[:MAX_TEXT_CHARS])
+    assert "unseen" not in " ".join(trained.tokenize(long))
+    raw = WordPieceEncoder.from_file(pretrained_dir() / VOCAB_FILE, 8, tweet_normalize=False)
+    assert raw.tokenize(long) == raw.tokenize(long[:MAX_TEXT_CHARS])
+    [baseline] = token_lists([Example(long, 0, "sentiment140")], max_len=10_000)
+    assert baseline == tokenize(long[:MAX_TEXT_CHARS])
+    assert baseline[:6] == ["worst", "delay", "ever", "<user>", "<url>", "a"]

@@ -17,6 +17,15 @@ from pydantic import (
 
 TWITTER_TIME_FORMAT = "%a %b %d %H:%M:%S %z %Y"
 
+# Bounds on the strings that come from outside; a longer one is rejected (`field_too_long`),
+# never cut, so that keys, scopes and labels stay what the sender meant.
+MAX_ID_CHARS = 64
+MAX_BRAND_CHARS = 64  # a brand is an alert scope and a key: a name, not a text
+MAX_USER_CHARS = 256
+MAX_LANG_CHARS = 35  # the longest BCP 47 tag in common use
+MAX_FEEDBACK_TEXT_CHARS = 4_000
+MAX_COMMENT_CHARS = 2_000
+
 
 def _tweet_id(value: Any) -> Any:
     """Twitter JSON carries ids as numbers or strings; downstream keys want one form."""
@@ -47,8 +56,12 @@ def _timestamp(value: Any) -> Any:
     return value
 
 
-TweetId = Annotated[StrictStr, BeforeValidator(_tweet_id), Field(min_length=1, max_length=64)]
+TweetId = Annotated[
+    StrictStr, Field(min_length=1, max_length=MAX_ID_CHARS), BeforeValidator(_tweet_id)
+]
 Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
+Brand = Annotated[StrictStr, Field(max_length=MAX_BRAND_CHARS)]
+User = Annotated[StrictStr, Field(max_length=MAX_USER_CHARS)]
 
 
 class Label(StrEnum):
@@ -65,9 +78,9 @@ class RawTweet(BaseModel):
     id: TweetId
     text: StrictStr = Field(min_length=1)
     created_at: Timestamp | None = None
-    user: StrictStr | None = None
-    lang: StrictStr | None = None
-    brand: StrictStr | None = None
+    user: User | None = None
+    lang: Annotated[StrictStr, Field(max_length=MAX_LANG_CHARS)] | None = None
+    brand: Brand | None = None
 
     @field_validator("text")
     @classmethod
@@ -121,11 +134,11 @@ class Feedback(BaseModel):
     verdict: FeedbackVerdict
     corrected_label: Label | None = None
     predicted_label: Label | None = None
-    text: StrictStr | None = None
-    brand: StrictStr | None = None
+    text: Annotated[StrictStr, Field(max_length=MAX_FEEDBACK_TEXT_CHARS)] | None = None
+    brand: Brand | None = None
     reported_at: Timestamp | None = None
-    user: StrictStr | None = None
-    comment: StrictStr | None = None
+    user: User | None = None
+    comment: Annotated[StrictStr, Field(max_length=MAX_COMMENT_CHARS)] | None = None
 
     @property
     def true_label(self) -> Label | None:

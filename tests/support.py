@@ -1,4 +1,4 @@
-"""Helpers shared by integration tests: worker processes, producing and collecting."""
+"""Helpers shared by tests: worker processes, producing and collecting, hostile inputs."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from confluent_kafka import Consumer, Producer
+from hypothesis import strategies as st
 
 from stream.kafka import KafkaConnection
 
@@ -227,3 +228,61 @@ class Collector:
 
     def close(self) -> None:
         self.consumer.close()
+
+
+# Hostile JSON for property tests, as raw text: some of it (an integer past Python's digit
+# limit, nesting past its recursion limit) Python cannot even build to serialise.
+HOSTILE_FRAGMENTS = (
+    "1" * 5_000,
+    "[" * 1_100 + "]" * 1_100,
+    '{"a":' * 1_100 + "1" + "}" * 1_100,
+    '"\\ud800"',
+    '"\\u0000\\u001b[2J\\u202e"',
+    '"9999-12-31T23:59:59-14:00"',
+    '"0001-01-01T00:00:00+14:00"',
+    '"Sun Mar 01 12:30:00 +9999 2026"',
+    "9.2e15",
+    "-1",
+    "1e400",
+    "-1e400",
+    "NaN",
+    "Infinity",
+    '"' + "x" * 5_000 + '"',
+    '"' + "a.a." * 1_000 + '"',
+)
+FIELDS = ("id", "text", "created_at", "user", "lang", "brand", "tweet_id", "verdict")
+FIELDS += ("corrected_label", "predicted_label", "reported_at", "comment")
+
+
+def _json_fragments() -> st.SearchStrategy[str]:
+    plain = st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(max_size=30),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+        max_leaves=6,
+    )
+    return st.one_of(plain.map(json.dumps), st.sampled_from(HOSTILE_FRAGMENTS))
+
+
+def json_object(pairs: dict[str, str]) -> bytes:
+    """A JSON object from its keys and their values' JSON text."""
+    return ("{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in pairs.items()) + "}").encode()
+
+
+hostile_fields = st.dictionaries(
+    st.sampled_from(FIELDS) | st.text(max_size=8), _json_fragments(), max_size=8
+)
+VALID_CORES = ({}, {"id": '"1"', "text": '"late again"'}, {"tweet_id": '"1"', "verdict": '"wrong"'})
+hostile_payloads = st.one_of(
+    st.binary(max_size=200),
+    _json_fragments().map(str.encode),
+    st.builds(
+        lambda core, fields: json_object({**core, **fields}),
+        st.sampled_from(VALID_CORES),
+        hostile_fields,
+    ),
+    hostile_fields.map(lambda fields: json_object(fields).decode().encode("utf-16")),
+)

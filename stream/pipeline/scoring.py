@@ -70,10 +70,15 @@ def corrected_to_live_prior(
 
 
 def record_time(record: RawRecord, now: datetime) -> datetime:
-    """When Kafka got the message, or now when the message has no timestamp."""
-    if record.timestamp is not None:
-        return datetime.fromtimestamp(record.timestamp, tz=UTC)
-    return now
+    """When Kafka got the message; `now` (arrival) when it has no usable timestamp: none,
+    negative (Kafka's -1 means none), not a number, or beyond what a datetime holds."""
+    seconds = record.timestamp
+    if seconds is None or not seconds >= 0:
+        return now
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return now
 
 
 def trusted_time(claimed: datetime, now: datetime, max_ahead_s: float) -> datetime:

@@ -3,10 +3,14 @@
 import json
 from datetime import UTC, datetime
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from stream.alerts.windows import Admission, ScopeWindow, WindowSpec
 from stream.pipeline.feedback import process_feedback
 from stream.pipeline.signals import Signal
 from stream.records import RawRecord
+from tests.support import hostile_payloads
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -70,3 +74,18 @@ def test_signals_carry_the_reporter_and_older_workers_signals_still_decode() -> 
     assert Signal.decode(signal.encode()) == signal
     older = {"kind": "negative_feedback", "scope": "air", "observations": [[1.0, True, "t1", ""]]}
     assert Signal.decode(json.dumps(older).encode()).observations[0].reporter is None
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(hostile_payloads, min_size=1, max_size=5), st.none() | st.floats())
+def test_any_feedback_is_accepted_or_dead_lettered_and_every_output_can_be_produced(
+    payloads: list[bytes], timestamp: float | None
+) -> None:
+    records = [RawRecord("tweets.feedback", 0, n, timestamp, v) for n, v in enumerate(payloads)]
+    outcome = run(records)
+    assert len(outcome.accepted) + len(outcome.dead_letters) == len(records)
+    assert len(outcome.observations) == len(outcome.accepted)
+    for message in (*(report for _, report in outcome.accepted), *outcome.dead_letters):
+        message.model_dump_json()
+    for signal in outcome.signals():
+        assert Signal.decode(signal.encode()) == signal

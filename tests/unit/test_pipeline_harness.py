@@ -6,11 +6,14 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from model import SentimentModel
 from stream.pipeline.harness import run_pipeline
 from stream.pipeline.steps import Pipeline
 from stream.settings import Settings
+from tests.support import hostile_payloads
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 ANGRY = "worst airline ever, flight cancelled, lost my bags, rude staff, never again"
@@ -95,3 +98,48 @@ def test_three_wrong_predictions_raise_a_feedback_alert_and_train_rows(
 def test_ordinary_traffic_raises_nothing(pipeline: Pipeline) -> None:
     calm = [tweet(f"c{n}", "flight AP123 landed on time, thanks crew") for n in range(60)]
     assert raised(run_pipeline(pipeline, calm)) == []
+
+
+EXTREME_TIMES = (
+    "0001-01-01T00:00:00+14:00",
+    "9999-12-31T23:59:59-14:00",
+    "1970-01-01T00:00:00Z",
+    (NOW - timedelta(seconds=30)).isoformat(),
+)
+
+
+def report(n: int, reported_at: str, brand: str) -> bytes:
+    document = {"tweet_id": str(n), "verdict": "wrong", "reported_at": reported_at}
+    return json.dumps({**document, "brand": brand, "user": f"u{n}"}).encode()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(
+        hostile_payloads
+        | st.builds(
+            lambda n, at, brand: tweet(str(n), created_at=at, brand=brand),
+            st.integers(0, 40),
+            st.sampled_from(EXTREME_TIMES),
+            st.sampled_from(["a", "b"]),
+        ),
+        max_size=30,
+    ),
+    st.lists(
+        hostile_payloads
+        | st.builds(
+            report, st.integers(0, 40), st.sampled_from(EXTREME_TIMES), st.sampled_from(["a", "b"])
+        ),
+        max_size=30,
+    ),
+)
+def test_hostile_tweets_and_feedback_go_through_the_whole_pipeline_without_an_exception(
+    scorer: SentimentModel, tweets: list[bytes], feedback: list[bytes]
+) -> None:
+    """Scored or dead-lettered, each of them, on to the alerts, dates at both ends of time."""
+    pipeline = Pipeline.from_settings(Settings(label_shift=False), scorer, lambda: NOW)
+    outputs = run_pipeline(pipeline, tweets, feedback)
+    letters = outputs.get("tweets.deadletter", [])
+    assert len(outputs.get("tweets.sentiment", [])) + sum(
+        letter["source_topic"] == "tweets.raw" for letter in letters
+    ) == len(tweets)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from model import SentimentModel
+from model.text import MAX_TEXT_CHARS
 from tests.support import Collector, WorkerProcess
 
 pytestmark = pytest.mark.integration
@@ -82,12 +83,17 @@ def test_predict_scores_texts_and_refuses_bad_bodies_with_the_reason(
         b'{"text": "   "}': (422, "empty_text"),
         b'{"text": "a", "texts": ["b"]}': (422, "invalid_field"),
         json.dumps({"texts": ["a"] * 65}).encode(): (422, "too_many_texts"),
+        json.dumps({"text": "a" * (MAX_TEXT_CHARS + 1)}).encode(): (422, "field_too_long"),
+        b"[" * 1_100 + b"]" * 1_100: (400, "malformed_json"),
         json.dumps({"text": "a" * MAX_BODY}).encode(): (413, "oversized"),
     }
     for body, (expected_status, reason) in bad.items():
         status, problem = post(worker, "/predict", body)
         assert (status, problem["error"]) == (expected_status, reason), body[:40]
         assert problem["detail"]
+    for headers in ({}, {"Content-Type": "text/plain"}):
+        status, problem = post(worker, "/predict", {"text": "fine"}, headers)
+        assert (status, problem["error"]) == (415, "unsupported_media_type")
 
     status, headers, page = worker.request("/")
     assert status == 200 and "badbuzz worker" in page and "predict-form" in page
@@ -97,7 +103,7 @@ def test_predict_scores_texts_and_refuses_bad_bodies_with_the_reason(
     assert {"/predict", "/feedback", "/status", "/metrics"} <= set(paths)
     for path, operations in paths.items():
         if "get" in operations:
-            assert worker.request(path)[0] in (200, 503), path  # /ready may still be 503
+            assert worker.request(path)[0] == 200, path  # ready: wait_ready saw it
 
 
 def test_feedback_needs_the_token_and_accepted_reports_raise_the_feedback_alert(
@@ -108,6 +114,8 @@ def test_feedback_needs_the_token_and_accepted_reports_raise_the_feedback_alert(
     worker.wait_ready()
 
     assert post(worker, "/feedback", wrong_report(0))[0] == 401
+    not_utf8 = {**JSON, "Authorization": "Bearer \xff\xfe"}  # sent as latin-1: bytes FF FE
+    assert post(worker, "/feedback", wrong_report(0), not_utf8)[0] == 401
     status, problem = post(worker, "/feedback", wrong_report(0), {**JSON, "Authorization": "x"})
     assert status == 401
     wrong_token = {**JSON, "Authorization": f"Bearer {TOKEN[:-1]}X"}

@@ -94,13 +94,14 @@ ADVERSARIAL = {
 }
 
 
-def fastest(text: str, repeats: int = 3) -> float:
-    """The least time of a few runs: the one least disturbed by other load."""
+def fastest(text: str, repeats: int = 5) -> float:
+    """The least CPU time of a few runs (this thread's: other processes' load does not
+    count, though they still share the caches)."""
     times = []
     for _ in range(repeats):
-        started = time.perf_counter()
+        started = time.thread_time()
         tokenize(text)
-        times.append(time.perf_counter() - started)
+        times.append(time.thread_time() - started)
     return min(times)
 
 
@@ -109,13 +110,15 @@ def test_cleaning_time_grows_linearly_with_the_text(
     unit: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without the cut, so that the patterns themselves are measured: four times the text
-    takes about four times as long (a quadratic pattern takes sixteen)."""
+    takes about four times as long (a quadratic pattern takes sixteen). The bounds leave
+    room for cache effects on long strings and for a loaded machine; the quadratic URL
+    pattern this replaced took seconds at 16k characters."""
     monkeypatch.setattr(text_module, "MAX_TEXT_CHARS", 1_000_000)
     small, medium, large = ((unit * n)[:n] for n in (1_000, 16_000, 64_000))
     fastest(small)  # warm-up
     t_small, t_medium, t_large = fastest(small), fastest(medium), fastest(large)
     assert t_large < 0.5
-    assert t_large / max(t_medium, 1e-4) < 9
+    assert t_large / max(t_medium, 1e-3) < 8
     assert t_medium / max(t_small, 1e-4) < 64
 
 

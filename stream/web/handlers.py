@@ -323,7 +323,7 @@ def register_web(
     outputs: OutputProducer,
     status: StatusBoard,
     scoring_alive: Callable[[], bool],
-) -> WebApi:
+) -> None:
     """`scoring_alive`: whether the tweets.raw consumer thread runs, for /ready.
     Raises at start when the token setting is unusable, so the door is never left open."""
     guard = Guard(load_token(settings))
@@ -335,4 +335,3 @@ def register_web(
     api = WebApi(app, settings, pipeline, outputs, status, scoring_alive)
     for route in ROUTES:
         app.page(route.path, name=route.name)(view_of(route, api, guards[route.access]))
-    return api

@@ -129,9 +129,16 @@ def test_texts_are_cut_before_cleaning_so_a_long_one_costs_no_more_than_the_cut(
     assert fastest(long) < 0.05
 
 
-def test_the_cut_leaves_every_fixture_tweet_whole() -> None:
-    rows = csv_rows(PROJECT_ROOT / "tests" / "fixtures" / "labelled_airline_tweets.csv")
-    assert max(len(row["text"]) for row in rows) < MAX_TEXT_CHARS
+def test_every_fixture_and_demo_tweet_is_read_whole_and_cleaned_as_before() -> None:
+    """The shipped model's outputs on them cannot change: nothing is cut, URLs are the same."""
+    files = [PROJECT_ROOT / "tests" / "fixtures" / "labelled_airline_tweets.csv"]
+    files += sorted((PROJECT_ROOT / "data" / "demo").glob("*.csv"))
+    texts = [row["text"] for path in files for row in csv_rows(path)]
+    assert len(texts) > 300
+    assert max(len(text) for text in texts) < MAX_TEXT_CHARS
+    for text in texts:
+        unescaped = html.unescape(html.unescape(text)).lower()
+        assert RUN.sub(_url_replaced, unescaped) == REFERENCE_URL.sub(" <url> ", unescaped)
 
 
 @settings(max_examples=300, deadline=None)

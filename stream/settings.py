@@ -219,6 +219,13 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(
         default=10.0, ge=6.0, description="A silent worker's partitions move after this long."
     )
+    startup_timeout_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="How long a starting worker waits for brokers that cannot answer yet "
+        "(starting, loading a group coordinator, unreachable) before it exits with code 69; "
+        "a refusal (authentication, TLS, ACLs) exits at once with code 78.",
+    )
     lag_report_interval_s: float = Field(
         default=5.0, gt=0, description="How often the consumer-lag gauge is refreshed."
     )

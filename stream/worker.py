@@ -19,8 +19,8 @@ from stream.agents.feedback import add_feedback_agent
 from stream.agents.handling import Handling
 from stream.agents.scoring import ScoringObserver, scoring_consumer
 from stream.app import create_app, raw_topic
-from stream.kafka import KafkaAccessError, KafkaConnection
-from stream.kafka.access import READ, WRITE, check_access
+from stream.kafka import KafkaAccessError, KafkaConnection, KafkaNotReady
+from stream.kafka.access import READ, WRITE, check_access, until_ready
 from stream.kafka.producer import OutputProducer
 from stream.kafka.state_store import PartitionedStateStore
 from stream.kafka.topics import ensure_badbuzz_topics
@@ -103,21 +103,35 @@ def build_worker(
 
 
 EXIT_KAFKA_REFUSED = 78  # EX_CONFIG: a supervisor restarting at once would meet the same refusal
+EXIT_KAFKA_UNAVAILABLE = 69  # EX_UNAVAILABLE: no answer within startup_timeout_s; try later
+
+
+def prepare_cluster(settings: Settings, kafka: KafkaConnection) -> None:
+    """The topics exist and the principal may do what the worker does."""
+    ensure_badbuzz_topics(settings, kafka)
+    check_access(kafka, required_access(settings), [settings.app_id, settings.scoring_group_id])
 
 
 def run_worker(settings: Settings, scorer: SentimentModel) -> int:
-    """Blocks until SIGTERM/SIGINT; Faust's worker then commits what was acknowledged. The
-    brokers' refusal (credentials, certificate, ACLs) is one error line and a non-zero exit,
-    not clients retrying in a loop."""
+    """Blocks until SIGTERM/SIGINT; Faust's worker then commits what was acknowledged. Brokers
+    still starting are waited for (up to `startup_timeout_s`); their refusal (credentials,
+    certificate, ACLs) is one error line and an exit, not clients retrying in a loop."""
     configure_logging(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     kafka = KafkaConnection.from_settings(settings)
     try:
-        ensure_badbuzz_topics(settings, kafka)
-        check_access(kafka, required_access(settings), [settings.app_id, settings.scoring_group_id])
+        until_ready(lambda: prepare_cluster(settings, kafka), settings.startup_timeout_s)
     except KafkaAccessError as exc:
         log.error("kafka_refused", exc_info=exc)
         return EXIT_KAFKA_REFUSED
+    except KafkaNotReady as exc:
+        log.error(
+            "kafka_unavailable",
+            error=exc.error.name(),
+            waited_s=settings.startup_timeout_s,
+            exc_info=exc,
+        )
+        return EXIT_KAFKA_UNAVAILABLE
     app = build_worker(settings, scorer, kafka)
     worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False, quiet=True)
     worker.spinner = None  # it writes terminal escape codes into the JSON log

@@ -227,7 +227,10 @@ class Settings(BaseSettings):
         "a refusal (authentication, TLS, ACLs) exits at once with code 78.",
     )
     lag_report_interval_s: float = Field(
-        default=5.0, gt=0, description="How often the consumer-lag gauge is refreshed."
+        default=5.0,
+        gt=0,
+        description="How often the lag of the feedback and signals partitions is measured "
+        "(tweets.raw's is measured by its consumer on every poll).",
     )
     processing_attempts: int = Field(
         default=3,

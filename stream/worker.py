@@ -21,6 +21,7 @@ from stream.agents.scoring import ScoringObserver, scoring_consumer
 from stream.app import create_app, raw_topic
 from stream.kafka import KafkaAccessError, KafkaConnection, KafkaNotReady
 from stream.kafka.access import READ, WRITE, check_access, until_ready
+from stream.kafka.faust_lag import FaustLag
 from stream.kafka.producer import OutputProducer
 from stream.kafka.state_store import PartitionedStateStore
 from stream.kafka.topics import ensure_badbuzz_topics
@@ -80,18 +81,12 @@ def build_worker(
     async def start_scoring() -> None:
         scoring.start()
 
+    faust_lag = FaustLag((settings.topic_feedback, settings.topic_signals))
+    metrics.CONSUMER_LAG.read_from(lambda: scoring.lag, lambda: faust_lag.latest)
+
     @app.timer(interval=settings.lag_report_interval_s)
-    async def report_lag() -> None:
-        """Lag per owned input partition; partitions handed to another worker drop out."""
-        metrics.CONSUMER_LAG.clear()
-        for (topic, partition), lag in list(scoring.lag.items()):
-            metrics.CONSUMER_LAG.labels(topic=topic, partition=str(partition)).set(lag)
-        for tp in (tp for tp in app.consumer.assignment() if tp.topic in settings.input_topics):
-            position = await app.consumer.position(tp)
-            highwater = app.consumer.highwater(tp)
-            if position is not None and highwater is not None:
-                lag = max(0, highwater - position)
-                metrics.CONSUMER_LAG.labels(topic=tp.topic, partition=str(tp.partition)).set(lag)
+    async def measure_faust_lag() -> None:
+        await faust_lag.measure(app.consumer)
 
     @app.on_before_shutdown.connect
     async def flush_outputs(app: faust.App, **kwargs: object) -> None:

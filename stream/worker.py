@@ -16,7 +16,7 @@ from confluent_kafka.admin import AclOperation
 from model import SentimentModel
 from stream.agents.alerts import add_alerts_agent
 from stream.agents.feedback import add_feedback_agent
-from stream.agents.handling import Handling
+from stream.agents.handling import OUTPUT_TOO_LARGE, PRODUCE_FAILED, Handling
 from stream.agents.scoring import ScoringObserver, scoring_consumer
 from stream.app import create_app, raw_topic
 from stream.kafka import KafkaAccessError, KafkaConnection, KafkaNotReady
@@ -64,7 +64,9 @@ def build_worker(
     status = StatusBoard()
     pipeline = Pipeline.from_settings(settings, scorer, clock)
     handling = Handling(pipeline, outputs, status)
-    metrics.declare_label_values((*REASONS, PROCESSING_FAILED), settings.input_topics)
+    metrics.declare_label_values(
+        (*REASONS, PROCESSING_FAILED, OUTPUT_TOO_LARGE, PRODUCE_FAILED), settings.input_topics
+    )
 
     app = create_app(settings, kafka, handling.dead_letter_undecodable)
     observer = ScoringObserver(handling)

@@ -13,9 +13,10 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import faust
 import structlog
+from confluent_kafka import KafkaError
 
 from schemas import DeadLetter
-from stream.kafka.producer import OutputProducer
+from stream.kafka.producer import TOO_LARGE, OutputProducer
 from stream.observability import metrics
 from stream.pipeline.faults import (
     RetryPolicy,
@@ -23,12 +24,14 @@ from stream.pipeline.faults import (
     input_span,
     processing_failed_letter,
 )
-from stream.pipeline.intake import undecodable_batch_letter
+from stream.pipeline.intake import Rejection, dead_letter, undecodable_batch_letter
 from stream.pipeline.steps import Pipeline
 from stream.records import Outgoing, RawRecord, UndecodableBatch
 from stream.web import StatusBoard
 
 log = structlog.get_logger(__name__)
+OUTPUT_TOO_LARGE = "output_too_large"
+PRODUCE_FAILED = "produce_failed"
 
 
 def record_of(event: faust.EventT) -> RawRecord:
@@ -69,6 +72,28 @@ class Handling:
         the broker has them."""
         await self.outputs.deliver(messages)
         self.count_dead_letters(letters)
+
+    def rejected_output_letters(self, message: Outgoing, error: KafkaError) -> list[Outgoing]:
+        """The dead letters of the inputs an output was made from, once Kafka refused that
+        output for good: the worker goes on and commits them, instead of retrying forever."""
+        reason = OUTPUT_TOO_LARGE if error.code() in TOO_LARGE else PRODUCE_FAILED
+        detail = (
+            f"{error.name()}: its {message.topic} message of {len(message.value)} bytes was "
+            f"refused ({error.str()})"
+        )
+        metrics.OUTPUTS_REJECTED.labels(topic=message.topic, error=error.name()).inc()
+        log.error(
+            "output_rejected",
+            topic=message.topic,
+            size=len(message.value),
+            error=error.name(),
+            inputs=input_span(message.inputs),
+        )
+        now = self.clock()
+        keep = self.settings.deadletter_payload_bytes
+        letters = [dead_letter(r, Rejection(reason, detail), keep, now) for r in message.inputs]
+        self.count_dead_letters(letters)
+        return self.pipeline.dead_letters(letters)
 
     async def dead_letter_undecodable(self, batch: UndecodableBatch) -> None:
         letter = undecodable_batch_letter(batch, self.clock())

@@ -110,6 +110,7 @@ def scoring_consumer(
         transactional_id=settings.scoring_transactional_id,
         on_failure=exit_for_a_restart,
         handler_threads=settings.scoring_threads,
+        on_rejected=handling.rejected_output_letters,
     )
 
 
@@ -132,6 +133,7 @@ def merged(parts: Sequence[Scored]) -> Scored:
             dead_letters=[d for outcome in outcomes for d in outcome.dead_letters],
             clamped=sum(outcome.clamped for outcome in outcomes),
             model_p_positive=[p for outcome in outcomes for p in outcome.model_p_positive],
+            inputs=[r for outcome in outcomes for r in outcome.inputs],
         ),
         inference_s=sum(part.inference_s for part in parts),
         messages=[message for part in parts for message in part.messages],

@@ -35,7 +35,13 @@ from confluent_kafka import (
 )
 
 from stream.kafka.offsets import OffsetTracker, Partition
-from stream.kafka.producer import DeliveryReport, close_producer, try_produce
+from stream.kafka.producer import (
+    DeliveryReport,
+    OutputRejected,
+    close_producer,
+    is_rejected,
+    try_produce,
+)
 from stream.observability.metrics import PUBLISH_RETRIES
 from stream.records import Outgoing, RawRecord, UndecodableBatch
 
@@ -43,6 +49,8 @@ log = structlog.get_logger(__name__)
 
 Guarantee = Literal["at_least_once", "exactly_once"]
 BatchHandler = Callable[[list[RawRecord], list[UndecodableBatch]], Awaitable["HandledBatch"]]
+# What to send instead of an output Kafka refused for good: its inputs' dead letters.
+RejectedHandler = Callable[[Outgoing, KafkaError], list[Outgoing]]
 
 # Errors librdkafka attaches to one message it could not decode: that input is dead-lettered.
 UNDECODABLE = frozenset(
@@ -72,6 +80,7 @@ class _InFlight:
     then: Callable[[], None]
     remaining: int
     failed: list[Outgoing] = field(default_factory=list)
+    rejected: list[tuple[Outgoing, KafkaError]] = field(default_factory=list)
 
 
 def record_of(message: Message) -> RawRecord:
@@ -127,6 +136,7 @@ class ScoringConsumer:
         transactional_id: str,
         on_failure: Callable[[BaseException], None],
         handler_threads: int = 1,
+        on_rejected: RejectedHandler = lambda message, error: [],
     ) -> None:
         self._client_config = client_config
         self._topic = topic
@@ -138,6 +148,7 @@ class ScoringConsumer:
         self._depth = max_batches_in_flight
         self._exactly_once = guarantee == "exactly_once"
         self._on_failure = on_failure
+        self._on_rejected = on_rejected
         # Batches handled side by side: the model runs without the GIL, so one batch's
         # inference overlaps the next one's parsing and tokenising (or the previous one's
         # transaction) on the second core. Outputs still go out in consumption order.
@@ -317,9 +328,11 @@ class ScoringConsumer:
             self._producer.poll(0.01)  # the local queue is full: let it drain
 
     def _delivered(
-        self, batch: _InFlight, message: Outgoing, error: KafkaError | None, _: Message
+        self, batch: _InFlight, message: Outgoing, error: KafkaError | None, _: Message | None
     ) -> None:
-        if error is not None:
+        if error is not None and is_rejected(error):
+            batch.rejected.append((message, error))
+        elif error is not None:
             batch.failed.append(message)
         batch.remaining -= 1
         if batch.remaining > 0:
@@ -331,18 +344,27 @@ class ScoringConsumer:
                 failed=len(batch.failed),
                 error=error.str() if error is not None else None,
             )
-            self._retry.append(batch)
+        if batch.failed or batch.rejected:
+            self._retry.append(batch)  # sent from the poll loop, not from this callback
             return
         self._finish(batch)
 
     def _send_retries(self) -> None:
+        """Failed outputs again after a pause; refused ones replaced by their inputs' dead
+        letters at once (what the handler makes of them: a refused dead letter is dropped)."""
         if not self._retry:
             return
-        time.sleep(0.5)
+        if any(batch.failed for batch in self._retry):
+            time.sleep(0.5)
         retry, self._retry = self._retry, []
         for batch in retry:
             pending, batch.failed = batch.failed, []
+            for message, error in batch.rejected:
+                pending += self._on_rejected(message, error)
+            batch.rejected = []
             batch.remaining = len(pending)
+            if not pending:
+                self._finish(batch)
             for message in pending:
                 self._produce(message, partial(self._delivered, batch, message))
 
@@ -362,7 +384,11 @@ class ScoringConsumer:
         self._producer.begin_transaction()
         try:
             for message in handled.outgoing:
-                self._produce(message)
+                try:
+                    self._produce(message)
+                except OutputRejected as rejected:  # too large for the client itself
+                    for letter in self._on_rejected(message, rejected.error):
+                        self._produce(letter)
             metadata = self._consumer.consumer_group_metadata()
             retrying(lambda: self._producer.send_offsets_to_transaction(offsets, metadata, 30))
             retrying(lambda: self._producer.commit_transaction(60))

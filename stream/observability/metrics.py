@@ -20,6 +20,12 @@ DEAD_LETTERS = Counter("badbuzz_dead_letters", "Inputs sent to the dead-letter t
 PUBLISH_RETRIES = Counter(
     "badbuzz_publish_retries", "Output messages sent again after a failed delivery."
 )
+OUTPUTS_REJECTED = Counter(
+    "badbuzz_outputs_rejected",
+    "Output messages Kafka refused for good (too large, invalid), whose inputs were "
+    "dead-lettered instead, by topic and error.",
+    ["topic", "error"],
+)
 BATCH_SIZE = Histogram(
     "badbuzz_batch_size", "Messages per micro-batch.", buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256)
 )

@@ -81,6 +81,7 @@ class _InFlight:
     remaining: int
     failed: list[Outgoing] = field(default_factory=list)
     rejected: list[tuple[Outgoing, KafkaError]] = field(default_factory=list)
+    sent_alone: set[int] = field(default_factory=set)  # ids of refused outputs tried alone
 
 
 def record_of(message: Message) -> RawRecord:
@@ -350,8 +351,10 @@ class ScoringConsumer:
         self._finish(batch)
 
     def _send_retries(self) -> None:
-        """Failed outputs again after a pause; refused ones replaced by their inputs' dead
-        letters at once (what the handler makes of them: a refused dead letter is dropped)."""
+        """Failed outputs again after a pause. A refused one is sent once more alone: the
+        broker refuses a whole record batch for one message too large, so its neighbours
+        were refused with it. Refused alone, it is replaced by its inputs' dead letters
+        (what the handler makes of it: a refused dead letter is dropped)."""
         if not self._retry:
             return
         if any(batch.failed for batch in self._retry):
@@ -359,14 +362,22 @@ class ScoringConsumer:
         retry, self._retry = self._retry, []
         for batch in retry:
             pending, batch.failed = batch.failed, []
+            alone = []
             for message, error in batch.rejected:
-                pending += self._on_rejected(message, error)
+                if id(message) in batch.sent_alone:
+                    pending += self._on_rejected(message, error)
+                else:
+                    batch.sent_alone.add(id(message))
+                    alone.append(message)
             batch.rejected = []
-            batch.remaining = len(pending)
-            if not pending:
+            batch.remaining = len(pending) + len(alone)
+            if batch.remaining == 0:
                 self._finish(batch)
             for message in pending:
                 self._produce(message, partial(self._delivered, batch, message))
+            for message in alone:
+                self._produce(message, partial(self._delivered, batch, message))
+                self._producer.flush(30)
 
     def _finish(self, batch: _InFlight) -> None:
         self._open.remove(batch)

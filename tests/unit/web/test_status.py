@@ -6,29 +6,12 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 
-from schemas import DeadLetter
 from stream.observability.metrics import ConsumerLag
 from stream.web.status import StatusBoard, lag_from
-
-NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def letter(offset: int) -> DeadLetter:
-    return DeadLetter(
-        source_topic="tweets.raw",
-        partition=0,
-        offset=offset,
-        reason="malformed_json",
-        detail="",
-        payload_base64="",
-        payload_size=0,
-        payload_truncated=False,
-        rejected_at=NOW,
-    )
+from tests.unit.test_web import letter
 
 
 @pytest.fixture

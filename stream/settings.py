@@ -97,6 +97,13 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(
         default=16_384, ge=64, description="Raw messages larger than this are dead-lettered."
     )
+    max_output_bytes: int = Field(
+        default=1_000_000,
+        ge=1024,
+        description="A scoring output larger than this is not sent (Kafka's default limit "
+        "is about 1 MB): the inputs it was made from are dead-lettered as output_too_large. "
+        "Keep it at most the output topics' max.message.bytes.",
+    )
     deadletter_payload_bytes: int = Field(
         default=8_192, ge=0, description="How much of a rejected payload the dead letter keeps."
     )

@@ -95,6 +95,22 @@ class Handling:
         self.count_dead_letters(letters)
         return self.pipeline.dead_letters(letters)
 
+    def within_limit(self, messages: Sequence[Outgoing]) -> list[Outgoing]:
+        """`messages`, each one larger than `max_output_bytes` replaced by its inputs' dead
+        letters before Kafka has to refuse it (in exactly-once mode a refusal would doom
+        the whole transaction)."""
+        limit = self.settings.max_output_bytes
+        bounded: list[Outgoing] = []
+        for message in messages:
+            if len(message.value) + len(message.key or b"") <= limit:
+                bounded.append(message)
+                continue
+            error = KafkaError(
+                KafkaError.MSG_SIZE_TOO_LARGE, f"larger than BADBUZZ_MAX_OUTPUT_BYTES ({limit})"
+            )
+            bounded += self.rejected_output_letters(message, error)
+        return bounded
+
     async def dead_letter_undecodable(self, batch: UndecodableBatch) -> None:
         letter = undecodable_batch_letter(batch, self.clock())
         log.error(

@@ -92,11 +92,14 @@ def scoring_consumer(
         metrics.MESSAGES_CONSUMED.labels(topic=settings.topic_raw).inc(len(undecodable))
         scored = merged(parts)
         return HandledBatch(
-            scored.messages, lambda: observer.delivered(records, len(undecodable), scored)
+            handling.within_limit(scored.messages),
+            lambda: observer.delivered(records, len(undecodable), scored),
         )
 
     return ScoringConsumer(
-        kafka.librdkafka(),
+        # no record batch larger than an output may be: one the topic refuses would take
+        # its neighbours along, and in exactly-once mode doom the transaction
+        kafka.librdkafka({"message.max.bytes": settings.max_output_bytes}),
         topic=settings.topic_raw,
         group_id=settings.scoring_group_id,
         legacy_group_id=settings.app_id,

@@ -35,9 +35,15 @@ def utf8_tweet(tweet_id: str, text: str, brand: str) -> tuple[bytes, bytes]:
     return tweet_id.encode(), json.dumps(document, ensure_ascii=False).encode()
 
 
+@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
 def test_outputs_too_large_for_kafka_dead_letter_their_inputs_and_the_worker_goes_on(
-    unique_env: dict[str, str], start_worker: Callable[..., WorkerProcess]
+    guarantee: str, unique_env: dict[str, str], start_worker: Callable[..., WorkerProcess]
 ) -> None:
+    """At least once, the broker refuses the signals (the worker's limit is Kafka's default);
+    exactly once, the worker's own limit, set to the topic's, keeps them from the broker."""
+    unique_env = {**unique_env, "BADBUZZ_PROCESSING_GUARANTEE": guarantee}
+    if guarantee == "exactly_once":
+        unique_env["BADBUZZ_MAX_OUTPUT_BYTES"] = str(SIGNALS_MAX_BYTES)
     bootstrap, raw = unique_env["KAFKA_BOOTSTRAP_SERVERS"], unique_env["BADBUZZ_TOPIC_RAW"]
     signals = f"{unique_env['BADBUZZ_APP_ID']}-signals"
     admin = AdminClient({"bootstrap.servers": bootstrap})

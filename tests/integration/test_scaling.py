@@ -1,6 +1,7 @@
 """Workers join and leave a group under steady traffic, and none of them takes another down
-(faust-streaming #94: a rebalance crashed the first worker with `IllegalStateError:
-Partition ... is not assigned`)."""
+(seen as faust-streaming #94: a rebalance crashed the first worker with `IllegalStateError:
+Partition ... is not assigned`, or `AssertionError`, from the lag timer; before the fix this
+test crashed it within 5 cycles)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def test_workers_joining_and_leaving_ten_times_crash_nothing_and_lose_nothing(
         **unique_env,
         "BADBUZZ_SESSION_TIMEOUT_S": "6",
         "BADBUZZ_COMMIT_INTERVAL_S": "0.2",  # a commit is always close to a revoke
-        "BADBUZZ_LAG_REPORT_INTERVAL_S": "0.1",  # positions asked all through each rebalance
+        "BADBUZZ_LAG_REPORT_INTERVAL_S": "0.02",  # partitions measured all through a rebalance
         "BADBUZZ_ALERT_COLD_START_NEGATIVES": "15",
     }
     bootstrap, raw = env["KAFKA_BOOTSTRAP_SERVERS"], env["BADBUZZ_TOPIC_RAW"]
@@ -64,7 +65,6 @@ def test_workers_joining_and_leaving_ten_times_crash_nothing_and_lose_nothing(
         for cycle in range(CYCLES):
             joiner = start_worker(env, name=f"joiner-{cycle}")
             joiner.wait_ready(timeout=60)
-            time.sleep(1)
             joiner.stop()
             exits.append(joiner.process.returncode if joiner.process else None)
             assert first.alive, f"cycle {cycle}: the first worker died\n{first.log_tail()}"

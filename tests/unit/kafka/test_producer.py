@@ -17,7 +17,7 @@ from stream.settings import Settings
 from stream.web import StatusBoard
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-ANGRY = "pire compagnie, bagages perdus, personnel odieux 😡 "
+ANGRY = "worst airline ever, lost my bags, rude staff, never again 😡 déçu "
 
 
 @pytest.mark.parametrize(
@@ -100,3 +100,17 @@ def test_a_rejected_output_becomes_its_inputs_dead_letters(pipeline: Pipeline) -
     )
     assert [json.loads(m.value)["reason"] for m in invalid] == ["produce_failed"]
     assert handling.rejected_output_letters(letters[0], KafkaError(10)) == []
+
+
+def test_an_output_past_the_workers_limit_is_never_sent(pipeline: Pipeline) -> None:
+    settings = Settings(label_shift=False, max_output_bytes=4_096)
+    bounded = Pipeline(settings, pipeline.scorer, lambda: NOW)
+    handling = Handling(bounded, NoOutputs(), StatusBoard())  # type: ignore[arg-type]
+    records = [raw(n, ANGRY * 20) for n in range(3)]  # one brand signal of ~3 x 1.5 KB
+    messages = handling.within_limit(bounded.score(records).messages)
+    assert all(len(m.value) <= 4_096 for m in messages)
+    letters = [json.loads(m.value) for m in messages if m.topic == "tweets.deadletter"]
+    assert [(d["offset"], d["reason"]) for d in letters] == [
+        (n, "output_too_large") for n in range(3)
+    ]
+    assert len([m for m in messages if m.topic == "tweets.sentiment"]) == 3

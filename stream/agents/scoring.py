@@ -102,7 +102,6 @@ def scoring_consumer(
         kafka.librdkafka({"message.max.bytes": settings.max_output_bytes}),
         topic=settings.topic_raw,
         group_id=settings.scoring_group_id,
-        legacy_group_id=settings.app_id,
         handle=handle_raw,
         batch_size=settings.batch_size,
         batch_wait_s=settings.batch_max_wait_ms / 1000,

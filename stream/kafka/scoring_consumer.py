@@ -25,7 +25,6 @@ from typing import Literal
 
 import structlog
 from confluent_kafka import (
-    OFFSET_INVALID,
     Consumer,
     KafkaError,
     KafkaException,
@@ -126,7 +125,6 @@ class ScoringConsumer:
         *,
         topic: str,
         group_id: str,
-        legacy_group_id: str | None,
         handle: BatchHandler,
         batch_size: int,
         batch_wait_s: float,
@@ -139,10 +137,8 @@ class ScoringConsumer:
         handler_threads: int = 1,
         on_rejected: RejectedHandler = lambda message, error: [],
     ) -> None:
-        self._client_config = client_config
         self._topic = topic
         self._group_id = group_id
-        self._legacy_group_id = legacy_group_id
         self._handle = handle
         self._batch_size = batch_size
         self._batch_wait_s = batch_wait_s
@@ -446,37 +442,9 @@ class ScoringConsumer:
                 log.warning("commit_failed", error=exc.args[0].str())
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._start_where_the_legacy_group_stopped(consumer, partitions)
         consumer.incremental_assign(partitions)
         self.assigned |= {(p.topic, p.partition) for p in partitions}
         log.info("partitions_assigned", partitions=sorted(p.partition for p in partitions))
-
-    def _start_where_the_legacy_group_stopped(
-        self, consumer: Consumer, partitions: list[TopicPartition]
-    ) -> None:
-        """Until this release the input was read by the Faust group: a partition this group has
-        never committed starts at that group's committed offset, not at the log's beginning."""
-        if self._legacy_group_id is None:
-            return
-        fresh = [
-            p for p in consumer.committed(partitions, timeout=10) if p.offset == OFFSET_INVALID
-        ]
-        if not fresh:
-            return
-        legacy = Consumer({**self._client_config, "group.id": self._legacy_group_id})
-        try:
-            previous = {
-                (p.topic, p.partition): p.offset
-                for p in legacy.committed(fresh, timeout=10)
-                if p.offset >= 0
-            }
-        finally:
-            legacy.close()
-        for partition in partitions:
-            offset = previous.get((partition.topic, partition.partition))
-            if offset is not None:
-                partition.offset = offset
-                log.info("started_from_legacy_group", partition=partition.partition, offset=offset)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         keys = {(p.topic, p.partition) for p in partitions}

@@ -112,7 +112,10 @@ class Handling:
         return bounded
 
     async def dead_letter_undecodable(self, batch: UndecodableBatch) -> None:
-        letter = undecodable_batch_letter(batch, self.clock())
+        letter = self.undecodable_letter(batch)
+        await self.deliver(self.pipeline.dead_letters([letter]), [letter])
+
+    def undecodable_letter(self, batch: UndecodableBatch) -> DeadLetter:
         log.error(
             "undecodable_batch_skipped",
             topic=batch.topic,
@@ -121,7 +124,7 @@ class Handling:
             last_offset=batch.last_offset,
             exc_info=batch.error,
         )
-        await self.deliver(self.pipeline.dead_letters([letter]), [letter])
+        return undecodable_batch_letter(batch, self.clock())
 
     async def handle(
         self,
@@ -131,6 +134,18 @@ class Handling:
     ) -> None:
         """Never raises for a bad input, so the caller's ack always follows a finished
         handling."""
+        letters = await self.handle_returning_letters(agent, records, handle)
+        if letters:
+            await self.deliver(self.pipeline.dead_letters(letters), letters)
+
+    async def handle_returning_letters(
+        self,
+        agent: str,
+        records: Sequence[RawRecord],
+        handle: Callable[[Sequence[RawRecord]], Awaitable[None]],
+    ) -> list[DeadLetter]:
+        """`handle`, retried and isolated; the dead letters of the inputs whose handling kept
+        raising are returned, for the caller to send with its other outputs."""
 
         def log_retry(error: Exception, attempt: int, delay_s: float) -> None:
             log.warning(
@@ -160,7 +175,6 @@ class Handling:
                     record, failure, self.settings.deadletter_payload_bytes, now
                 )
             )
-        if letters:
-            await self.deliver(self.pipeline.dead_letters(letters), letters)
         for topic, count in Counter(record.topic for record in records).items():
             metrics.MESSAGES_CONSUMED.labels(topic=topic).inc(count)
+        return letters

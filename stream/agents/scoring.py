@@ -85,16 +85,21 @@ def scoring_consumer(
         async def score(batch: Sequence[RawRecord]) -> None:
             parts.append(pipeline.score(batch))
 
-        if records:
-            await handling.handle("score", records, score)
-        for batch in undecodable:
-            await handling.dead_letter_undecodable(batch)
+        letters = (
+            await handling.handle_returning_letters("score", records, score) if records else []
+        )
+        letters += [handling.undecodable_letter(batch) for batch in undecodable]
         metrics.MESSAGES_CONSUMED.labels(topic=settings.topic_raw).inc(len(undecodable))
         scored = merged(parts)
-        return HandledBatch(
-            handling.within_limit(scored.messages),
-            lambda: observer.delivered(records, len(undecodable), scored),
-        )
+
+        def delivered() -> None:
+            observer.delivered(records, len(undecodable), scored)
+            handling.count_dead_letters(letters)
+
+        # every output through the consumer's producer: in exactly-once mode, in the batch's
+        # transaction with its offsets
+        outgoing = handling.within_limit(scored.messages) + pipeline.dead_letters(letters)
+        return HandledBatch(outgoing, delivered)
 
     return ScoringConsumer(
         # no record batch larger than an output may be: one the topic refuses would take

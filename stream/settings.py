@@ -97,6 +97,13 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(
         default=16_384, ge=64, description="Raw messages larger than this are dead-lettered."
     )
+    max_output_bytes: int = Field(
+        default=1_000_000,
+        ge=1024,
+        description="A scoring output larger than this is not sent (Kafka's default limit "
+        "is about 1 MB): the inputs it was made from are dead-lettered as output_too_large. "
+        "Keep it at most the output topics' max.message.bytes.",
+    )
     deadletter_payload_bytes: int = Field(
         default=8_192, ge=0, description="How much of a rejected payload the dead letter keeps."
     )
@@ -219,8 +226,18 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(
         default=10.0, ge=6.0, description="A silent worker's partitions move after this long."
     )
+    startup_timeout_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="How long a starting worker waits for brokers that cannot answer yet "
+        "(starting, loading a group coordinator, unreachable) before it exits with code 69; "
+        "a refusal (authentication, TLS, ACLs) exits at once with code 78.",
+    )
     lag_report_interval_s: float = Field(
-        default=5.0, gt=0, description="How often the consumer-lag gauge is refreshed."
+        default=5.0,
+        gt=0,
+        description="How often the lag of the feedback and signals partitions is measured "
+        "(tweets.raw's is measured by its consumer on every poll).",
     )
     processing_attempts: int = Field(
         default=3,

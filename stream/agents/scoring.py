@@ -85,21 +85,28 @@ def scoring_consumer(
         async def score(batch: Sequence[RawRecord]) -> None:
             parts.append(pipeline.score(batch))
 
-        if records:
-            await handling.handle("score", records, score)
-        for batch in undecodable:
-            await handling.dead_letter_undecodable(batch)
+        letters = (
+            await handling.handle_returning_letters("score", records, score) if records else []
+        )
+        letters += [handling.undecodable_letter(batch) for batch in undecodable]
         metrics.MESSAGES_CONSUMED.labels(topic=settings.topic_raw).inc(len(undecodable))
         scored = merged(parts)
-        return HandledBatch(
-            scored.messages, lambda: observer.delivered(records, len(undecodable), scored)
-        )
+
+        def delivered() -> None:
+            observer.delivered(records, len(undecodable), scored)
+            handling.count_dead_letters(letters)
+
+        # every output through the consumer's producer: in exactly-once mode, in the batch's
+        # transaction with its offsets
+        outgoing = handling.within_limit(scored.messages) + pipeline.dead_letters(letters)
+        return HandledBatch(outgoing, delivered)
 
     return ScoringConsumer(
-        kafka.librdkafka(),
+        # no record batch larger than an output may be: one the topic refuses would take
+        # its neighbours along, and in exactly-once mode doom the transaction
+        kafka.librdkafka({"message.max.bytes": settings.max_output_bytes}),
         topic=settings.topic_raw,
         group_id=settings.scoring_group_id,
-        legacy_group_id=settings.app_id,
         handle=handle_raw,
         batch_size=settings.batch_size,
         batch_wait_s=settings.batch_max_wait_ms / 1000,
@@ -110,6 +117,7 @@ def scoring_consumer(
         transactional_id=settings.scoring_transactional_id,
         on_failure=exit_for_a_restart,
         handler_threads=settings.scoring_threads,
+        on_rejected=handling.rejected_output_letters,
     )
 
 
@@ -132,6 +140,7 @@ def merged(parts: Sequence[Scored]) -> Scored:
             dead_letters=[d for outcome in outcomes for d in outcome.dead_letters],
             clamped=sum(outcome.clamped for outcome in outcomes),
             model_p_positive=[p for outcome in outcomes for p in outcome.model_p_positive],
+            inputs=[r for outcome in outcomes for r in outcome.inputs],
         ),
         inference_s=sum(part.inference_s for part in parts),
         messages=[message for part in parts for message in part.messages],

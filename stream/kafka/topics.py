@@ -8,7 +8,12 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import NewTopic
 
 from stream.kafka import KafkaAccessError, KafkaConnection
-from stream.kafka.access import admin_client, cluster_metadata
+from stream.kafka.access import (
+    admin_client,
+    cluster_metadata,
+    kafka_error_of,
+    raise_connection_failure,
+)
 from stream.settings import Settings
 
 DENIED = {KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED}
@@ -44,12 +49,12 @@ def ensure_topics(
     for name, future in admin.create_topics(missing, operation_timeout=timeout).items():
         try:
             future.result(timeout=timeout)
-        except KafkaException as exc:
-            code = exc.args[0].code()
+        except (KafkaException, TimeoutError) as exc:
+            code = kafka_error_of(exc).code()
             if code in DENIED:
                 denied.append(name)
             elif code != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise RuntimeError(f"could not create topic {name}: {exc}") from exc
+                raise_connection_failure(failures, kafka, exc)
     if denied:
         raise KafkaAccessError(
             f"{kafka.principal} may not create (or see) topics {', '.join(sorted(denied))}: "

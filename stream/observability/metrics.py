@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram, Info
+from collections.abc import Callable, Iterator, Mapping
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, Info
+from prometheus_client.core import GaugeMetricFamily
 
 from schemas import AlertKind, AlertStatus, FeedbackVerdict, Label
 
@@ -16,6 +19,12 @@ MESSAGES_CONSUMED = Counter(
 DEAD_LETTERS = Counter("badbuzz_dead_letters", "Inputs sent to the dead-letter topic.", ["reason"])
 PUBLISH_RETRIES = Counter(
     "badbuzz_publish_retries", "Output messages sent again after a failed delivery."
+)
+OUTPUTS_REJECTED = Counter(
+    "badbuzz_outputs_rejected",
+    "Output messages Kafka refused for good (too large, invalid), whose inputs were "
+    "dead-lettered instead, by topic and error.",
+    ["topic", "error"],
 )
 BATCH_SIZE = Histogram(
     "badbuzz_batch_size", "Messages per micro-batch.", buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -52,11 +61,44 @@ ALERT_DUPLICATES_DROPPED = Counter(
     ["kind"],
 )
 CLAMP_SOURCES = ("tweets", "feedback", "signals", "alert_state")
-CONSUMER_LAG = Gauge(
-    "badbuzz_consumer_lag",
-    "Messages between the worker's position and the end of each partition it owns.",
-    ["topic", "partition"],
-)
+LagSource = Callable[[], Mapping[tuple[str, int], int]]
+
+
+class ConsumerLag:
+    """`badbuzz_consumer_lag`, read from the consumers' own measurements when it is scraped
+    (and by /status): no copy kept in a gauge, which a scrape could catch half-refreshed."""
+
+    name = "badbuzz_consumer_lag"
+    documentation = "Messages between the worker's position and the end of each partition it owns."
+
+    def __init__(self) -> None:
+        self._sources: tuple[LagSource, ...] = ()
+
+    def read_from(self, *sources: LagSource) -> None:
+        """Each source returns a whole map of the partitions it owns now."""
+        self._sources = sources
+
+    def current(self) -> dict[tuple[str, int], int]:
+        lag: dict[tuple[str, int], int] = {}
+        for source in self._sources:
+            lag.update(source())
+        return lag
+
+    def describe(self) -> list[GaugeMetricFamily]:
+        return [self._family()]
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = self._family()
+        for (topic, partition), lag in sorted(self.current().items()):
+            family.add_metric([topic, str(partition)], lag)
+        yield family
+
+    def _family(self) -> GaugeMetricFamily:
+        return GaugeMetricFamily(self.name, self.documentation, labels=["topic", "partition"])
+
+
+CONSUMER_LAG = ConsumerLag()
+REGISTRY.register(CONSUMER_LAG)
 DRIFT_PSI = Gauge(
     "badbuzz_drift_psi", "PSI of recent p_positive scores against the bundle's reference."
 )

@@ -33,6 +33,7 @@ class BatchOutcome:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     clamped: int = 0  # events whose claimed time was too far ahead of the clock
     model_p_positive: list[float] = field(default_factory=list)  # before correction, for drift
+    inputs: list[RawRecord] = field(default_factory=list)  # the record of each event
 
 
 def decide(classes: Sequence[str], probabilities: np.ndarray, threshold: float) -> list[Label]:
@@ -122,6 +123,7 @@ def process_batch(
         claimed = tweet.created_at or record_time(record, now)  # when it happened, else sent
         trusted = trusted_time(claimed, now, event_time_max_ahead_s)
         outcome.clamped += trusted != claimed
+        outcome.inputs.append(record)
         outcome.events.append(
             SentimentEvent(
                 tweet_id=tweet.id,

@@ -125,10 +125,16 @@ class Pipeline:
         )
         inference_s = time.perf_counter() - started
         topic = self.settings.topic_sentiment
+        by_scope: dict[str, list[RawRecord]] = {}
+        for event, record in zip(outcome.events, outcome.inputs, strict=True):
+            by_scope.setdefault(scope_of(event.brand), []).append(record)
         messages = (
-            [Outgoing.of(topic, event.tweet_id, event) for event in outcome.events]
+            [
+                Outgoing.of(topic, event.tweet_id, event, (record,))
+                for event, record in zip(outcome.events, outcome.inputs, strict=True)
+            ]
             + self.dead_letters(outcome.dead_letters)
-            + self.signals(sentiment_signals(outcome.events))
+            + self.signals(sentiment_signals(outcome.events), by_scope)
         )
         return Scored(outcome, inference_s, messages)
 
@@ -215,6 +221,17 @@ class Pipeline:
     def dead_letters(self, letters: Sequence[DeadLetter]) -> list[Outgoing]:
         return [Outgoing.of(self.settings.topic_deadletter, None, letter) for letter in letters]
 
-    def signals(self, batch: Sequence[Signal]) -> list[Outgoing]:
+    def signals(
+        self, batch: Sequence[Signal], inputs: dict[str, list[RawRecord]] | None = None
+    ) -> list[Outgoing]:
+        """`inputs`: the records each scope's signals were made from."""
         topic = self.settings.topic_signals
-        return [Outgoing(topic, signal.scope.encode(), signal.encode()) for signal in batch]
+        return [
+            Outgoing(
+                topic,
+                signal.scope.encode(),
+                signal.encode(),
+                inputs=tuple((inputs or {}).get(signal.scope, ())),
+            )
+            for signal in batch
+        ]

@@ -31,6 +31,7 @@ REASONS = (
     "missing_text",
     "empty_text",
     "invalid_field",
+    "no_reporter",  # feedback only: stream/pipeline/feedback.py
     "undecodable_batch",
 )
 

@@ -32,7 +32,7 @@ from stream.pipeline.scoring import (
     decide,
     process_batch,
 )
-from stream.pipeline.signals import GLOBAL_SCOPE, Signal, scope_of, sentiment_signals
+from stream.pipeline.signals import GLOBAL_SCOPE, Signal, sentiment_signals
 from stream.records import Outgoing, RawRecord
 from stream.settings import Settings
 
@@ -143,7 +143,7 @@ class Pipeline:
 
     def record_feedback(self, records: Sequence[RawRecord]) -> FeedbackRecorded:
         """Valid reports become training rows and feedback signals; users' corrected labels
-        also feed the label-shift estimate."""
+        from a known source also feed the label-shift estimate, up to its bound."""
         outcome = process_feedback(
             records,
             max_payload_bytes=self.settings.max_payload_bytes,
@@ -152,11 +152,7 @@ class Pipeline:
             event_time_max_ahead_s=self.settings.event_time_max_ahead_s,
         )
         if self.shift is not None:
-            self.shift.observe_labels(
-                (scope_of(report.brand), report.true_label.value)
-                for _, report in outcome.accepted
-                if report.true_label is not None
-            )
+            self.shift.observe_labels(outcome.known_labels())
         examples = [
             Outgoing(
                 self.settings.topic_feedback_labelled,

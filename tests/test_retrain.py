@@ -15,11 +15,27 @@ LIMIT = 300
 
 def test_feedback_rows_become_examples_newest_per_tweet() -> None:
     rows = [
-        {"tweet_id": "1", "text": "late again", "label": "positive"},
-        {"tweet_id": "1", "text": "late again", "label": "negative"},
-        {"tweet_id": "2", "text": "no label"},
+        {"tweet_id": "1", "text": "late again", "label": "positive", "source": "http"},
+        {"tweet_id": "1", "text": "late again", "label": "negative", "source": "http"},
+        {"tweet_id": "2", "text": "no label", "source": "http"},
     ]
     assert examples_from_rows(rows) == [Example("late again", 0, "feedback")]
+
+
+def test_rows_from_unknown_sources_are_not_trained_on() -> None:
+    rows = [
+        {"tweet_id": "1", "text": "lost my bag", "label": "negative", "source": "http"},
+        {"tweet_id": "2", "text": "on time", "label": "positive", "source": "kafka:User:app"},
+        {"tweet_id": "3", "text": "forged praise", "label": "positive", "source": "unknown"},
+        {"tweet_id": "4", "text": "older worker's row", "label": "positive"},
+        {"tweet_id": "5", "text": "made up", "label": "positive", "source": "carrier-pigeon"},
+        # an unvouched row cannot overwrite a vouched one either
+        {"tweet_id": "1", "text": "lost my bag", "label": "positive", "source": "unknown"},
+    ]
+    assert examples_from_rows(rows) == [
+        Example("lost my bag", 0, "feedback"),
+        Example("on time", 1, "feedback"),
+    ]
 
 
 def test_dataset_v2_adds_feedback_to_training_only_and_never_a_frozen_row() -> None:
@@ -40,6 +56,7 @@ def poisoned(corpus_train: list[Example]) -> list[dict[str, str]]:
             "tweet_id": f"p{copy}-{n}",
             "text": e.text,
             "label": "positive" if e.label == 0 else "negative",
+            "source": "http",
         }
         for copy in range(2)
         for n, e in enumerate(corpus_train)

@@ -95,5 +95,5 @@ class NegativeFeedbackRule:
 
     def crossed(self, window: WindowCounts, history: WindowCounts) -> str | None:
         if window.negatives >= self.min_reports:
-            return f"wrong-prediction reports>={self.min_reports}"
+            return f"wrong-prediction reports from >={self.min_reports} distinct reporters"
         return None

@@ -53,12 +53,16 @@ class Observation:
     negative: bool
     tweet_id: str
     text: str = ""
-    reporter: str | None = None  # feedback: each user's report of a tweet counts once
+    # feedback: a reporter's complaints count once while their ids are remembered (a window
+    # and its lateness), so a window's negatives are distinct reporters: one cannot alert alone
+    reporter: str | None = None
 
     @property
     def digest(self) -> bytes:
         """What makes two observations the same one, hashed short to keep the state small."""
-        identity = self.tweet_id if self.reporter is None else f"{self.tweet_id}\x1f{self.reporter}"
+        identity = (
+            self.tweet_id if self.reporter is None else f"\x1f{self.reporter}\x1f{self.negative}"
+        )
         return hashlib.blake2b(identity.encode(), digest_size=DIGEST_BYTES).digest()
 
 

@@ -32,6 +32,7 @@ REASONS = (
     "empty_text",
     "invalid_field",
     "field_too_long",
+    "no_reporter",  # feedback only: stream/pipeline/feedback.py
     "undecodable_batch",
 )
 

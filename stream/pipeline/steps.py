@@ -149,7 +149,7 @@ class Pipeline:
 
     def record_feedback(self, records: Sequence[RawRecord]) -> FeedbackRecorded:
         """Valid reports become training rows and feedback signals; users' corrected labels
-        also feed the label-shift estimate."""
+        from a known source also feed the label-shift estimate, up to its bound."""
         outcome = process_feedback(
             records,
             max_payload_bytes=self.settings.max_payload_bytes,
@@ -158,11 +158,7 @@ class Pipeline:
             event_time_max_ahead_s=self.settings.event_time_max_ahead_s,
         )
         if self.shift is not None:
-            self.shift.observe_labels(
-                (scope_of(report.brand), report.true_label.value)
-                for _, report in outcome.accepted
-                if report.true_label is not None
-            )
+            self.shift.observe_labels(outcome.known_labels())
         examples = [
             Outgoing(
                 self.settings.topic_feedback_labelled,

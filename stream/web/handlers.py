@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from schemas import Feedback
 from stream.kafka.producer import OutputProducer
 from stream.observability import metrics
+from stream.pipeline.feedback import sent_over_http
 from stream.pipeline.intake import Rejection, parse_message
 from stream.pipeline.scoring import rounded_prior
 from stream.pipeline.steps import Pipeline
@@ -167,6 +168,7 @@ class WebApi:
 
     async def feedback(self, view: View, request: Request, document: Feedback) -> Response:
         settings = self.settings
+        document = sent_over_http(document)
         delivery = asyncio.ensure_future(
             self.outputs.deliver(
                 [Outgoing.of(settings.topic_feedback, document.tweet_id, document)]

@@ -37,6 +37,8 @@ def wrong_report(n: int) -> dict[str, str]:
         "predicted_label": "positive",
         "text": "thanks for losing my bag, great job",
         "brand": "webscope",
+        "reporter": f"user-{n}",
+        "source": "kafka:User:not-the-web-front",  # the front stamps its own
     }
 
 
@@ -146,6 +148,7 @@ def test_feedback_needs_the_token_and_accepted_reports_raise_the_feedback_alert(
     rows = labelled.poll_until(lambda m: len(m) >= 3, timeout=60, alive=lambda: worker.alive)
     expected_rows = {(f"web-{n}", "negative") for n in range(3)}
     assert {(r["tweet_id"], r["label"]) for r in rows} == expected_rows
+    assert {(r["source"], r["reporter"]) for r in rows} == {("http", f"user-{n}") for n in range(3)}
     got = alerts.poll_until(lambda m: len(m) >= 1, timeout=60, alive=lambda: worker.alive)
     assert [(a["kind"], a["scope"], a["status"]) for a in got] == [
         ("negative_feedback", "webscope", "raised")

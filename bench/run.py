@@ -109,7 +109,7 @@ def contenders(args: argparse.Namespace, kafka: KafkaConnection) -> list[Contend
 
 def main() -> None:
     args = parse_args()
-    texts = tweet_texts(load_texts(), args.tweets)
+    texts = tweet_texts(load_texts(Settings().training_data_dir), args.tweets)
     results: dict[str, Any] = {
         "machine": report.machine(),
         "tweets": args.tweets,

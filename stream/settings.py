@@ -10,6 +10,8 @@ from typing import Literal, Self
 from pydantic import AliasChoices, Field, FilePath, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+REPOSITORY = Path(__file__).resolve().parents[1]
+
 
 class Settings(BaseSettings):
     # errors never echo inputs: one of them may be the SASL password
@@ -226,6 +228,12 @@ class Settings(BaseSettings):
         default=Path("var/worker"),
         description="Faust's data directory (relative to the working directory, and the "
         "registry model's download cache); created with its parents at start.",
+    )
+    training_data_dir: Path = Field(
+        default=REPOSITORY.parent / "shared" / "data",
+        description="Labelled tweets that `badbuzz train` and the bench read (sentiment140/, "
+        "semeval2013/, semeval2017/; docs/data.md), kept outside the repository; by default "
+        "shared/data beside the checkout. Not read by the worker.",
     )
     commit_interval_s: float = Field(
         default=1.0, gt=0, description="How often finished offsets are committed."

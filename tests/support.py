@@ -21,6 +21,8 @@ from hypothesis import strategies as st
 from stream.kafka import KafkaConnection
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# the first rows of each training set, laid out as the full data folder (tests/fixtures/SOURCE.md)
+TRAINING_DATA = PROJECT_ROOT / "tests" / "fixtures" / "data"
 
 
 def free_port() -> int:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from training.data import DEFAULT_DATA_DIR, Example, data_hash, load_corpus
+from tests.support import TRAINING_DATA
+from training.data import Example, data_hash, load_corpus
 from training.retrain import dataset_v2, examples_from_rows, retrain
 from training.selection import Selection
 
@@ -39,7 +40,7 @@ def test_rows_from_unknown_sources_are_not_trained_on() -> None:
 
 
 def test_dataset_v2_adds_feedback_to_training_only_and_never_a_frozen_row() -> None:
-    corpus = load_corpus(DEFAULT_DATA_DIR, limit=LIMIT)
+    corpus = load_corpus(TRAINING_DATA, limit=LIMIT)
     frozen_texts = {corpus.manual_test[0].text, corpus.calibration[0].text}
     new = Example("a brand new complaint about the lounge", 0, "feedback")
     v2, kept = dataset_v2(corpus, [new, *(Example(t, 1, "feedback") for t in frozen_texts)])
@@ -71,18 +72,18 @@ def test_a_better_challenger_is_promoted_and_a_worse_one_is_not(
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     configure(root=tmp_path / "mlflow")
-    train = load_corpus(DEFAULT_DATA_DIR, limit=LIMIT).train
+    train = load_corpus(TRAINING_DATA, limit=LIMIT).train
     bad = examples_from_rows(poisoned(train))
     gate = {"limit": LIMIT, "selection": Selection("validation.accuracy", 0.0, 0.0)}
 
-    first = retrain(bad, tmp_path / "v1", DEFAULT_DATA_DIR, **gate)
+    first = retrain(bad, tmp_path / "v1", TRAINING_DATA, **gate)
     assert first["promoted"] and first["champion_before"] is None
 
-    better = retrain([], tmp_path / "v2", DEFAULT_DATA_DIR, **gate)
+    better = retrain([], tmp_path / "v2", TRAINING_DATA, **gate)
     assert better["promoted"], better
     assert better["champion_before"] == first["challenger"]
 
-    worse = retrain(bad, tmp_path / "v3", DEFAULT_DATA_DIR, **gate)
+    worse = retrain(bad, tmp_path / "v3", TRAINING_DATA, **gate)
     assert not worse["promoted"], worse
     assert str(champion_version().version) == better["challenger"]
     assert worse["feedback_rows"] == len(bad) > 0

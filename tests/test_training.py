@@ -9,10 +9,11 @@ import pytest
 from model import SentimentModel, tokenize
 from model.text import MAX_TEXT_CHARS
 from model.wordpiece import WordPieceEncoder
+from tests.support import TRAINING_DATA
 from training.baseline import token_lists
 from training.bilstm import BiLSTMConfig, train_bundle
 from training.calibrate import calibrate_bundle
-from training.data import DEFAULT_DATA_DIR, NEUTRAL, Example, load_corpus, split_bucket
+from training.data import NEUTRAL, Example, load_corpus, split_bucket
 from training.export import VOCAB_FILE, write_metadata
 from training.minilm import pretrained_dir
 from training.neutral import NeutralConfig, build_three_class_bundle
@@ -24,21 +25,24 @@ from training.teacher import (
     save_teacher_scores,
 )
 
+# the negative and positive rows among the 300 of the fixture's manual test set (not neutral)
+MANUAL_POLAR_ROWS = 222
+
 
 def test_splits_are_deterministic_and_keep_test_rows_out_of_training() -> None:
-    first = load_corpus(DEFAULT_DATA_DIR, limit=2_000)
-    second = load_corpus(DEFAULT_DATA_DIR, limit=2_000)
+    first = load_corpus(TRAINING_DATA)
+    second = load_corpus(TRAINING_DATA)
     assert [e.text for e in first.train] == [e.text for e in second.train]
     train_texts = {e.text for e in first.train}
     for splits in first.splits.values():
         assert not train_texts & {e.text for e in splits.test}
-    assert len(first.manual_test) == 359
+    assert len(first.manual_test) == MANUAL_POLAR_ROWS
     assert split_bucket("Hello @bob") == split_bucket("hello @alice")
 
 
 def test_neutral_rows_train_only_three_class_models_and_calibration_rows_stay_apart() -> None:
-    binary = load_corpus(DEFAULT_DATA_DIR, limit=2_000)
-    three = load_corpus(DEFAULT_DATA_DIR, limit=2_000, neutral=True)
+    binary = load_corpus(TRAINING_DATA)
+    three = load_corpus(TRAINING_DATA, neutral=True)
     assert all(e.label != NEUTRAL for e in binary.train + binary.validation)
     assert all(e.label != NEUTRAL for s in binary.splits.values() for e in s.test)
     assert not binary.splits["semeval2013"].train
@@ -61,10 +65,10 @@ def test_a_binary_bundle_plus_a_neutral_detector_is_a_calibrated_three_class_bun
     write_metadata(tmp_path / "binary", binary)
     base = SentimentModel.load(tmp_path / "binary")
     with pytest.raises(ValueError, match="not a binary"):
-        build_three_class_bundle(shipped.bundle, tmp_path / "again")
+        build_three_class_bundle(shipped.bundle, tmp_path / "again", TRAINING_DATA)
     config = NeutralConfig(limit=300, epochs=1)
-    build_three_class_bundle(base.bundle, tmp_path / "three", DEFAULT_DATA_DIR, config)
-    metadata = calibrate_bundle(tmp_path / "three", DEFAULT_DATA_DIR, limit=300)
+    build_three_class_bundle(base.bundle, tmp_path / "three", TRAINING_DATA, config)
+    metadata = calibrate_bundle(tmp_path / "three", TRAINING_DATA, limit=300)
     model = SentimentModel.load(tmp_path / "three")
     assert model.classes == ("negative", "neutral", "positive")
     assert model.train_prior == pytest.approx((1 / 3, 1 / 3, 1 / 3))
@@ -82,12 +86,12 @@ def test_a_binary_bundle_plus_a_neutral_detector_is_a_calibrated_three_class_bun
     assert metadata["version"].startswith("3class-") and metadata["version"].endswith("-cal")
     for name in ("validation_3class", "test_semeval_3class", "test_semeval2013_3class"):
         assert 0.0 <= metadata["metrics"][name]["macro_recall"] <= 1.0
-    assert metadata["metrics"]["manual_test"]["n"] == 359
+    assert metadata["metrics"]["manual_test"]["n"] == MANUAL_POLAR_ROWS
 
 
 @pytest.mark.timeout(240)
 def test_tiny_training_run_produces_a_loadable_bundle(tmp_path: Path) -> None:
-    metadata = train_bundle(tmp_path / "bundle", BiLSTMConfig(limit=300, epochs=1))
+    metadata = train_bundle(tmp_path / "bundle", TRAINING_DATA, BiLSTMConfig(limit=300, epochs=1))
     model = SentimentModel.load(tmp_path / "bundle")
     assert model.version == metadata["version"]
     scores = model.predict_proba(["what a lovely flight", "terrible delay"])
@@ -103,10 +107,10 @@ def test_tiny_training_run_produces_a_loadable_bundle(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(240)
 def test_bilstm_distils_the_teacher_scores_left_beside_it(tmp_path: Path) -> None:
-    train = load_corpus(DEFAULT_DATA_DIR, limit=300).train
+    train = load_corpus(TRAINING_DATA, limit=300).train
     teacher = np.random.default_rng(0).random(len(train), dtype=np.float32)
     save_teacher_scores(tmp_path / TEACHER_FILE, teacher, train)
-    metadata = train_bilstm(tmp_path / "bilstm", DEFAULT_DATA_DIR, 300, 1)
+    metadata = train_bilstm(tmp_path / "bilstm", TRAINING_DATA, 300, 1)
     assert metadata["distillation"] == {"soft_weight": 0.5, "teacher": "transformer"}
     assert metadata["version"].startswith("bilstm-kd50-")
     model = SentimentModel.load(tmp_path / "bilstm")
@@ -115,11 +119,11 @@ def test_bilstm_distils_the_teacher_scores_left_beside_it(tmp_path: Path) -> Non
 
 
 def test_teacher_scores_only_load_against_the_rows_they_scored(tmp_path: Path) -> None:
-    train = load_corpus(DEFAULT_DATA_DIR, limit=50).train
+    train = load_corpus(TRAINING_DATA, limit=50).train
     path = save_teacher_scores(tmp_path / TEACHER_FILE, np.full(len(train), 0.25), train)
     np.testing.assert_allclose(load_teacher_scores(path, train), 0.25)
     with pytest.raises(ValueError, match="other training rows"):
-        load_teacher_scores(path, load_corpus(DEFAULT_DATA_DIR, limit=60).train)
+        load_teacher_scores(path, load_corpus(TRAINING_DATA, limit=60).train)
     with pytest.raises(ValueError, match="teacher scores for"):
         save_teacher_scores(path, np.zeros(3), train)
 

@@ -81,12 +81,15 @@ def scoring_consumer(
         """One batch, on the consumer's thread: what to produce, and what to count once the
         broker has it. A batch whose scoring keeps raising is scored input by input."""
         parts: list[Scored] = []
+        lag = {partition: left for (_, partition), left in consumer.lag.items()}
 
         async def score(batch: Sequence[RawRecord]) -> None:
-            parts.append(pipeline.score(batch))
+            parts.append(pipeline.score(batch, lag))
 
         if records:
             await handling.handle("score", records, score)
+        else:  # idle: the watermarks alone, so windows are decided as the clock moves on
+            parts.append(pipeline.score([], lag))
         for batch in undecodable:
             await handling.dead_letter_undecodable(batch)
         metrics.MESSAGES_CONSUMED.labels(topic=settings.topic_raw).inc(len(undecodable))
@@ -95,7 +98,7 @@ def scoring_consumer(
             scored.messages, lambda: observer.delivered(records, len(undecodable), scored)
         )
 
-    return ScoringConsumer(
+    consumer = ScoringConsumer(
         kafka.librdkafka(),
         topic=settings.topic_raw,
         group_id=settings.scoring_group_id,
@@ -110,7 +113,9 @@ def scoring_consumer(
         transactional_id=settings.scoring_transactional_id,
         on_failure=exit_for_a_restart,
         handler_threads=settings.scoring_threads,
+        idle_tick_s=settings.alert_step_s / 2,
     )
+    return consumer
 
 
 def exit_for_a_restart(error: BaseException) -> None:
@@ -132,6 +137,7 @@ def merged(parts: Sequence[Scored]) -> Scored:
             dead_letters=[d for outcome in outcomes for d in outcome.dead_letters],
             clamped=sum(outcome.clamped for outcome in outcomes),
             model_p_positive=[p for outcome in outcomes for p in outcome.model_p_positive],
+            event_partitions=[p for outcome in outcomes for p in outcome.event_partitions],
         ),
         inference_s=sum(part.inference_s for part in parts),
         messages=[message for part in parts for message in part.messages],

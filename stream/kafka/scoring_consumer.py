@@ -127,6 +127,7 @@ class ScoringConsumer:
         transactional_id: str,
         on_failure: Callable[[BaseException], None],
         handler_threads: int = 1,
+        idle_tick_s: float | None = None,
     ) -> None:
         self._client_config = client_config
         self._topic = topic
@@ -138,6 +139,8 @@ class ScoringConsumer:
         self._depth = max_batches_in_flight
         self._exactly_once = guarantee == "exactly_once"
         self._on_failure = on_failure
+        self._idle_tick_s = idle_tick_s
+        self._last_handled = time.monotonic()
         # Batches handled side by side: the model runs without the GIL, so one batch's
         # inference overlaps the next one's parsing and tokenising (or the previous one's
         # transaction) on the second core. Outputs still go out in consumption order.
@@ -226,7 +229,7 @@ class ScoringConsumer:
                 self._producer.poll(0)
                 self._send_retries()
                 messages = self._next_batch()
-                if messages:
+                if messages or self._idle_tick_due():
                     self._process(messages, runner)
                 self._send_handled(wait=False)
                 self._measure_lag()
@@ -254,7 +257,17 @@ class ScoringConsumer:
             if len(messages) >= self._batch_size or time.monotonic() >= deadline:
                 return messages
 
+    def _idle_tick_due(self) -> bool:
+        """With nothing to read, the handler still runs every `idle_tick_s` on an empty batch
+        (the alert watermarks move on with the clock while the input is idle)."""
+        return (
+            self._idle_tick_s is not None
+            and bool(self.assigned)
+            and time.monotonic() - self._last_handled >= self._idle_tick_s
+        )
+
     def _process(self, messages: list[Message], runner: asyncio.Runner) -> None:
+        self._last_handled = time.monotonic()
         records: list[RawRecord] = []
         undecodable: list[UndecodableBatch] = []
         with_offsets: list[Message] = []
@@ -275,7 +288,7 @@ class ScoringConsumer:
                 raise KafkaException(error)
             else:
                 log.warning("input_consumer_error", topic=self._topic, error=error.str())
-        if not with_offsets:
+        if messages and not with_offsets:
             return
         ranges = offset_ranges(with_offsets)
         if self._handlers is None:
@@ -364,7 +377,8 @@ class ScoringConsumer:
             for message in handled.outgoing:
                 self._produce(message)
             metadata = self._consumer.consumer_group_metadata()
-            retrying(lambda: self._producer.send_offsets_to_transaction(offsets, metadata, 30))
+            if offsets:
+                retrying(lambda: self._producer.send_offsets_to_transaction(offsets, metadata, 30))
             retrying(lambda: self._producer.commit_transaction(60))
         except KafkaException as exc:
             error: KafkaError = exc.args[0]

@@ -33,6 +33,7 @@ class BatchOutcome:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     clamped: int = 0  # events whose claimed time was too far ahead of the clock
     model_p_positive: list[float] = field(default_factory=list)  # before correction, for drift
+    event_partitions: list[int] = field(default_factory=list)  # each event's input partition
 
 
 def decide(classes: Sequence[str], probabilities: np.ndarray, threshold: float) -> list[Label]:
@@ -117,6 +118,7 @@ def process_batch(
         claimed = tweet.created_at or record_time(record, now)  # when it happened, else sent
         trusted = trusted_time(claimed, now, event_time_max_ahead_s)
         outcome.clamped += trusted != claimed
+        outcome.event_partitions.append(record.partition)
         outcome.events.append(
             SentimentEvent(
                 tweet_id=tweet.id,

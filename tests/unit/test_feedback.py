@@ -3,9 +3,11 @@
 import json
 from datetime import UTC, datetime
 
-from stream.alerts.windows import Admission, ScopeWindow, WindowSpec
+from stream.alerts.detector import window_spec_from
+from stream.alerts.windows import Admission, ScopeWindow
 from stream.pipeline.feedback import process_feedback
-from stream.pipeline.signals import Signal
+from stream.pipeline.signals import SignalBatch
+from stream.settings import Settings
 from stream.records import RawRecord
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -42,7 +44,8 @@ def test_three_users_reporting_one_tweet_count_three_and_a_repeated_report_once(
     (signal,) = outcome.signals()
     assert signal.scope == "air"
     window = ScopeWindow()
-    admitted = [window.add(WindowSpec(), o) for o in signal.observations]
+    spec = window_spec_from(Settings())
+    admitted = [window.add(spec, o, None) for o in signal.observations]
     assert admitted == [Admission.COUNTED] * 3 + [Admission.DUPLICATE] + [
         Admission.COUNTED,
         Admission.DUPLICATE,  # anonymous reports of one tweet cannot be told apart
@@ -65,8 +68,6 @@ def test_a_report_dated_in_the_future_is_counted_at_arrival() -> None:
     assert outcome.accepted[0][1].reported_at == datetime(2036, 1, 1, tzinfo=UTC)
 
 
-def test_signals_carry_the_reporter_and_older_workers_signals_still_decode() -> None:
+def test_signals_carry_the_reporter() -> None:
     (signal,) = run([report(0, "t1", "ann")]).signals()
-    assert Signal.decode(signal.encode()) == signal
-    older = {"kind": "negative_feedback", "scope": "air", "observations": [[1.0, True, "t1", ""]]}
-    assert Signal.decode(json.dumps(older).encode()).observations[0].reporter is None
+    assert SignalBatch.decode(SignalBatch((signal,)).encode()).signals == (signal,)

@@ -7,8 +7,8 @@ from stream.alerts.detector import window_spec_from
 from stream.alerts.windows import Admission, ScopeWindow
 from stream.pipeline.feedback import process_feedback
 from stream.pipeline.signals import SignalBatch
-from stream.settings import Settings
 from stream.records import RawRecord
+from stream.settings import Settings
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

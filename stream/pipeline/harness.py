@@ -40,11 +40,14 @@ def run_pipeline(
     feedback: Sequence[Payload] = (),
     store: StateStore | None = None,
     batching: Batching | None = None,
+    *,
+    catch_up: bool = True,
 ) -> dict[str, list[Any]]:
     """Tweets (a payload, or a (key, payload) pair) through scoring and detection, batch by
-    batch, then feedback. Outputs are JSON-decoded where they are JSON, else raw bytes."""
+    batch, then feedback, then (`catch_up`) the idle input as the clock moves on. Outputs are
+    JSON-decoded where they are JSON, else raw bytes."""
     store = store or InMemoryStateStore(pipeline.settings.topic_alert_state)
-    produced = asyncio.run(_run(pipeline, tweets, feedback, store, batching))
+    produced = asyncio.run(_run(pipeline, tweets, feedback, store, batching, catch_up))
     outputs: dict[str, list[Any]] = defaultdict(list)
     for message in produced:
         outputs[message.topic].append(_decoded(message.value))
@@ -57,6 +60,7 @@ async def _run(
     feedback: Sequence[Payload],
     store: StateStore,
     batching: Batching | None,
+    catch_up: bool,
 ) -> list[Outgoing]:
     settings = pipeline.settings
     partitions = pipeline.topology.raw_partitions
@@ -83,6 +87,8 @@ async def _run(
             for n, value in enumerate(chunk)
         ]
         produced += await detect.after(pipeline.record_feedback(records).messages)
+    if not catch_up:
+        return produced
     # caught up, once the clock has moved past a window and its lateness: the input's last
     # windows are decided, as a live worker decides them while its input is idle
     clock = pipeline.clock

@@ -155,8 +155,16 @@ def payloads(rows: Sequence[LabelledTweet]) -> list[tuple[bytes, bytes]]:
 def replay_alerts(
     settings: Settings, scorer: TextScorer, rows: Sequence[LabelledTweet], *, shift: bool = True
 ) -> list[Alert]:
-    """The raised alerts the worker would send for these rows: the worker's pipeline (score
-    in its batches, signals, watermarks, detect) fed through the broker-less harness."""
+    """The raised alerts of `pipeline_alerts`."""
+    alerts = pipeline_alerts(settings, scorer, rows, shift=shift)
+    return [alert for alert in alerts if alert.status is AlertStatus.RAISED]
+
+
+def pipeline_alerts(
+    settings: Settings, scorer: TextScorer, rows: Sequence[LabelledTweet], *, shift: bool = True
+) -> list[Alert]:
+    """The alerts the worker would send for these rows: the worker's pipeline (score in its
+    batches, signals, watermarks, detect) fed through the broker-less harness."""
     end = datetime.fromtimestamp(rows[-1].t if rows else 0, tz=UTC)
     pipeline = Pipeline(
         settings,
@@ -165,8 +173,7 @@ def replay_alerts(
         label_shift_from(settings, scorer) if shift else None,
     )
     outputs = run_pipeline(pipeline, payloads(rows))
-    alerts = [Alert.model_validate(a) for a in outputs.get(settings.topic_alerts, [])]
-    return [alert for alert in alerts if alert.status is AlertStatus.RAISED]
+    return [Alert.model_validate(a) for a in outputs.get(settings.topic_alerts, [])]
 
 
 def compare(reference: Iterable[Interval], candidate: Iterable[Interval]) -> AlertComparison:

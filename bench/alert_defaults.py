@@ -25,7 +25,7 @@ from stream.tools.eval_alerts import Interval, LabelledTweet, LabelScorer, compa
 DAY_S = 86_400
 RATES_PER_MIN = (1, 2, 3, 5, 7, 10)
 NEGATIVE_SHARE = 2 / 3
-WINDOW_S, STEP_S = 300, 30
+WINDOW_S, STEP_S = Settings().alert_window_s, Settings().alert_step_s
 
 
 def simulate(days: int, seed: int) -> tuple[list[LabelledTweet], list[Interval]]:

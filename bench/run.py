@@ -153,7 +153,8 @@ def main() -> None:
             for contender in lineup:
                 topics = _topics(f"{run_id}-{contender.tag}-{repeat}")
                 child = contender.make(topics, Path(tmp) / topics.group)
-                names[contender.tag] = child.name
+                brands = f", {contender.brands:,} brands" if contender.brands > 1 else ""
+                names[contender.tag] = child.name + brands
                 print(f"[run {repeat}] {child.name} ...", flush=True)
                 backlog = payloads(texts, scenario.BACKLOG, contender.brands)
                 try:

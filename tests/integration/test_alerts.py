@@ -15,6 +15,7 @@ from stream.settings import Settings
 from stream.tools.eval_alerts import Columns, payloads, pipeline_alerts, read_labelled_csv
 from stream.tools.replay import read_tweets
 from tests.support import (
+    FAST_ALERTS,
     PROJECT_ROOT,
     Collector,
     WorkerProcess,
@@ -28,10 +29,7 @@ pytestmark = pytest.mark.integration
 ALERT_ENV = {
     "BADBUZZ_ALERT_MIN_NEGATIVES": "15",
     "BADBUZZ_ALERT_COOLDOWN_S": "600",
-    # windows are decided once the watermark is the lateness past their end: short here, so
-    # a live alert comes within seconds
-    "BADBUZZ_ALERT_LATENESS_S": "5",
-    "BADBUZZ_ALERT_STEP_S": "5",
+    **FAST_ALERTS,
 }
 ANGRY = [
     "worst airline ever, flight cancelled and no refund, disgusting",

@@ -119,6 +119,14 @@ class Settings(BaseSettings):
         "still count: windows are evaluated once the slowest input partition's watermark is "
         "this far past their end (live, alerts come this long after their window).",
     )
+    alert_idle_grace_s: int = Field(
+        default=60,
+        ge=0,
+        description="A raw partition read to its end for longer than this has its watermark "
+        "follow the clock from its newest tweet (so windows are decided while traffic is "
+        "quiet); an upstream delivering tweets in bursts further apart than this plus the "
+        "lateness needs more.",
+    )
     alert_baseline_s: int = Field(
         default=86_400,
         ge=3600,

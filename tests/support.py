@@ -36,9 +36,10 @@ def connection(kafka: KafkaConnection | str) -> KafkaConnection:
 
 FAST_ALERTS = {
     # windows are decided once the input watermark is the lateness past their end: a short
-    # lateness and step, so a live alert comes within seconds, not the default's 90
+    # lateness and step, so a live alert comes within seconds, not the default's minutes
     "BADBUZZ_ALERT_LATENESS_S": "5",
     "BADBUZZ_ALERT_STEP_S": "5",
+    "BADBUZZ_ALERT_IDLE_GRACE_S": "5",
 }
 
 

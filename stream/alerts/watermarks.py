@@ -7,9 +7,9 @@ partition and evaluates windows only up to the slowest partition's watermark, mi
 allowed lateness. So a replay at full speed, or a catch-up after an outage where one batch
 spans hours of one partition's traffic, evaluates the same windows as live traffic.
 
-Idleness (Flink's `withIdleness`): a caught-up partition's watermark moves on with the clock
-from its newest event (nothing older can still be in it but a late event), and a caught-up
-partition that never had an event does not hold the others back.
+Idleness (Flink's `withIdleness`): a partition caught up for longer than a grace period has
+its watermark move on with the clock from its newest event, and a caught-up partition that
+never had an event does not hold the others back.
 """
 
 from __future__ import annotations
@@ -55,14 +55,17 @@ class ScoredEventTimes:
 @dataclass
 class SourceClock:
     newest_t: float | None
-    since: float  # the sender's clock when `newest_t` last rose (or was first told)
+    since: float  # the sender's clock when `newest_t` last rose or the partition was busy
     idle: bool
 
-    def watermark(self, at: float) -> float | None:
+    def watermark(self, at: float, grace_s: float) -> float | None:
+        """Idle for longer than `grace_s`, the partition's watermark moves on with the clock
+        from its newest event: an upstream that delivers in bursts up to the grace apart
+        loses nothing, and a burst followed by silence is still decided."""
         if self.newest_t is None:
             return None
         if self.idle:
-            return self.newest_t + max(0.0, at - self.since)
+            return self.newest_t + max(0.0, at - self.since - grace_s)
         return self.newest_t
 
 
@@ -91,20 +94,22 @@ class InputClock:
                 clock.newest_t is None or mark.newest_t > clock.newest_t
             ):
                 clock.newest_t, clock.since = mark.newest_t, at
+            elif not mark.idle:
+                clock.since = at  # still reading it: not idle since then
             clock.idle = mark.idle
 
-    def watermark(self) -> float | None:
+    def watermark(self, grace_s: float) -> float | None:
         """The slowest raw partition's watermark; a partition never heard of holds it back,
-        an idle one that never had an event does not. With no raw partition to go by (no
-        tweet yet), feedback's own clock."""
+        an idle one that never had an event does not. With no tweet in any raw partition yet,
+        feedback's own clock."""
         raw = [self.sources.get(raw_source(p)) for p in range(self.raw_partitions)]
+        if all(clock is None or clock.newest_t is None for clock in raw):
+            feedback = self.sources.get(FEEDBACK_SOURCE)
+            return feedback.watermark(self.at, grace_s) if feedback is not None else None
         if any(clock is None for clock in raw):
             return None
-        bounds = [c.watermark(self.at) for c in raw if c is not None and not _idle_empty(c)]
-        if bounds:
-            return None if None in bounds else min(b for b in bounds if b is not None)
-        feedback = self.sources.get(FEEDBACK_SOURCE)
-        return feedback.watermark(self.at) if feedback is not None else None
+        bounds = [c.watermark(self.at, grace_s) for c in raw if c and not _idle_empty(c)]
+        return None if None in bounds else min(b for b in bounds if b is not None)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -479,9 +479,9 @@ class ScoringConsumer:
         for tp in self._consumer.position(
             [TopicPartition(*partition) for partition in self.assigned]
         ):
-            if tp.offset < 0:
-                continue
-            _, high = self._consumer.get_watermark_offsets(tp, cached=True)
-            if high >= 0:
+            low, high = self._consumer.get_watermark_offsets(tp, cached=True)
+            if tp.offset < 0 and 0 <= low == high:  # nothing read because there is nothing
+                lag[(tp.topic, tp.partition)] = 0
+            elif tp.offset >= 0 and high >= 0:
                 lag[(tp.topic, tp.partition)] = max(0, high - tp.offset)
         self.lag = lag

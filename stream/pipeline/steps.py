@@ -278,7 +278,7 @@ class Pipeline:
     def _evaluate(self, part: AlertPartition, dirty: set[bytes], now: datetime) -> list[Alert]:
         """Windows up to the partition's new horizon, for the scopes that have any to decide;
         the alerts in event-time order."""
-        watermark = part.clock.watermark()
+        watermark = part.clock.watermark(self.settings.alert_idle_grace_s)
         if watermark is None:
             return []
         upto = self._spec.bucket_of(watermark - self._spec.lateness_s)

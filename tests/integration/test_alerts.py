@@ -236,7 +236,7 @@ def test_after_a_kill_mid_burst_the_alert_counts_each_tweet_once(
     bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
     distinct = 60
     env = {**env, "BADBUZZ_ALERT_MIN_NEGATIVES": str(distinct)}
-    created_at = now_iso()
+    created_at = None  # each tweet's own time: an upstream delivering in seconds
     produce(bootstrap, env["BADBUZZ_TOPIC_RAW"], burst("k", 30, "kill", created_at))
     # no offset is committed before the kill, so everything it did is done again
     first = start_worker({**env, "BADBUZZ_COMMIT_INTERVAL_S": "120"}, name="first")

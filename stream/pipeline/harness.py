@@ -89,8 +89,8 @@ async def _run(
         produced += await detect.after(pipeline.record_feedback(records).messages)
     if not catch_up:
         return produced
-    # caught up, once the clock has moved past a window, its lateness and the idle grace: the input's last
-    # windows are decided, as a live worker decides them while its input is idle
+    # caught up, once the clock has moved past a window, its lateness and the idle grace: the
+    # input's last windows are decided, as a live worker decides them while its input is idle
     clock = pipeline.clock
     quiet_s = settings.alert_window_s + settings.alert_lateness_s + settings.alert_idle_grace_s
     later = clock() + timedelta(seconds=quiet_s)

@@ -94,6 +94,8 @@ def scoring_consumer(
             await handling.dead_letter_undecodable(batch)
         metrics.MESSAGES_CONSUMED.labels(topic=settings.topic_raw).inc(len(undecodable))
         scored = merged(parts)
+        if not records and not undecodable:  # an idle tick: nothing was consumed
+            return HandledBatch(scored.messages)
         return HandledBatch(
             scored.messages, lambda: observer.delivered(records, len(undecodable), scored)
         )

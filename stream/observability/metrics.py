@@ -37,8 +37,7 @@ ALERTS = Counter("badbuzz_alerts", "Alert messages sent, by kind and status.", [
 EVENT_TIME_CLAMPED = Counter(
     "badbuzz_event_time_clamped",
     "Event times too far ahead of the clock, replaced by the arrival time, by where: "
-    "tweets/feedback at intake, signals in the alerts agent, alert_state when a stored "
-    "window was repaired.",
+    "tweets/feedback at intake, signals in the alerts agent.",
     ["source"],
 )
 ALERT_LATE_DROPPED = Counter(
@@ -51,7 +50,7 @@ ALERT_DUPLICATES_DROPPED = Counter(
     "Events whose tweet id (feedback: tweet id and user) the alert window had counted already.",
     ["kind"],
 )
-CLAMP_SOURCES = ("tweets", "feedback", "signals", "alert_state")
+CLAMP_SOURCES = ("tweets", "feedback", "signals")
 CONSUMER_LAG = Gauge(
     "badbuzz_consumer_lag",
     "Messages between the worker's position and the end of each partition it owns.",

@@ -101,7 +101,7 @@ def test_a_signal_whose_handling_raises_is_dead_lettered_and_alerts_go_on(
     assert (failed["agent"], failed["error_type"], failed["error_message"]) == (
         "detect",
         "builtins.KeyError",
-        "'kind'",
+        "'rows'",
     )
     assert failed["inputs"] == [
         f"{signals_topic}:{poison['partition']}:{poison['offset']}-{poison['offset']}"

@@ -4,8 +4,10 @@ The traffic has the shape the issue measured on real airline tweets: six brands 
 tweets a minute on a daily cycle, two thirds negative, and bursts of 8 to 16 extra
 negatives within a few minutes. A window is a bad buzz by the human-label definition: at
 least 8 negatives and at least 3x the brand's usual count (its mean negative rate over the
-time of day). Each configuration of the rule replays the traffic through the detector
-and is scored on bad buzzes caught (recall) and alerts that match one (precision).
+time of day). Each configuration of the rule replays the traffic through the worker's
+pipeline (the harness `badbuzz eval-alerts` runs, the human labels as scores) and is scored
+on bad buzzes caught (recall) and alerts that match one (precision); the rest of the
+settings are the defaults.
 
     python -m bench.alert_defaults [--days 3] [--seed 7]
 """
@@ -17,16 +19,13 @@ import itertools
 
 import numpy as np
 
-from schemas import AlertKind
-from stream.alerts.detector import Detector
-from stream.alerts.rules import AdaptiveNegativeRule
-from stream.alerts.windows import WindowSpec
-from stream.tools.eval_alerts import Interval, LabelledTweet, compare, replay_alerts
+from stream.settings import Settings
+from stream.tools.eval_alerts import Interval, LabelledTweet, LabelScorer, compare, replay_alerts
 
 DAY_S = 86_400
 RATES_PER_MIN = (1, 2, 3, 5, 7, 10)
 NEGATIVE_SHARE = 2 / 3
-WINDOW_S, STEP_S = 300, 30
+WINDOW_S, STEP_S = Settings().alert_window_s, Settings().alert_step_s
 
 
 def simulate(days: int, seed: int) -> tuple[list[LabelledTweet], list[Interval]]:
@@ -46,8 +45,10 @@ def simulate(days: int, seed: int) -> tuple[list[LabelledTweet], list[Interval]]
         times = np.concatenate([times, *extra])
         negative = np.concatenate([negative, np.ones(sum(map(len, extra)), dtype=bool)])
         tweets += [
-            LabelledTweet(float(t), scope, "", bool(n))
-            for t, n in zip(times, negative, strict=True)
+            LabelledTweet(
+                float(t), scope, f"{scope} {k}", "negative" if n else "positive", f"{scope}-{k}"
+            )
+            for k, (t, n) in enumerate(zip(times, negative, strict=True))
         ]
         episodes += buzz_episodes(scope, np.sort(times[negative]), rate, span)
     return sorted(tweets, key=lambda tweet: tweet.t), episodes
@@ -79,15 +80,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     tweets, episodes = simulate(args.days, args.seed)
-    labels = [tweet.human_negative for tweet in tweets]
     print(f"{len(tweets)} tweets, {len(episodes)} bad-buzz episodes over {args.days} days")
     print("ratio  p-value  prior_s  alerts  caught  added  recall  precision")
     for ratio, p_value, prior_s in itertools.product((2.5, 3.0), (0.01, 0.001), (60, 300)):
-        rule = AdaptiveNegativeRule(
-            min_ratio=ratio, max_p_value=p_value, cold_start_negatives=30, prior_s=prior_s
+        settings = Settings(
+            label_shift=False,
+            alert_min_ratio=ratio,
+            alert_max_p_value=p_value,
+            alert_prior_s=prior_s,
         )
-        detector = Detector(AlertKind.NEGATIVE_SENTIMENT, rule, WindowSpec(), cooldown_s=600)
-        alerts = replay_alerts(detector, tweets, labels, batch_s=STEP_S)
+        alerts = replay_alerts(settings, LabelScorer(tweets), tweets, shift=False)
         result = compare(episodes, map(Interval.of, alerts))
         print(
             f"{ratio:5.1f}  {p_value:7g}  {prior_s:7d}  {result.candidate:6d}  "

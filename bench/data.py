@@ -26,12 +26,14 @@ def tweet_texts(texts: list[str], count: int) -> list[str]:
     return [texts[i % len(texts)] for i in range(count)]
 
 
-def payloads(texts: list[str], prefix: str) -> list[Message]:
-    """Unique ids (the cycle repeats texts, never ids), keyed by id as upstream does."""
+def payloads(texts: list[str], prefix: str, brands: int = 1) -> list[Message]:
+    """Unique ids (the cycle repeats texts, never ids), keyed by id as upstream does; about
+    one brand, or spread over `brands` brands in turn."""
     out: list[Message] = []
     for i, text in enumerate(texts):
         tweet_id = f"{prefix}{i}"
-        value = json.dumps({"id": tweet_id, "text": text, "brand": "airparadis"})
+        brand = "airparadis" if brands == 1 else f"brand-{i % brands}"
+        value = json.dumps({"id": tweet_id, "text": text, "brand": brand})
         out.append((tweet_id.encode(), value.encode()))
     return out
 

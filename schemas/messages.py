@@ -196,12 +196,20 @@ class Alert(BaseModel):
     scope: str
     window_start: Timestamp
     window_end: Timestamp
-    count: int = Field(ge=0)
+    count: float = Field(ge=0, description="Complaints in the window (a sum of weights).")
     total: int = Field(ge=0)
     share: float = Field(ge=0.0, le=1.0)
     threshold: str
     examples: list[AlertExample] = Field(default_factory=list)
     raised_at: Timestamp
+    delay_s: float = Field(
+        default=0.0, ge=0, description="Seconds from the window's end to `raised_at`."
+    )
+    on_catch_up: bool = Field(
+        default=False,
+        description="Raised while catching up (a backlog after an outage, a replay), well "
+        "after its window: not news of a buzz happening now.",
+    )
 
 
 class DeadLetter(BaseModel):

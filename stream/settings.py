@@ -121,8 +121,28 @@ class Settings(BaseSettings):
 
     alert_window_s: int = Field(default=300, ge=10, description="Length of an alert window.")
     alert_step_s: int = Field(default=30, ge=1, description="How far windows hop (<= 60).")
-    alert_lateness_s: int = Field(default=120, ge=0, description="How late an event may be.")
-    alert_baseline_s: int = Field(default=3600, ge=0, description="Trailing baseline period.")
+    alert_lateness_s: int = Field(
+        default=60,
+        ge=0,
+        description="How far behind its partition's newest event time an event may be and "
+        "still count: windows are evaluated once the slowest input partition's watermark is "
+        "this far past their end (live, alerts come this long after their window).",
+    )
+    alert_idle_grace_s: int = Field(
+        default=60,
+        ge=0,
+        description="A raw partition read to its end for longer than this has its watermark "
+        "follow the clock from its newest tweet (so windows are decided while traffic is "
+        "quiet); an upstream delivering tweets in bursts further apart than this plus the "
+        "lateness needs more.",
+    )
+    alert_baseline_s: int = Field(
+        default=86_400,
+        ge=3600,
+        multiple_of=3600,
+        description="Trailing baseline a brand's usual rate is taken over (whole hours; kept "
+        "as hourly sums).",
+    )
     alert_min_negatives: int = Field(
         default=8, ge=1, description="Fewest negatives in a window that can be a bad buzz."
     )
@@ -153,8 +173,22 @@ class Settings(BaseSettings):
     alert_examples: int = Field(
         default=3, ge=0, description="Recent negative tweets quoted in an alert."
     )
+    alert_example_chars: int = Field(
+        default=280, ge=1, description="An example's text is cut to this many characters."
+    )
+    alert_max_examples_kept: int = Field(
+        default=100,
+        ge=0,
+        description="Examples a scope keeps over the windows it has still to evaluate (bounds "
+        "its stored state; a long backlog's later windows may then quote none).",
+    )
+    alert_signal_max_bytes: int = Field(
+        default=262_144,
+        ge=4096,
+        description="Signal messages are split at about this size (under Kafka's limit).",
+    )
     alert_dedupe_max_ids: int = Field(
-        default=50_000,
+        default=20_000,
         ge=0,
         description="Most tweet ids an alert scope remembers to count each once (for window + "
         "lateness; ~11 bytes each in its stored state); past it the oldest are forgotten first.",

@@ -24,12 +24,12 @@ from stream.kafka.access import READ, WRITE, check_access, until_ready
 from stream.kafka.faust_lag import FaustLag
 from stream.kafka.producer import OutputProducer
 from stream.kafka.state_store import PartitionedStateStore
-from stream.kafka.topics import ensure_badbuzz_topics
+from stream.kafka.topics import ensure_badbuzz_topics, partition_counts
 from stream.observability import metrics
 from stream.observability.logs import configure_logging
 from stream.pipeline.faults import PROCESSING_FAILED
 from stream.pipeline.intake import REASONS
-from stream.pipeline.steps import Pipeline
+from stream.pipeline.steps import Pipeline, Topology
 from stream.settings import Settings
 from stream.web import StatusBoard, register_web
 
@@ -62,7 +62,7 @@ def build_worker(
 ) -> faust.App:
     outputs = OutputProducer(kafka)
     status = StatusBoard()
-    pipeline = Pipeline.from_settings(settings, scorer, clock)
+    pipeline = Pipeline.from_settings(settings, scorer, clock, topology_of(settings, kafka))
     handling = Handling(pipeline, outputs, status)
     metrics.declare_label_values(
         (*REASONS, PROCESSING_FAILED, OUTPUT_TOO_LARGE, PRODUCE_FAILED), settings.input_topics
@@ -97,6 +97,15 @@ def build_worker(
 
     register_web(app, settings, pipeline, outputs, status, lambda: scoring.alive)
     return app
+
+
+def topology_of(settings: Settings, kafka: KafkaConnection) -> Topology:
+    """The partition counts of the raw and signals topics, as the cluster has them."""
+    counts = partition_counts(kafka, [settings.topic_raw, settings.topic_signals])
+    default = settings.topic_partitions
+    return Topology(
+        counts.get(settings.topic_raw, default), counts.get(settings.topic_signals, default)
+    )
 
 
 EXIT_KAFKA_REFUSED = 78  # EX_CONFIG: a supervisor restarting at once would meet the same refusal

@@ -37,8 +37,19 @@ def connection(kafka: KafkaConnection | str) -> KafkaConnection:
     return kafka if isinstance(kafka, KafkaConnection) else KafkaConnection(kafka)
 
 
+FAST_ALERTS = {
+    # windows are decided once the input watermark is the lateness past their end: a short
+    # lateness and step, so a live alert comes within seconds, not the default's minutes
+    "BADBUZZ_ALERT_LATENESS_S": "5",
+    "BADBUZZ_ALERT_STEP_S": "5",
+    "BADBUZZ_ALERT_IDLE_GRACE_S": "5",
+}
+
+
 def topic_env(bootstrap: str, suffix: str) -> dict[str, str]:
+    """One test's own topics and group, with alerts decided quickly."""
     return {
+        **FAST_ALERTS,
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "BADBUZZ_APP_ID": f"badbuzz-test-{suffix}",
         "BADBUZZ_TOPIC_RAW": f"raw-{suffix}",

@@ -81,10 +81,14 @@ def scoring_consumer(
         """One batch, on the consumer's thread: what to produce, and what to count once the
         broker has it. A batch whose scoring keeps raising is scored input by input."""
         parts: list[Scored] = []
+        lag = {partition: left for (_, partition), left in consumer.lag.items()}
 
         async def score(batch: Sequence[RawRecord]) -> None:
-            parts.append(pipeline.score(batch))
+            parts.append(pipeline.score(batch, lag))
 
+        if not records and not undecodable:  # an idle tick: the watermarks alone, so
+            # windows are decided as the clock moves on; nothing consumed, nothing to count
+            return HandledBatch(handling.within_limit(pipeline.score([], lag).messages))
         letters = (
             await handling.handle_returning_letters("score", records, score) if records else []
         )
@@ -101,7 +105,7 @@ def scoring_consumer(
         outgoing = handling.within_limit(scored.messages) + pipeline.dead_letters(letters)
         return HandledBatch(outgoing, delivered)
 
-    return ScoringConsumer(
+    consumer = ScoringConsumer(
         # no record batch larger than an output may be: one the topic refuses would take
         # its neighbours along, and in exactly-once mode doom the transaction
         kafka.librdkafka({"message.max.bytes": settings.max_output_bytes}),
@@ -118,7 +122,9 @@ def scoring_consumer(
         on_failure=exit_for_a_restart,
         handler_threads=settings.scoring_threads,
         on_rejected=handling.rejected_output_letters,
+        idle_tick_s=settings.alert_step_s / 2,
     )
+    return consumer
 
 
 def exit_for_a_restart(error: BaseException) -> None:

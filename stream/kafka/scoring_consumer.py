@@ -136,6 +136,7 @@ class ScoringConsumer:
         on_failure: Callable[[BaseException], None],
         handler_threads: int = 1,
         on_rejected: RejectedHandler = lambda message, error: [],
+        idle_tick_s: float | None = None,
     ) -> None:
         self._topic = topic
         self._group_id = group_id
@@ -146,6 +147,8 @@ class ScoringConsumer:
         self._exactly_once = guarantee == "exactly_once"
         self._on_failure = on_failure
         self._on_rejected = on_rejected
+        self._idle_tick_s = idle_tick_s
+        self._last_handled = time.monotonic()
         # Batches handled side by side: the model runs without the GIL, so one batch's
         # inference overlaps the next one's parsing and tokenising (or the previous one's
         # transaction) on the second core. Outputs still go out in consumption order.
@@ -234,7 +237,7 @@ class ScoringConsumer:
                 self._producer.poll(0)
                 self._send_retries()
                 messages = self._next_batch()
-                if messages:
+                if messages or self._idle_tick_due():
                     self._process(messages, runner)
                 self._send_handled(wait=False)
                 self._measure_lag()
@@ -262,7 +265,17 @@ class ScoringConsumer:
             if len(messages) >= self._batch_size or time.monotonic() >= deadline:
                 return messages
 
+    def _idle_tick_due(self) -> bool:
+        """With nothing to read, the handler still runs every `idle_tick_s` on an empty batch
+        (the alert watermarks move on with the clock while the input is idle)."""
+        return (
+            self._idle_tick_s is not None
+            and bool(self.assigned)
+            and time.monotonic() - self._last_handled >= self._idle_tick_s
+        )
+
     def _process(self, messages: list[Message], runner: asyncio.Runner) -> None:
+        self._last_handled = time.monotonic()
         records: list[RawRecord] = []
         undecodable: list[UndecodableBatch] = []
         with_offsets: list[Message] = []
@@ -283,7 +296,7 @@ class ScoringConsumer:
                 raise KafkaException(error)
             else:
                 log.warning("input_consumer_error", topic=self._topic, error=error.str())
-        if not with_offsets:
+        if messages and not with_offsets:
             return
         ranges = offset_ranges(with_offsets)
         if self._handlers is None:
@@ -397,7 +410,8 @@ class ScoringConsumer:
                     for letter in self._on_rejected(message, rejected.error):
                         self._produce(letter)
             metadata = self._consumer.consumer_group_metadata()
-            retrying(lambda: self._producer.send_offsets_to_transaction(offsets, metadata, 30))
+            if offsets:
+                retrying(lambda: self._producer.send_offsets_to_transaction(offsets, metadata, 30))
             retrying(lambda: self._producer.commit_transaction(60))
         except KafkaException as exc:
             error: KafkaError = exc.args[0]
@@ -470,9 +484,9 @@ class ScoringConsumer:
         for tp in self._consumer.position(
             [TopicPartition(*partition) for partition in self.assigned]
         ):
-            if tp.offset < 0:
-                continue
-            _, high = self._consumer.get_watermark_offsets(tp, cached=True)
-            if high >= 0:
+            low, high = self._consumer.get_watermark_offsets(tp, cached=True)
+            if tp.offset < 0 and 0 <= low == high:  # nothing read because there is nothing
+                lag[(tp.topic, tp.partition)] = 0
+            elif tp.offset >= 0 and high >= 0:
                 lag[(tp.topic, tp.partition)] = max(0, high - tp.offset)
         self.lag = lag

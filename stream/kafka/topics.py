@@ -70,3 +70,13 @@ def ensure_badbuzz_topics(settings: Settings, kafka: KafkaConnection) -> None:
         settings.topic_replication_factor,
         compacted=[settings.topic_feedback_labelled, settings.topic_alert_state],
     )
+
+
+def partition_counts(
+    kafka: KafkaConnection, names: Iterable[str], timeout: float = 30.0
+) -> dict[str, int]:
+    """How many partitions each existing topic has, from the cluster's metadata."""
+    failures: list[str] = []
+    admin = admin_client(kafka, failures)
+    topics = cluster_metadata(admin, kafka, failures, timeout).topics
+    return {name: len(topics[name].partitions) for name in names if name in topics}

@@ -46,8 +46,7 @@ ALERTS = Counter("badbuzz_alerts", "Alert messages sent, by kind and status.", [
 EVENT_TIME_CLAMPED = Counter(
     "badbuzz_event_time_clamped",
     "Event times too far ahead of the clock, replaced by the arrival time, by where: "
-    "tweets/feedback at intake, signals in the alerts agent, alert_state when a stored "
-    "window was repaired.",
+    "tweets/feedback at intake, signals in the alerts agent.",
     ["source"],
 )
 ALERT_LATE_DROPPED = Counter(
@@ -60,7 +59,7 @@ ALERT_DUPLICATES_DROPPED = Counter(
     "Events whose tweet id (feedback: tweet id and user) the alert window had counted already.",
     ["kind"],
 )
-CLAMP_SOURCES = ("tweets", "feedback", "signals", "alert_state")
+CLAMP_SOURCES = ("tweets", "feedback", "signals")
 LagSource = Callable[[], Mapping[tuple[str, int], int]]
 
 

@@ -102,7 +102,9 @@ class RollingPrior:
         self.max_label_share = max_label_share
         self.scores_prior = train_prior.copy()  # what the scores alone say
         self.prior = train_prior.copy()  # that, with known labels mixed in
-        self._scores = np.empty((window, len(train_prior)))
+        self._window = window
+        # grown as scores come: most of 10,000 brands score a handful, not a window's worth
+        self._scores = np.empty((0, len(train_prior)))
         self._next = 0
         self._filled = 0
         self._unrefreshed = 0
@@ -115,8 +117,13 @@ class RollingPrior:
         return self._filled
 
     def add_scores(self, posteriors: np.ndarray) -> None:
-        window = len(self._scores)
+        window = self._window
         rows = posteriors[-window:]
+        wanted = min(window, self._filled + len(rows))
+        if len(self._scores) < wanted:  # still filling: the buffer's rows are its first ones
+            grown = np.empty((min(window, max(wanted, 2 * len(self._scores))), rows.shape[1]))
+            grown[: self._filled] = self._scores[: self._filled]
+            self._scores = grown
         self._scores[(self._next + np.arange(len(rows))) % window] = rows
         self._next = (self._next + len(rows)) % window
         self._filled = min(window, self._filled + len(rows))

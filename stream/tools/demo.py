@@ -186,6 +186,10 @@ def _worker_process(bootstrap: str) -> Iterator[subprocess.Popen[bytes]]:
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "BADBUZZ_DATA_DIR": str(DEMO_DIR / "worker"),
+        # a demo's tweets are all on time: decide windows seconds after they end
+        "BADBUZZ_ALERT_LATENESS_S": "5",
+        "BADBUZZ_ALERT_STEP_S": "10",
+        "BADBUZZ_ALERT_IDLE_GRACE_S": "5",
     }
     with (DEMO_DIR / "worker.log").open("wb") as log:
         process = subprocess.Popen(

@@ -3,7 +3,6 @@ not fooled by mis-dated tweets, and counting each tweet once however often it ar
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -11,15 +10,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from stream.kafka.producer import OutputProducer
-from stream.kafka.state_store import PartitionedStateStore
-from stream.kafka.topics import ensure_topics
+from model import SentimentModel
+from stream.settings import Settings
+from stream.tools.eval_alerts import Columns, payloads, pipeline_alerts, read_labelled_csv
 from stream.tools.replay import read_tweets
 from tests.support import (
+    FAST_ALERTS,
     PROJECT_ROOT,
     Collector,
     WorkerProcess,
-    connection,
     produce,
     tweet_payload,
     wrong_prediction_report,
@@ -30,6 +29,7 @@ pytestmark = pytest.mark.integration
 ALERT_ENV = {
     "BADBUZZ_ALERT_MIN_NEGATIVES": "15",
     "BADBUZZ_ALERT_COOLDOWN_S": "600",
+    **FAST_ALERTS,
 }
 ANGRY = [
     "worst airline ever, flight cancelled and no refund, disgusting",
@@ -179,34 +179,10 @@ def test_a_worker_restarted_mid_burst_does_not_raise_the_same_alert_twice(
 IN_2036 = "2036-01-01T00:00:00+00:00"
 
 
-def poison_stored_state(bootstrap: str, app_id: str, scope: str) -> None:
-    """What a worker without the event-time clamp stored after a 2036 tweet of `scope`: on
-    every partition, since which one holds the scope depends on the signals' key hash."""
-    topic = f"{app_id}-alert-state"
-    kafka = connection(bootstrap)
-    ensure_topics(kafka, [topic], partitions=3, compacted=[topic])
-    future = datetime.fromisoformat(IN_2036).timestamp()
-    state = {
-        "window": {
-            "buckets": {str(int(future)): [0, 1]},
-            "examples": {},
-            "watermark": future,
-            "dropped_late": 40,
-        },
-        "alert": {"active": False, "alert_id": None, "resolved_at_t": None},
-    }
-    store = PartitionedStateStore(kafka, topic)
-    key = f"negative_sentiment|{scope}".encode()
-    producer = OutputProducer(kafka)
-    asyncio.run(producer.deliver([store.put(p, key, json.dumps(state).encode()) for p in range(3)]))
-    producer.close()
-
-
 def test_a_2036_tweet_does_not_silence_its_brand_even_after_a_restart(
     env: dict[str, str], start_worker: Callable[..., WorkerProcess]
 ) -> None:
     bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
-    poison_stored_state(bootstrap, env["BADBUZZ_APP_ID"], "legacy")
     mis_dated = [
         tweet_payload(f"2036-{brand}", "Flying to Paris tomorrow", brand=brand, created_at=IN_2036)
         for brand in ("live", "restarted")
@@ -230,23 +206,13 @@ def test_a_2036_tweet_does_not_silence_its_brand_even_after_a_restart(
     first.stop()
 
     second = start_worker(env, name="second")
-    produce(
-        bootstrap,
-        env["BADBUZZ_TOPIC_RAW"],
-        burst("restarted", 40, "restarted") + burst("legacy", 40, "legacy"),
-    )
+    produce(bootstrap, env["BADBUZZ_TOPIC_RAW"], burst("restarted", 40, "restarted"))
     got = alerts.poll_until(
-        lambda m: (
-            raised(m, "negative_sentiment", "restarted")
-            and raised(m, "negative_sentiment", "legacy")
-        ),
+        lambda m: raised(m, "negative_sentiment", "restarted"),
         timeout=90,
         alive=lambda: second.alive,
     )
     assert len(raised(got, "negative_sentiment", "restarted")) == 1, "silenced after a restart"
-    (legacy,) = raised(got, "negative_sentiment", "legacy")
-    assert legacy["count"] == legacy["total"] >= 15  # the phantom 2036 tweet is gone
-    assert second.metrics()['badbuzz_event_time_clamped_total{source="alert_state"}'] == 1
     events.close()
     alerts.close()
 
@@ -270,7 +236,7 @@ def test_after_a_kill_mid_burst_the_alert_counts_each_tweet_once(
     bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
     distinct = 60
     env = {**env, "BADBUZZ_ALERT_MIN_NEGATIVES": str(distinct)}
-    created_at = now_iso()
+    created_at = None  # each tweet's own time: an upstream delivering in seconds
     produce(bootstrap, env["BADBUZZ_TOPIC_RAW"], burst("k", 30, "kill", created_at))
     # no offset is committed before the kill, so everything it did is done again
     first = start_worker({**env, "BADBUZZ_COMMIT_INTERVAL_S": "120"}, name="first")
@@ -324,5 +290,91 @@ def test_the_same_burst_sent_twice_counts_as_once_and_a_late_tweet_is_reported(
     (drop,) = [line for line in logged if line.get("event") == "late_events_dropped"]
     assert (drop["scope"], drop["dropped"], drop["tweet_ids"]) == ("dup", 1, ["late-0"])
     assert drop["max_behind_s"] >= 3500
+    events.close()
+    alerts.close()
+
+
+LABELLED = PROJECT_ROOT / "tests" / "fixtures" / "labelled_airline_tweets.csv"
+
+
+def identity(alert: dict) -> tuple:
+    fields = ("alert_id", "status", "scope", "window_start", "window_end", "count", "total")
+    return tuple(alert[k] for k in fields)
+
+
+def test_a_file_replayed_at_full_speed_raises_what_eval_alerts_computes(
+    env: dict[str, str], start_worker: Callable[..., WorkerProcess]
+) -> None:
+    """A day of labelled traffic, produced keyed by id over 3 partitions as fast as the broker
+    takes it, while the worker runs: the alerts are those of `eval-alerts` on the file (the
+    same pipeline through the harness), counts and windows included. Label shift is off in
+    both, as its live prior depends on what was scored before."""
+    env = {**env, "BADBUZZ_LABEL_SHIFT": "false"}
+    rows = read_labelled_csv(LABELLED, Columns(label="airline_sentiment"))
+    settings = Settings(
+        label_shift=False, **{k.removeprefix("BADBUZZ_").lower(): v for k, v in ALERT_ENV.items()}
+    )
+    model = SentimentModel.load()
+    expected = sorted(
+        identity(json.loads(a.model_dump_json()))
+        for a in pipeline_alerts(settings, model, rows, shift=False)
+    )
+    assert any(e[1] == "raised" for e in expected)
+    worker = start_worker(env)
+    worker.wait_ready()
+    alerts = Collector(env["KAFKA_BOOTSTRAP_SERVERS"], env["BADBUZZ_TOPIC_ALERTS"])
+    produce(env["KAFKA_BOOTSTRAP_SERVERS"], env["BADBUZZ_TOPIC_RAW"], payloads(rows))
+    got = alerts.poll_until(
+        lambda m: len(m) >= len(expected), timeout=45, alive=lambda: worker.alive
+    )
+    got = alerts.poll_until(lambda m: False, timeout=3)
+    assert sorted(map(identity, got)) == expected
+    assert all(a["on_catch_up"] for a in got)  # the file is from February
+    alerts.close()
+
+
+def test_a_burst_during_an_outage_is_raised_on_catch_up_after_the_restart(
+    env: dict[str, str], start_worker: Callable[..., WorkerProcess]
+) -> None:
+    bootstrap, raw = env["KAFKA_BOOTSTRAP_SERVERS"], env["BADBUZZ_TOPIC_RAW"]
+    now = datetime.now(UTC)
+
+    def calm(prefix: str, start_s: float, end_s: float, count: int) -> list[tuple[bytes, bytes]]:
+        return [
+            tweet_payload(
+                f"{prefix}-{n}",
+                "flight AP123 landed on time, thanks crew",
+                brand="outage",
+                created_at=(
+                    now + timedelta(seconds=start_s + (end_s - start_s) * n / count)
+                ).isoformat(),
+            )
+            for n in range(count)
+        ]
+
+    produce(bootstrap, raw, calm("before", -7200, -3700, 60))
+    first = start_worker(env, name="first")
+    events = Collector(bootstrap, env["BADBUZZ_TOPIC_SENTIMENT"])
+    events.poll_until(lambda m: len(m) >= 60, timeout=60, alive=lambda: first.alive)
+    time.sleep(2)
+    first.stop()
+
+    # the hour the worker was down: ordinary traffic, and a burst half an hour ago
+    burst_at = now - timedelta(minutes=30)
+    produce(
+        bootstrap,
+        raw,
+        calm("during", -3500, -300, 60) + burst("outage", 40, "outage", burst_at.isoformat()),
+    )
+    second = start_worker(env, name="second")
+    alerts = Collector(bootstrap, env["BADBUZZ_TOPIC_ALERTS"])
+    got = alerts.poll_until(
+        lambda m: raised(m, "negative_sentiment", "outage"), timeout=60, alive=lambda: second.alive
+    )
+    (alert,) = raised(got, "negative_sentiment", "outage")
+    window_end = datetime.fromisoformat(alert["window_end"])
+    assert burst_at < window_end <= burst_at + timedelta(minutes=5)
+    assert datetime.fromisoformat(alert["raised_at"]) > window_end + timedelta(minutes=20)
+    assert alert["on_catch_up"] and alert["delay_s"] > 20 * 60
     events.close()
     alerts.close()

@@ -1,18 +1,24 @@
 """`badbuzz eval-alerts`: human-label alerts against the model's, replayed without Kafka."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from schemas import AlertKind
-from stream.alerts.detector import detectors_from
 from stream.cli import main
 from stream.settings import Settings
-from stream.tools.eval_alerts import Columns, Interval, compare, evaluate, read_labelled_csv
+from stream.tools.eval_alerts import (
+    Columns,
+    Interval,
+    LabelScorer,
+    compare,
+    read_labelled_csv,
+    replay_alerts,
+)
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "labelled_airline_tweets.csv"
 COLUMNS = Columns(label="airline_sentiment")
-DETECTOR = detectors_from(Settings())[AlertKind.NEGATIVE_SENTIMENT]
+SETTINGS = Settings(label_shift=False)
 
 
 def test_alerts_are_matched_by_scope_and_overlapping_window() -> None:
@@ -26,14 +32,14 @@ def test_alerts_are_matched_by_scope_and_overlapping_window() -> None:
 def test_the_fixture_holds_one_bad_buzz_that_missed_negatives_would_not_raise() -> None:
     rows = read_labelled_csv(FIXTURE, COLUMNS)
     assert [r.t for r in rows] == sorted(r.t for r in rows)
-    human = [r.human_negative for r in rows]
-    result, human_alerts, _ = evaluate(DETECTOR, rows, human)
+    human_alerts = replay_alerts(SETTINGS, LabelScorer(rows), rows, shift=False)
     assert [a.scope for a in human_alerts] == ["smallair"]
-    assert (result.recall, result.precision) == (1.0, 1.0)
     # a model that only knows cancellations are bad sees 5 of the burst's 20 complaints
-    narrow = [negative and "cancelled" in r.text for r, negative in zip(rows, human, strict=True)]
-    missed, _, model_alerts = evaluate(DETECTOR, rows, narrow)
-    assert (missed.caught, missed.reference, model_alerts) == (0, 1, [])
+    narrow = [
+        replace(r, label=r.label if "cancelled" in r.text else "neutral") if r.human_negative else r
+        for r in rows
+    ]
+    assert replay_alerts(SETTINGS, LabelScorer(narrow), narrow, shift=False) == []
 
 
 def test_a_missing_column_is_named() -> None:

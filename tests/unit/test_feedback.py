@@ -8,10 +8,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas import Feedback
-from stream.alerts.windows import Admission, ScopeWindow, WindowSpec
+from stream.alerts.detector import window_spec_from
+from stream.alerts.windows import Admission, ScopeWindow
 from stream.pipeline.feedback import labelled_example, process_feedback, sent_over_http
-from stream.pipeline.signals import Signal
+from stream.pipeline.signals import SignalBatch
 from stream.records import RawRecord
+from stream.settings import Settings
 from tests.support import hostile_payloads
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -47,7 +49,8 @@ def test_three_users_reporting_one_tweet_count_three_and_a_repeated_report_once(
     (signal,) = outcome.signals()
     assert signal.scope == "air"
     window = ScopeWindow()
-    admitted = [window.add(WindowSpec(), o) for o in signal.observations]
+    spec = window_spec_from(Settings())
+    admitted = [window.add(spec, o, None) for o in signal.observations]
     assert admitted == [Admission.COUNTED] * 3 + [Admission.DUPLICATE] * 2
 
 
@@ -118,11 +121,9 @@ def test_a_report_dated_in_the_future_is_counted_at_arrival() -> None:
     assert outcome.accepted[0][1].reported_at == datetime(2036, 1, 1, tzinfo=UTC)
 
 
-def test_signals_carry_the_reporter_and_older_workers_signals_still_decode() -> None:
+def test_signals_carry_the_reporter() -> None:
     (signal,) = run([report(0, "t1", "ann")]).signals()
-    assert Signal.decode(signal.encode()) == signal
-    older = {"kind": "negative_feedback", "scope": "air", "observations": [[1.0, True, "t1", ""]]}
-    assert Signal.decode(json.dumps(older).encode()).observations[0].reporter is None
+    assert SignalBatch.decode(SignalBatch((signal,)).encode()).signals == (signal,)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -137,4 +138,4 @@ def test_any_feedback_is_accepted_or_dead_lettered_and_every_output_can_be_produ
     for message in (*(report for _, report in outcome.accepted), *outcome.dead_letters):
         message.model_dump_json()
     for signal in outcome.signals():
-        assert Signal.decode(signal.encode()) == signal
+        assert SignalBatch.decode(SignalBatch((signal,)).encode()).signals == (signal,)

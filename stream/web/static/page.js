@@ -49,6 +49,13 @@ function renderAlert(alert) {
   counts.textContent = alert.count + " of " + alert.total + " (" + Math.round(alert.share * 100)
     + "%), window " + alert.window_start + " – " + alert.window_end + ", " + alert.threshold;
   item.appendChild(counts);
+  if (alert.on_catch_up) {
+    const late = document.createElement("div");
+    late.className = "catch-up";
+    late.textContent = "raised on catch-up, " + Math.round(alert.delay_s / 60)
+      + " min after its window ended (a backlog or a replay): not happening now";
+    item.appendChild(late);
+  }
   const examples = document.createElement("ul");
   examples.className = "examples";
   for (const example of alert.examples) {

@@ -11,6 +11,7 @@ from confluent_kafka import KafkaError, Producer
 from model import SentimentModel
 from stream.agents.handling import Handling
 from stream.kafka.producer import OutputRejected, is_rejected, try_produce
+from stream.pipeline.signals import signal_partition
 from stream.pipeline.steps import Pipeline
 from stream.records import Outgoing, RawRecord
 from stream.settings import Settings
@@ -63,8 +64,13 @@ def test_outputs_name_the_inputs_they_were_made_from(pipeline: Pipeline) -> None
     messages = pipeline.score(records).messages
     events = [m for m in messages if m.topic == "tweets.sentiment"]
     assert [m.inputs for m in events] == [(r,) for r in records]
-    signals = {m.key: m.inputs for m in messages if m.topic == "badbuzz-signals"}
-    assert signals == {b"hostair": tuple(records[:2]), b"other": (records[2],)}
+    signals = {m.partition: m.inputs for m in messages if m.topic == "badbuzz-signals"}
+    partitions = pipeline.topology.signal_partitions
+    expected: dict[int | None, tuple[RawRecord, ...]] = dict.fromkeys(range(partitions), ())
+    for record, scope in zip(records, ("hostair", "hostair", "other"), strict=True):
+        partition = signal_partition(scope, partitions)
+        expected[partition] = (*expected[partition], record)
+    assert signals == expected
 
 
 def test_an_event_of_the_largest_tweet_stays_about_its_size(pipeline: Pipeline) -> None:
@@ -103,7 +109,8 @@ def test_a_rejected_output_becomes_its_inputs_dead_letters(pipeline: Pipeline) -
 
 
 def test_an_output_past_the_workers_limit_is_never_sent(pipeline: Pipeline) -> None:
-    settings = Settings(label_shift=False, max_output_bytes=4_096)
+    # examples long enough that one brand's signal passes the limit
+    settings = Settings(label_shift=False, max_output_bytes=4_096, alert_example_chars=2_000)
     bounded = Pipeline(settings, pipeline.scorer, lambda: NOW)
     handling = Handling(bounded, NoOutputs(), StatusBoard())  # type: ignore[arg-type]
     records = [raw(n, ANGRY * 20) for n in range(3)]  # one brand signal of ~3 x 1.5 KB

@@ -7,6 +7,7 @@ exported with `badbuzz schemas` so downstream consumers can validate what they r
 from schemas.messages import (
     Alert,
     AlertExample,
+    AlertTerm,
     AlertKind,
     AlertStatus,
     DeadLetter,
@@ -21,6 +22,7 @@ from schemas.messages import (
 __all__ = [
     "Alert",
     "AlertExample",
+    "AlertTerm",
     "AlertKind",
     "AlertStatus",
     "DeadLetter",

@@ -7,9 +7,9 @@ exported with `badbuzz schemas` so downstream consumers can validate what they r
 from schemas.messages import (
     Alert,
     AlertExample,
-    AlertTerm,
     AlertKind,
     AlertStatus,
+    AlertTerm,
     DeadLetter,
     Feedback,
     FeedbackVerdict,
@@ -22,9 +22,9 @@ from schemas.messages import (
 __all__ = [
     "Alert",
     "AlertExample",
-    "AlertTerm",
     "AlertKind",
     "AlertStatus",
+    "AlertTerm",
     "DeadLetter",
     "Feedback",
     "FeedbackVerdict",

@@ -14,16 +14,25 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import structlog
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 from prometheus_client import start_http_server
 from pydantic import ValidationError
 
 from schemas import Alert
 from stream.kafka import KafkaConnection
+from stream.kafka.compacted import watermarks
 from stream.notify.delivery import AlertmanagerClient, Backoff, deliver
 from stream.notify.episodes import ActiveAlerts
 from stream.notify.payload import Presentation
@@ -39,6 +48,14 @@ from stream.settings import Settings
 log = structlog.get_logger("badbuzz.notify")
 ALERT_LIFETIMES = 4  # endsAt is this many resend intervals ahead, as Prometheus does
 BATCH = 100
+# what a group's coordinator answers while it is being elected or loaded
+COORDINATOR_SETTLING = frozenset(
+    {
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    }
+)
 
 
 def decode(message: Message) -> Alert | None:
@@ -81,6 +98,8 @@ class Notifier:
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
                 "isolation.level": "read_committed",
+                # a killed notifier's partitions move to its restart after this long
+                "session.timeout.ms": int(self.settings.session_timeout_s * 1000),
             }
         )
 
@@ -94,11 +113,11 @@ class Notifier:
         reader = Consumer(self._consumer_config())
         try:
             partitions = reader.list_topics(topic, timeout=30).topics[topic].partitions
-            committed = reader.committed([TopicPartition(topic, p) for p in partitions], 30)
+            committed = self._committed(reader, [TopicPartition(topic, p) for p in partitions])
             ends = {
                 tp.partition: tp.offset
                 for tp in committed
-                if tp.offset > reader.get_watermark_offsets(tp, timeout=30)[0]
+                if tp.offset > watermarks(reader, tp, time.monotonic() + 30)[0]
             }
             reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
             now = self.clock()
@@ -115,6 +134,21 @@ class Notifier:
         finally:
             reader.close()
         log.info("notifier_rebuilt", active_alerts=len(self.active))
+
+    def _committed(
+        self, reader: Consumer, partitions: list[TopicPartition]
+    ) -> list[TopicPartition]:
+        """The group's committed offsets; a new group's coordinator may take a moment."""
+        attempt = 0
+        while True:
+            try:
+                return reader.committed(partitions, timeout=30)
+            except KafkaException as error:
+                attempt += 1
+                settling = error.args[0].retriable() or error.args[0].code() in COORDINATOR_SETTLING
+                if not settling or not self._wait(self.backoff.delay(attempt)):
+                    raise
+                log.info("committed_offsets_retry", attempt=attempt, error=str(error))
 
     def run(self) -> int:
         self.rebuild()

@@ -11,7 +11,7 @@ html/template.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from schemas import Alert, AlertKind
@@ -54,6 +54,11 @@ def summary(alert: Alert) -> str:
     )
 
 
+def window_text(alert: Alert) -> str:
+    start, end = (t.astimezone(UTC) for t in (alert.window_start, alert.window_end))
+    return f"{start:%Y-%m-%d %H:%M:%S} to {end:%H:%M:%S} UTC"
+
+
 def alertmanager_alert(
     alert: Alert, starts_at: datetime, ends_at: datetime, presentation: Presentation
 ) -> dict[str, Any]:
@@ -70,7 +75,7 @@ def alertmanager_alert(
             "count": str(alert.count),
             "total": str(alert.total),
             "share": f"{alert.share:.0%}",
-            "window": f"{alert.window_start.isoformat()} to {alert.window_end.isoformat()}",
+            "window": window_text(alert),
             "terms": ", ".join(terms),
             "examples": "\n".join(f"- {plain_text(e.text, limit)}" for e in examples),
             "examples_markdown": "\n".join(f"- {markdown_text(e.text, limit)}" for e in examples),

@@ -54,6 +54,7 @@ def test_labels_identify_the_episode_and_annotations_carry_what_to_read() -> Non
     assert len(example) == 40 and "\x1b" not in example  # cut and cleaned, HTML left to AM
     assert r"\<b\>" in notes["examples_markdown"]
     assert sent["startsAt"] == "2026-03-01T11:55:00+00:00"
+    assert notes["window"] == "2026-03-01 11:55:00 to 12:00:00 UTC"
 
 
 def test_active_alerts_are_refreshed_until_resolved() -> None:

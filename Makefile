@@ -41,8 +41,12 @@ lint: install
 
 # promtool, for the alert-rule tests in tests/test_deploy.py: Debian's `prometheus` package,
 # unpacked into the venv rather than installed (installing it would also start a Prometheus
-# server on :9090 where systemd runs). Chromium and its driver, for the status-page test in
+# server on :9090 where systemd runs). Alertmanager, for tests/integration/test_notify.py:
+# Debian's `prometheus-alertmanager`, unpacked the same way; its binary reads its built-in
+# templates from $(AM_TEMPLATES), so those two files go there. Chromium and its driver, for the status-page test in
 # tests/integration/test_status_page.py. Needs root and a Debian/Ubuntu mirror the first time.
+AM_VERSION := 0.25.0-1+b4
+AM_TEMPLATES := /usr/share/prometheus/alertmanager
 tools: install
 	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || { \
 	  echo "installing chromium and chromium-driver from Debian"; \
@@ -54,6 +58,17 @@ tools: install
 	  dpkg-deb -x $$tmp/prometheus_*.deb $$tmp/root && \
 	  install -m 0755 $$tmp/root/usr/bin/promtool $(BIN)/promtool && \
 	  rm -rf $$tmp && $(BIN)/promtool --version | head -1; }
+	@test -x $(BIN)/alertmanager && test -f $(AM_TEMPLATES)/default.tmpl || { \
+	  echo "installing alertmanager into $(BIN) from Debian's prometheus-alertmanager $(AM_VERSION)"; \
+	  tmp=$$(mktemp -d) && chmod 755 $$tmp && { chown _apt $$tmp 2>/dev/null || true; } && \
+	  apt-get update -qq && (cd $$tmp && apt-get download -qq prometheus-alertmanager=$(AM_VERSION)) && \
+	  dpkg-deb -x $$tmp/prometheus-alertmanager_*.deb $$tmp/root && \
+	  install -m 0755 $$tmp/root/usr/bin/prometheus-alertmanager $(BIN)/alertmanager && \
+	  install -d $(AM_TEMPLATES) && \
+	  install -m 0644 $$tmp/root$(AM_TEMPLATES)/default.tmpl $$tmp/root$(AM_TEMPLATES)/email.tmpl $(AM_TEMPLATES)/ && \
+	  rm -rf $$tmp; }
+	@$(BIN)/alertmanager --version 2>&1 | head -1 | grep -F "revision: $(AM_VERSION))" \
+	  || { echo "$(BIN)/alertmanager is not $(AM_VERSION)"; exit 1; }
 
 test: lint tools
 	$(BIN)/python -m pytest
@@ -104,4 +119,7 @@ secrets:
 	  if [ -s $$file ]; then echo "$$file: kept"; else \
 	    $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(32))" > $$file && \
 	    chmod 644 $$file && echo "$$file: written"; fi; \
-	done
+	done; \
+	file=$(SECRETS_DIR)/smtp_password; \
+	if [ -e $$file ]; then echo "$$file: kept"; else \
+	  touch $$file && chmod 644 $$file && echo "$$file: written empty (put the SMTP password there)"; fi

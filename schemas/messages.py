@@ -187,6 +187,14 @@ class AlertExample(BaseModel):
     text: str
 
 
+class AlertTerm(BaseModel):
+    """A word distinctive of the window's negative tweets against the brand's own history."""
+
+    term: str = Field(max_length=32)
+    z_score: float = Field(description="z of the weighted log-odds ratio (Monroe et al. 2008).")
+    count: float = Field(ge=0.0, description="Weight of the term in the window's negatives.")
+
+
 class Alert(BaseModel):
     """A bad-buzz alert (or its resolution) on `alerts.badbuzz`."""
 
@@ -200,7 +208,15 @@ class Alert(BaseModel):
     total: int = Field(ge=0)
     share: float = Field(ge=0.0, le=1.0)
     threshold: str
-    examples: list[AlertExample] = Field(default_factory=list)
+    examples: list[AlertExample] = Field(
+        default_factory=list,
+        description="A few negative tweets chosen to represent the burst: near-copies "
+        "collapsed, covering the top terms (stream/alerts/terms.py).",
+    )
+    terms: list[AlertTerm] = Field(
+        default_factory=list,
+        description="What the burst is about: its most distinctive terms, best first.",
+    )
     raised_at: Timestamp
     delay_s: float = Field(
         default=0.0, ge=0, description="Seconds from the window's end to `raised_at`."

@@ -40,6 +40,12 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     return run_worker(settings, _load_model(settings))
 
 
+def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
+    from stream.notify.runner import run_notifier
+
+    return run_notifier(settings)
+
+
 def cmd_score(args: argparse.Namespace, settings: Settings) -> int:
     from model.csv_scoring import score_csv
 
@@ -164,6 +170,16 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     worker.set_defaults(func=cmd_worker)
+
+    notify = commands.add_parser(
+        "notify",
+        help="send alerts to Alertmanager (metrics on :6068/metrics)",
+        description="Post every alert of alerts.badbuzz to Prometheus Alertmanager "
+        "(BADBUZZ_ALERTMANAGER_URL) until stopped; Alertmanager sends the e-mails and messages.",
+        epilog=SETTINGS_EPILOG + describe_settings(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    notify.set_defaults(func=cmd_notify)
 
     commands.add_parser(
         "settings",

@@ -303,6 +303,34 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
 
+    alertmanager_url: str = Field(
+        default="http://127.0.0.1:9093",
+        description="`badbuzz notify`: the Alertmanager its alerts are posted to "
+        "(/api/v2/alerts is appended).",
+    )
+    status_page_url: str = Field(
+        default="http://127.0.0.1:6066/",
+        description="The status page a notification links to (a worker's web server).",
+    )
+    notify_resend_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often active alerts are sent to Alertmanager again; each is valid "
+        "for 4 times this (its endsAt), so a stopped notifier's alerts resolve after that.",
+    )
+    notify_retry_initial_s: float = Field(
+        default=0.5, gt=0, description="First wait before posting to Alertmanager again."
+    )
+    notify_retry_max_s: float = Field(
+        default=30.0, gt=0, description="Longest wait between posts while Alertmanager is down."
+    )
+    notify_example_chars: int = Field(
+        default=280, ge=20, description="Longest example tweet quoted in a notification."
+    )
+    notify_metrics_port: int = Field(
+        default=6068, ge=1, le=65535, description="Port of the notifier's /metrics (on web_host)."
+    )
+
     @model_validator(mode="after")
     def _kafka_security_is_consistent(self) -> Self:
         """Every bad combination in one message, so an operator fixes them in one go."""
@@ -323,6 +351,11 @@ class Settings(BaseSettings):
     def scoring_group_id(self) -> str:
         """The group of the librdkafka consumer that scores `topic_raw`."""
         return f"{self.app_id}-scoring"
+
+    @property
+    def notify_group_id(self) -> str:
+        """The notifier's own consumer group: it reads alerts at its own pace."""
+        return f"{self.app_id}-notify"
 
     @property
     def topic_signals(self) -> str:

@@ -62,7 +62,8 @@ def topic_env(bootstrap: str, suffix: str) -> dict[str, str]:
 
 
 class WorkerProcess:
-    """`badbuzz worker` in a child process, as operators run it."""
+    """`badbuzz worker` (or another long-running command) in a child process, as operators
+    run it."""
 
     def __init__(
         self,
@@ -71,10 +72,13 @@ class WorkerProcess:
         *,
         cwd: Path | None = None,
         python_path: Sequence[Path] = (),
+        command: str = "worker",
     ) -> None:
         """`cwd`: run there with the default data dir instead of one under `workdir`.
         `python_path`: folders imported ahead of the project's, e.g. a fault-injecting
-        `sitecustomize.py` that runs in the worker process only."""
+        `sitecustomize.py` that runs in the worker process only. `command`: e.g. "notify",
+        whose /metrics is then on `web_port` too."""
+        self.command = command
         self.env = env
         self.workdir = workdir
         self.cwd = cwd
@@ -89,6 +93,7 @@ class WorkerProcess:
             **self.env,
             "BADBUZZ_DATA_DIR": str(self.workdir / "data"),
             "BADBUZZ_WEB_PORT": str(self.web_port),
+            "BADBUZZ_NOTIFY_METRICS_PORT": str(self.web_port),
             "BADBUZZ_WEB_HOST": "127.0.0.1",
             "PYTHONPATH": os.pathsep.join(str(path) for path in self.python_path),
         }
@@ -96,7 +101,7 @@ class WorkerProcess:
             del env["BADBUZZ_DATA_DIR"]
         log = (self.workdir / "worker.log").open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "stream.cli", "worker"],
+            [sys.executable, "-m", "stream.cli", self.command],
             cwd=self.cwd or self.workdir,
             env=env,
             stdout=log,

@@ -130,7 +130,7 @@ def known_metric_names() -> set[str]:
         "summary": ("_sum", "_count", "_created", ""),
         "info": ("_info",),
     }
-    names = set(DRIFT_GAUGES)
+    names = set(DRIFT_GAUGES) | {metrics.CONSUMER_LAG.name}  # read from its source on scrape
     for collector in vars(metrics).values():
         if isinstance(collector, MetricWrapperBase):
             names.update(collector._name + suffix for suffix in suffixes[collector._type])
@@ -584,3 +584,69 @@ def test_dashboard_queries_are_valid_promql(tmp_path: Path) -> None:
     rule_file = tmp_path / "dashboard_queries.yml"
     rule_file.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
     run_promtool("check", "rules", str(rule_file))
+
+
+# --- Alertmanager and the notifier ----------------------------------------------------------
+
+ALERTMANAGER_DIR = ROOT / "deploy" / "alertmanager"
+
+
+def test_alertmanager_groups_and_inhibits_by_labels_the_notifier_sends() -> None:
+    from schemas import Alert
+    from stream.notify.payload import episode_labels
+
+    config = load_yaml(ALERTMANAGER_DIR / "alertmanager.yml")
+    alert = Alert.model_validate(
+        {
+            "alert_id": "a",
+            "kind": "negative_sentiment",
+            "status": "raised",
+            "scope": "airparadis",
+            "window_start": "2026-03-01T12:00:00Z",
+            "window_end": "2026-03-01T12:05:00Z",
+            "count": 1,
+            "total": 1,
+            "share": 1.0,
+            "threshold": "t",
+            "raised_at": "2026-03-01T12:05:00Z",
+        }
+    )
+    sent = set(episode_labels(alert))
+    assert set(config["route"]["group_by"]) <= sent
+    for rule in config["inhibit_rules"]:
+        assert set(rule["equal"]) <= sent
+    receivers = {receiver["name"] for receiver in config["receivers"]}
+    for route in [config["route"], *config["route"]["routes"]]:
+        assert route["receiver"] in receivers
+
+
+def test_alertmanager_service_mounts_its_config_and_templates() -> None:
+    service = SERVICES["alertmanager"]
+    assert mount_source(service, "/etc/alertmanager/alertmanager.yml") == (
+        ALERTMANAGER_DIR / "alertmanager.yml"
+    )
+    config = load_yaml(ALERTMANAGER_DIR / "alertmanager.yml")
+    for pattern in config["templates"]:
+        folder = mount_source(service, str(Path(pattern).parent))
+        assert list(folder.glob(Path(pattern).name)), pattern
+    placeholders = set(
+        re.findall(r"__[A-Z_]+__", (ALERTMANAGER_DIR / "alertmanager.yml").read_text())
+    )
+    rendered = " ".join(argv_of(service))
+    assert all(placeholder in rendered for placeholder in placeholders)
+
+
+def test_notifier_service_posts_to_alertmanager_and_is_scraped() -> None:
+    notifier = SERVICES["notifier"]
+    assert argv_of(notifier) == ["badbuzz", "notify"]
+    env = environment_of(notifier)
+    host, port = re.fullmatch(r"http://([\w-]+):(\d+)/?", env["BADBUZZ_ALERTMANAGER_URL"]).groups()
+    assert host == "alertmanager" and int(port) in {c for _, c in published_ports(SERVICES[host])}
+    metrics_port = int(
+        env.get("BADBUZZ_NOTIFY_METRICS_PORT", Settings.model_fields["notify_metrics_port"].default)
+    )
+    jobs = {job["job_name"]: job for job in prometheus_config()["scrape_configs"]}
+    targets = {t for static in jobs["badbuzz-notify"]["static_configs"] for t in static["targets"]}
+    assert targets == {f"notifier:{metrics_port}"}
+    (alerting,) = prometheus_config()["alerting"]["alertmanagers"]
+    assert alerting["static_configs"][0]["targets"] == [f"alertmanager:{port}"]

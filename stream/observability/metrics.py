@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, Info
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.core import GaugeMetricFamily
 
 from schemas import AlertKind, AlertStatus, FeedbackVerdict, Label
@@ -116,6 +116,22 @@ LABEL_PRIOR = Gauge(
 LABEL_PRIOR_SCOPES = Gauge(
     "badbuzz_label_prior_scopes", "Brands whose probabilities are corrected to their own prior."
 )
+
+# `badbuzz notify` is its own process: its /metrics shows these only.
+NOTIFIER_REGISTRY = CollectorRegistry()
+NOTIFICATIONS = Counter(
+    "badbuzz_notifications",
+    "Alerts posted to a receiver (Alertmanager), by outcome: sent (accepted), retried (the "
+    "post failed and will be made again), failed (refused for good, not sent).",
+    ["receiver", "outcome"],
+    registry=NOTIFIER_REGISTRY,
+)
+NOTIFIER_ACTIVE_ALERTS = Gauge(
+    "badbuzz_notifier_active_alerts",
+    "Raised, unresolved alerts the notifier keeps alive in Alertmanager.",
+    registry=NOTIFIER_REGISTRY,
+)
+NOTIFICATION_OUTCOMES = ("sent", "retried", "failed")
 
 
 def declare_label_values(reasons: tuple[str, ...], input_topics: tuple[str, ...]) -> None:

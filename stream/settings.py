@@ -143,14 +143,24 @@ class Settings(BaseSettings):
         description="Trailing baseline a brand's usual rate is taken over (whole hours; kept "
         "as hourly sums).",
     )
-    alert_min_negatives: int = Field(
-        default=8, ge=1, description="Fewest negatives in a window that can be a bad buzz."
+    alert_min_negatives: float = Field(
+        default=7.0,
+        gt=0.0,
+        description="Least complaint weight in a window that can be a bad buzz (the measure is "
+        "alert_neutral_weight's: about the number of complaints a person would count).",
+    )
+    alert_neutral_weight: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="How much a tweet's neutral probability counts as a complaint: a tweet "
+        "weighs p_negative + this x p_neutral (0: only negative probability counts).",
     )
     alert_min_ratio: float = Field(
         default=3.0, gt=1.0, description="Negatives must be this many times the usual count."
     )
     alert_max_p_value: float = Field(
-        default=0.001,
+        default=0.01,
         gt=0.0,
         le=1.0,
         description="Poisson chance of so many negatives at the usual rate must be below this.",

@@ -15,8 +15,16 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from schemas import Alert, AlertExample, AlertKind, AlertStatus
+from schemas import Alert, AlertExample, AlertKind, AlertStatus, AlertTerm
 from stream.alerts.rules import AdaptiveNegativeRule, NegativeFeedbackRule, Rule
+from stream.alerts.terms import (
+    Term,
+    TermCounts,
+    dedupe_key,
+    distinctive_terms,
+    representative_examples,
+    tokens,
+)
 from stream.alerts.windows import (
     Admission,
     Observation,
@@ -172,6 +180,7 @@ class Detector:
         raised_at: datetime,
     ) -> Alert:
         delay_s = max(0.0, raised_at.timestamp() - window.end)
+        terms, examples = what_it_is_about(window, state.window.terms, scope, self.spec.examples)
         return Alert(
             alert_id=state.alert.alert_id or self._alert_id(scope, window),
             kind=self.kind,
@@ -183,11 +192,32 @@ class Detector:
             total=window.total,
             share=round(window.share, 4),
             threshold=threshold,
-            examples=[AlertExample(tweet_id=i, text=t) for i, t in window.examples],
+            examples=[AlertExample(tweet_id=i, text=t) for i, t in examples],
+            terms=[AlertTerm(term=t.term, z_score=t.z_score, count=t.count) for t in terms],
             raised_at=raised_at,
             delay_s=round(delay_s, 1),
             on_catch_up=delay_s > self.spec.lateness_s + self.spec.size_s,
         )
+
+
+ALERT_TERMS = 5
+
+
+def what_it_is_about(
+    window: WindowCounts, usual: TermCounts, scope: str, quoted: int
+) -> tuple[list[Term], list[tuple[str, str]]]:
+    """The terms most distinctive of the window's complaints against the scope's usual ones
+    (retweets and near-copies counted once, the scope's own name left out), and the examples
+    that cover them best."""
+    bag = TermCounts()
+    seen = set()
+    for _, text in window.examples:
+        if (key := dedupe_key(text)) not in seen:
+            seen.add(key)
+            bag.add(tokens(text, scope))
+    terms = distinctive_terms(bag, usual, ALERT_TERMS)
+    examples = representative_examples(window.examples, [t.term for t in terms], quoted)
+    return terms, examples
 
 
 def window_spec_from(settings: Settings) -> WindowSpec:
@@ -209,6 +239,7 @@ def detectors_from(settings: Settings) -> dict[AlertKind, Detector]:
     spec = window_spec_from(settings)
     sentiment_rule = AdaptiveNegativeRule(
         min_negatives=settings.alert_min_negatives,
+        neutral_weight=settings.alert_neutral_weight,
         min_ratio=settings.alert_min_ratio,
         max_p_value=settings.alert_max_p_value,
         cold_start_negatives=settings.alert_cold_start_negatives,

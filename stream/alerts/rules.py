@@ -53,11 +53,12 @@ class AdaptiveNegativeRule:
     alerting on noise that is large relative to a tiny rate.
     """
 
-    min_negatives: int
+    min_negatives: float
     min_ratio: float
     max_p_value: float
     cold_start_negatives: int
     prior_s: int
+    neutral_weight: float  # the measure's, to say in the alert what was counted
 
     def expected(self, window: WindowCounts, history: WindowCounts) -> float:
         window_s = window.end - window.start
@@ -83,9 +84,10 @@ class AdaptiveNegativeRule:
             else f"no history yet (cold-start floor {self.cold_start_negatives})"
         )
         return (
-            f"{count:g} negatives in {(window.end - window.start) / 60:g} min, "
+            f"complaint weight {count:.1f} (p_negative + {self.neutral_weight:g} x p_neutral "
+            f"over {window.total} tweets) in {(window.end - window.start) / 60:g} min, "
             f"{ratio:.1f}x the {expected:.1f} expected from {usual}, Poisson p={p_value:.1g} "
-            f"(fires at >= {self.min_negatives} negatives, >= {self.min_ratio:g}x expected "
+            f"(fires at >= {self.min_negatives:g}, >= {self.min_ratio:g}x expected "
             f"and p < {self.max_p_value:g})"
         )
 

@@ -17,8 +17,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from stream.alerts.terms import TermCounts, tokens
+
 DIGEST_BYTES = 8  # 64 bits: odds of two of a scope's <= 50,000 ids colliding are below 1e-10
 HOUR_S = 3600
+BASELINE_TERMS = 200  # distinct terms of a scope's past complaints kept, the heaviest
+TERM_DECAY = 0.999  # per bucket of examples leaving the window: a half-life of ~700 buckets
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,7 @@ class WindowSpec:
     step_s: int
     lateness_s: int
     baseline_s: int  # a whole number of hours
-    examples: int  # quoted in an alert, and kept per bucket
+    examples: int  # quoted in an alert
     example_chars: int  # an example's text is cut to this length
     max_examples: int  # examples a scope keeps in all, over its unevaluated buckets
     max_ahead_s: int
@@ -37,6 +41,12 @@ class WindowSpec:
 
     def bucket_of(self, t: float) -> int:
         return int(t // self.step_s) * self.step_s
+
+    @property
+    def bucket_examples(self) -> int:
+        """Examples kept per bucket: a window's share of `max_examples`, and at least what an
+        alert quotes, so a burst in one bucket still gives its terms some texts."""
+        return max(self.examples, self.max_examples * self.step_s // self.size_s)
 
     @property
     def dedupe_s(self) -> int:
@@ -106,6 +116,9 @@ class ScopeWindow:
     hours: dict[int, list[float]] = field(default_factory=dict)
     examples: dict[int, list[list[str]]] = field(default_factory=dict)
     since: int | None = None  # the first bucket ever counted: history starts no earlier
+    # the terms of the scope's past complaints (examples that left the window), for what
+    # is distinctive of a burst against the scope's usual complaints
+    terms: TermCounts = field(default_factory=lambda: TermCounts(BASELINE_TERMS))
     dropped_late: int = 0
     seen: dict[int, set[bytes]] = field(default_factory=dict)
     # each bucket's digests packed as they are stored, appended to as ids arrive: a busy
@@ -133,12 +146,12 @@ class ScopeWindow:
         return Admission.COUNTED
 
     def window(self, spec: WindowSpec, end: int) -> WindowCounts:
-        """The window [end - size, end), with the newest examples first."""
+        """The window [end - size, end), with every example it keeps, newest first."""
         start = end - spec.size_s
         covered = sorted((b for b in self.buckets if start <= b < end), reverse=True)
         examples = [
             (tweet_id, text) for b in covered for tweet_id, text in self.examples.get(b, [])
-        ][: spec.examples]
+        ]
         return WindowCounts(
             start=start,
             end=end,
@@ -184,8 +197,10 @@ class ScopeWindow:
             hour[1] += count
         for hour in [h for h in self.hours if h < edge - spec.baseline_s]:
             del self.hours[hour]
-        for bucket in [b for b in self.examples if b < horizon + spec.step_s - spec.size_s]:
-            del self.examples[bucket]
+        for bucket in sorted(b for b in self.examples if b < horizon + spec.step_s - spec.size_s):
+            self.terms = self.terms.decayed(TERM_DECAY)
+            for _, text in self.examples.pop(bucket):
+                self.terms.add(tokens(text))
         for bucket in [b for b in self.seen if b < horizon - spec.dedupe_s]:
             del self.seen[bucket]
             self._packed.pop(bucket, None)
@@ -193,7 +208,7 @@ class ScopeWindow:
     def _keep_example(self, spec: WindowSpec, bucket: int, observation: Observation) -> None:
         samples = self.examples.setdefault(bucket, [])
         kept = sum(len(e) for e in self.examples.values())
-        if len(samples) < spec.examples and kept < spec.max_examples:
+        if len(samples) < spec.bucket_examples and kept < spec.max_examples:
             samples.append([observation.tweet_id, observation.text[: spec.example_chars]])
         if not samples:
             del self.examples[bucket]
@@ -219,6 +234,7 @@ class ScopeWindow:
             "hours": {str(h): c for h, c in self.hours.items()},
             "examples": {str(b): e for b, e in self.examples.items()},
             "since": self.since,
+            "terms": self.terms.to_dict(),
             "dropped_late": self.dropped_late,
             "seen": {str(b): base64.b64encode(self._packed_ids(b)).decode() for b in self.seen},
         }
@@ -239,6 +255,7 @@ class ScopeWindow:
             hours={int(h): list(c) for h, c in data.get("hours", {}).items()},
             examples={int(b): [list(e) for e in es] for b, es in data.get("examples", {}).items()},
             since=data.get("since"),
+            terms=TermCounts.from_dict(data.get("terms", {"capacity": BASELINE_TERMS})),
             dropped_late=int(data.get("dropped_late", 0)),
             seen={bucket: digests_of(ids) for bucket, ids in packed.items()},
             _packed=packed,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas import AlertKind, SentimentEvent
-from stream.alerts.measure import complaint_weight
+from stream.alerts.measure import COMPLAINT_EXAMPLE_WEIGHT, complaint_weight
 from stream.alerts.watermarks import Mark
 from stream.alerts.windows import Observation
 
@@ -122,12 +122,15 @@ def group_by_scope(kind: AlertKind, pairs: Iterable[tuple[str, Observation]]) ->
     return [Signal(kind, scope, tuple(obs)) for scope, obs in by_scope.items()]
 
 
-def sentiment_signals(events: Iterable[SentimentEvent], example_chars: int) -> list[Signal]:
-    """Only complaints carry their text, cut to `example_chars`: it gives alerts examples."""
+def sentiment_signals(
+    events: Iterable[SentimentEvent], example_chars: int, neutral_weight: float
+) -> list[Signal]:
+    """Only likely complaints carry their text, cut to `example_chars`: it gives alerts
+    examples and terms."""
     pairs = []
     for event in events:
-        weight = complaint_weight(event)
-        text = event.text[:example_chars] if weight > 0 else ""
+        weight = complaint_weight(event, neutral_weight)
+        text = event.text[:example_chars] if weight >= COMPLAINT_EXAMPLE_WEIGHT else ""
         observation = Observation(event.event_time.timestamp(), weight, event.tweet_id, text)
         pairs.append((scope_of(event.brand), observation))
     return group_by_scope(AlertKind.NEGATIVE_SENTIMENT, pairs)

@@ -172,7 +172,9 @@ class Pipeline:
         marks = self._scored_times.marks(
             map(raw_source, lag), {raw_source(p) for p, left in lag.items() if left == 0}
         )
-        signals = sentiment_signals(outcome.events, self.settings.alert_example_chars)
+        signals = sentiment_signals(
+            outcome.events, self.settings.alert_example_chars, self.settings.alert_neutral_weight
+        )
         topic = self.settings.topic_sentiment
         by_partition: dict[int, list[RawRecord]] = {}
         for event, record in zip(outcome.events, outcome.inputs, strict=True):

@@ -1,15 +1,18 @@
 """Deciding windows boundary by boundary: raise once, resolve, cool down, say when late."""
 
+import csv
 import json
 import math
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from schemas import AlertKind, AlertStatus
-from stream.alerts.detector import ScopeState, detectors_from
+from stream.alerts.detector import ScopeState, detectors_from, what_it_is_about
 from stream.alerts.rules import poisson_upper_tail
-from stream.alerts.windows import Observation
+from stream.alerts.terms import TermCounts, tokens
+from stream.alerts.windows import Observation, WindowCounts
 from stream.settings import Settings
 
 DETECTORS = detectors_from(Settings())
@@ -86,3 +89,23 @@ def test_poisson_upper_tail_matches_closed_forms() -> None:
     assert poisson_upper_tail(30, 10.0) == pytest.approx(2.50995e-7, rel=1e-4)
     assert poisson_upper_tail(5000, 1667.0) < 1e-300
     assert poisson_upper_tail(2.5, 2.0) == poisson_upper_tail(3, 2.0)
+
+
+def test_an_alert_says_what_the_burst_is_about_against_the_scopes_usual_complaints() -> None:
+    demo = Path(__file__).parents[3] / "data" / "demo"
+
+    def texts(name: str) -> list[str]:
+        with (demo / name).open(encoding="utf-8", newline="") as handle:
+            return [row["text"] for row in csv.DictReader(handle)]
+
+    usual = TermCounts()
+    for text in texts("tweets.csv"):
+        usual.add(tokens(text))
+    burst = [(f"b{n}", text) for n, text in enumerate(texts("burst.csv") * 2)]  # and copies
+    window = WindowCounts(0, 300, float(len(burst)), len(burst), tuple(burst))
+    terms, examples = what_it_is_about(window, usual, "airparadis", 3)
+    named = {t.term for t in terms}
+    assert {"cancelled", "refund"} <= named and "flight" not in named
+    assert "airparadis" not in named
+    assert len(examples) == 3 and len({text for _, text in examples}) == 3
+    assert any(t.term in examples[0][1].lower() for t in terms)

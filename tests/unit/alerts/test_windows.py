@@ -10,13 +10,13 @@ SPEC = window_spec_from(Settings())  # 300 s windows in 30 s steps, a day's base
 T0 = 1_700_000_000 - 1_700_000_000 % 3600  # on the hour
 
 
-def test_a_window_sums_the_buckets_it_covers_and_quotes_the_newest_complaints() -> None:
+def test_a_window_sums_the_buckets_it_covers_and_keeps_its_complaints_newest_first() -> None:
     window = ScopeWindow()
     for n in range(12):
         window.add(SPEC, Observation(T0 + 30 * n, n % 2, f"t{n}", f"text {n}"), None)
     counts = window.window(SPEC, T0 + 300)
     assert (counts.start, counts.negatives, counts.total) == (T0, 5.0, 10)
-    assert [i for i, _ in counts.examples] == ["t9", "t7", "t5"]
+    assert [i for i, _ in counts.examples] == ["t9", "t7", "t5", "t3", "t1"]
 
 
 def test_weights_are_summed_as_floats() -> None:

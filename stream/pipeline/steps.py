@@ -330,7 +330,10 @@ class Pipeline:
                 raw_partitions=self.topology.raw_partitions,
                 sent_at=now.timestamp(),
                 partitions=self.topology.signal_partitions,
-                max_bytes=self.settings.alert_signal_max_bytes,
+                # under the worker's own output limit too, with room for the envelope
+                max_bytes=min(
+                    self.settings.alert_signal_max_bytes, self.settings.max_output_bytes // 2
+                ),
             )
         ]
 

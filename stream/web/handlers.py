@@ -90,12 +90,13 @@ async def body_of(request: Request, limit: int) -> bytes | Rejection:
 def not_json(request: Request) -> Rejection | None:
     """Bodies are JSON and say so: a form or a text/plain POST (what a browser may send
     across sites without asking) is refused before its body is read. The header is quoted
-    in ASCII: it may hold any byte."""
-    if request.content_type == JSON:
+    in ASCII: it may hold any byte. Its media type is read here, not by aiohttp's
+    `content_type`, whose parser (the standard library's e-mail one) raises on some headers."""
+    media_type = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+    if media_type == JSON:
         return None
     return Rejection(
-        "unsupported_media_type",
-        f"Content-Type {request.content_type!a} is not accepted: send {JSON}",
+        "unsupported_media_type", f"Content-Type {media_type!a} is not accepted: send {JSON}"
     )
 
 

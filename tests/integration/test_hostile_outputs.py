@@ -11,14 +11,23 @@ import time
 from collections.abc import Callable
 
 import pytest
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    ResourceType,
+)
 
 from tests.support import Collector, WorkerProcess, produce, tweet_payload
 
 pytestmark = pytest.mark.integration
 
 ANGRY = "worst airline ever, lost my bags, rude staff, never again 😡 déçu, très déçu "
-SIGNALS_MAX_BYTES = 100_000  # a brand's signal of 60 such tweets is several times this
+# The worker bounds its own outputs (signals split by size, examples cut), so the outputs a
+# broker can still refuse are the ones a topic's own limit makes too large: here the
+# sentiment events of 16 KB tweets, on a topic that takes 8 KB.
+SENTIMENT_MAX_BYTES = 8_000
 
 
 def angry_text(size_bytes: int = 15_800) -> str:
@@ -39,16 +48,24 @@ def utf8_tweet(tweet_id: str, text: str, brand: str) -> tuple[bytes, bytes]:
 def test_outputs_too_large_for_kafka_dead_letter_their_inputs_and_the_worker_goes_on(
     guarantee: str, unique_env: dict[str, str], start_worker: Callable[..., WorkerProcess]
 ) -> None:
-    """At least once, the broker refuses the signals (the worker's limit is Kafka's default);
-    exactly once, the worker's own limit, set to the topic's, keeps them from the broker."""
-    unique_env = {**unique_env, "BADBUZZ_PROCESSING_GUARANTEE": guarantee}
-    if guarantee == "exactly_once":
-        unique_env["BADBUZZ_MAX_OUTPUT_BYTES"] = str(SIGNALS_MAX_BYTES)
+    """The worker's own limit, set to the topic's, keeps the large events from the broker
+    (which would refuse them) and dead-letters their inputs, in both modes."""
+    unique_env = {
+        **unique_env,
+        "BADBUZZ_PROCESSING_GUARANTEE": guarantee,
+        "BADBUZZ_MAX_OUTPUT_BYTES": str(SENTIMENT_MAX_BYTES),
+        "BADBUZZ_DEADLETTER_PAYLOAD_BYTES": "2048",  # a dead letter stays under the limit too
+    }
     bootstrap, raw = unique_env["KAFKA_BOOTSTRAP_SERVERS"], unique_env["BADBUZZ_TOPIC_RAW"]
-    signals = f"{unique_env['BADBUZZ_APP_ID']}-signals"
+    sentiment = unique_env["BADBUZZ_TOPIC_SENTIMENT"]
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    topic = NewTopic(signals, 3, 1, config={"max.message.bytes": str(SIGNALS_MAX_BYTES)})
-    for future in admin.create_topics([topic]).values():
+    limit = ConfigEntry(
+        "max.message.bytes",
+        str(SENTIMENT_MAX_BYTES),
+        incremental_operation=AlterConfigOpType.SET,
+    )
+    resource = ConfigResource(ResourceType.TOPIC, sentiment, incremental_configs=[limit])
+    for future in admin.incremental_alter_configs([resource]).values():
         future.result(30)
     hostile = [utf8_tweet(f"angry-{n}", angry_text(), brand="hostair") for n in range(60)] + [
         tweet_payload(f"dots-{n}", "a." * 8_000) for n in range(40)
@@ -72,9 +89,8 @@ def test_outputs_too_large_for_kafka_dead_letter_their_inputs_and_the_worker_goe
     assert wanted <= scored(events.messages), f"{len(wanted - scored(events.messages))} unscored"
     assert took < 60, took
 
-    # A brand's signal for the angry tweets of one batch passes the signals topic's limit:
-    # its inputs are dead-lettered. The broker refused its whole record batch, but the
-    # neighbours, sent again alone, go through.
+    # An angry tweet's event passes the sentiment topic's limit: its input is dead-lettered,
+    # and its neighbours' events go through.
     lettered = letters.poll_until(bool, timeout=30)
     lettered = letters.poll_until(lambda m: False, timeout=3)
     assert lettered, worker.log_tail()
@@ -87,7 +103,7 @@ def test_outputs_too_large_for_kafka_dead_letter_their_inputs_and_the_worker_goe
     assert worker.alive, worker.log_tail()
     assert (
         worker.metrics()[
-            f'badbuzz_outputs_rejected_total{{error="MSG_SIZE_TOO_LARGE",topic="{signals}"}}'
+            f'badbuzz_outputs_rejected_total{{error="MSG_SIZE_TOO_LARGE",topic="{sentiment}"}}'
         ]
         >= 1
     )

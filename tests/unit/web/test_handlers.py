@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 import pytest
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestServer, make_mocked_request
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +21,7 @@ from stream.pipeline.steps import Pipeline
 from stream.records import Outgoing, UndecodableBatch
 from stream.settings import Settings
 from stream.web import StatusBoard, register_web
+from stream.web.handlers import not_json
 from tests.support import hostile_payloads
 
 TOKEN = b"0123456789abcdef-token"
@@ -185,3 +186,11 @@ def test_any_body_and_headers_get_an_answer_below_500(
     if status >= 400 and answer.startswith(b"{"):
         error, detail = problem(answer)
         assert error and detail
+
+
+def test_a_content_type_the_email_parser_chokes_on_is_refused_not_crashed() -> None:
+    request = make_mocked_request("POST", "/predict", headers={"Content-Type": ";+*"})
+    refused = not_json(request)
+    assert refused is not None and refused.reason == "unsupported_media_type"
+    ok = make_mocked_request("POST", "/predict", headers={"Content-Type": "Application/JSON; x"})
+    assert not_json(ok) is None

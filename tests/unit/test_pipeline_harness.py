@@ -45,13 +45,15 @@ def test_a_burst_of_a_new_brand_raises_one_alert_with_its_counts(pipeline: Pipel
     assert len(outputs["tweets.sentiment"]) == 40
     assert [letter["reason"] for letter in outputs["tweets.deadletter"]] == ["malformed_json"]
     [alert] = raised(outputs)  # one batch, one signal: the window holds the whole burst
-    assert (alert["kind"], alert["scope"], alert["total"]) == ("negative_sentiment", "airparadis", 40)
+    assert (alert["kind"], alert["scope"]) == ("negative_sentiment", "airparadis")
+    assert alert["total"] == 40
     weights = [
         e["p_negative"] + 0.5 * (1 - e["p_positive"] - e["p_negative"])
         for e in outputs["tweets.sentiment"]
     ]  # the complaint measure, alert_neutral_weight 0.5
     assert alert["count"] == pytest.approx(sum(weights), abs=0.01)
-    assert len(alert["examples"]) == 1  # 40 copies of one text are quoted once and "expected" in alert["threshold"]
+    assert len(alert["examples"]) == 1  # 40 copies of one text are quoted once
+    assert "expected" in alert["threshold"]
 
 
 def test_the_same_burst_twice_counts_as_once(pipeline: Pipeline) -> None:

@@ -109,15 +109,19 @@ def test_a_rejected_output_becomes_its_inputs_dead_letters(pipeline: Pipeline) -
 
 
 def test_an_output_past_the_workers_limit_is_never_sent(pipeline: Pipeline) -> None:
-    # examples long enough that one brand's signal passes the limit
-    settings = Settings(label_shift=False, max_output_bytes=4_096, alert_example_chars=2_000)
+    # a dead letter keeps 1 KB of its payload: under the limit too
+    settings = Settings(label_shift=False, max_output_bytes=4_096, deadletter_payload_bytes=1_024)
     bounded = Pipeline(settings, pipeline.scorer, lambda: NOW)
     handling = Handling(bounded, NoOutputs(), StatusBoard())  # type: ignore[arg-type]
-    records = [raw(n, ANGRY * 20) for n in range(3)]  # one brand signal of ~3 x 1.5 KB
+    records = [raw(0, ANGRY * 60), raw(1, "fine flight"), raw(2, ANGRY * 60)]  # ~4 KB events
     messages = handling.within_limit(bounded.score(records).messages)
     assert all(len(m.value) <= 4_096 for m in messages)
     letters = [json.loads(m.value) for m in messages if m.topic == "tweets.deadletter"]
     assert [(d["offset"], d["reason"]) for d in letters] == [
-        (n, "output_too_large") for n in range(3)
+        (0, "output_too_large"),
+        (2, "output_too_large"),
     ]
-    assert len([m for m in messages if m.topic == "tweets.sentiment"]) == 3
+    events = [json.loads(m.value) for m in messages if m.topic == "tweets.sentiment"]
+    assert [e["tweet_id"] for e in events] == ["t-1"]
+    # the signals stay under the limit: split, their examples cut
+    assert any(m.topic == "badbuzz-signals" for m in messages)

@@ -343,7 +343,7 @@ def test_a_file_replayed_at_full_speed_raises_what_eval_alerts_computes(
     alerts = Collector(env["KAFKA_BOOTSTRAP_SERVERS"], env["BADBUZZ_TOPIC_ALERTS"])
     produce(env["KAFKA_BOOTSTRAP_SERVERS"], env["BADBUZZ_TOPIC_RAW"], payloads(rows))
     got = alerts.poll_until(
-        lambda m: len(m) >= len(expected), timeout=45, alive=lambda: worker.alive
+        lambda m: len(m) >= len(expected), timeout=90, alive=lambda: worker.alive
     )
     got = alerts.poll_until(lambda m: False, timeout=3)
     assert sorted(map(identity, got)) == expected

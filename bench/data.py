@@ -10,14 +10,15 @@ from pathlib import Path
 from confluent_kafka import Producer
 
 from stream.kafka import KafkaConnection
-from training.data import DEFAULT_DATA_DIR, csv_rows
+from training.data import csv_rows
 
-SAMPLE = DEFAULT_DATA_DIR / "sentiment140" / "train_sample_100k.csv.gz"
+SAMPLE = Path("sentiment140") / "train_sample_100k.csv.gz"  # inside the training data folder
 Message = tuple[bytes, bytes]
 
 
-def load_texts(path: Path = SAMPLE) -> list[str]:
-    return [row["text"] for row in csv_rows(path) if row["text"].strip()]
+def load_texts(data_dir: Path) -> list[str]:
+    """The Sentiment140 sample's texts, from the folder `Settings.training_data_dir` names."""
+    return [row["text"] for row in csv_rows(data_dir / SAMPLE) if row["text"].strip()]
 
 
 def tweet_texts(texts: list[str], count: int) -> list[str]:
@@ -25,12 +26,14 @@ def tweet_texts(texts: list[str], count: int) -> list[str]:
     return [texts[i % len(texts)] for i in range(count)]
 
 
-def payloads(texts: list[str], prefix: str) -> list[Message]:
-    """Unique ids (the cycle repeats texts, never ids), keyed by id as upstream does."""
+def payloads(texts: list[str], prefix: str, brands: int = 1) -> list[Message]:
+    """Unique ids (the cycle repeats texts, never ids), keyed by id as upstream does; about
+    one brand, or spread over `brands` brands in turn."""
     out: list[Message] = []
     for i, text in enumerate(texts):
         tweet_id = f"{prefix}{i}"
-        value = json.dumps({"id": tweet_id, "text": text, "brand": "airparadis"})
+        brand = "airparadis" if brands == 1 else f"brand-{i % brands}"
+        value = json.dumps({"id": tweet_id, "text": text, "brand": brand})
         out.append((tweet_id.encode(), value.encode()))
     return out
 

@@ -16,14 +16,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.data import SAMPLE, load_texts, tweet_texts
+from bench.data import load_texts, tweet_texts
 from model import SentimentModel
 from stream.pipeline.scoring import process_batch
 from stream.records import RawRecord
-from training.data import DEFAULT_DATA_DIR, csv_rows
+from stream.settings import Settings
+from training.data import csv_rows
 
 BATCH = 64
-FRENCH = DEFAULT_DATA_DIR / "french" / "deft2017_task1_train.csv"
+FRENCH = Path("french") / "deft2017_task1_train.csv"  # inside the training data folder
 
 
 def records(texts: list[str], lang: str | None = None) -> list[RawRecord]:
@@ -47,13 +48,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tweets", type=int, default=4096)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument("--data-dir", type=Path, help="default: Settings.training_data_dir")
     args = parser.parse_args()
     model = SentimentModel.load(num_threads=1)
-    english = tweet_texts(
-        load_texts(args.data_dir / SAMPLE.relative_to(DEFAULT_DATA_DIR)), args.tweets
-    )
-    french_rows = csv_rows(args.data_dir / FRENCH.relative_to(DEFAULT_DATA_DIR))
+    data_dir = args.data_dir or Settings().training_data_dir
+    english = tweet_texts(load_texts(data_dir), args.tweets)
+    french_rows = csv_rows(data_dir / FRENCH)
     french = tweet_texts([row["text"] for row in french_rows], args.tweets)
     mixed = [text for pair in zip(english, french, strict=True) for text in pair][: args.tweets]
     streams = {

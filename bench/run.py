@@ -34,6 +34,7 @@ class Contender:
     role: str
     paced: bool
     make: Make
+    brands: int = 1  # tweets spread over this many brands (alert scopes)
 
 
 def parse_args() -> argparse.Namespace:
@@ -57,6 +58,10 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--skip-peers", action="store_true")
     parser.add_argument(
+        "--brands", type=int, default=10_000, help="brands of the many-brands worker contender"
+    )
+    parser.add_argument("--only", help="comma-separated contender tags to run (default: all)")
+    parser.add_argument(
         "--scale-out", action="store_true", help="also run 2 workers in one group (first config)"
     )
     return parser.parse_args()
@@ -76,6 +81,9 @@ def contenders(args: argparse.Namespace, kafka: KafkaConnection) -> list[Contend
 
     out = [Contender(f"worker-{c.batch}-{c.wait_ms}", "worker", True, worker(c)) for c in configs]
     out.append(Contender("worker-eos", "worker_exactly_once", True, worker(exactly_once)))
+    out.append(
+        Contender("worker-brands", "worker_many_brands", False, worker(configs[0]), args.brands)
+    )
     if args.scale_out:
         out.append(
             Contender(
@@ -104,12 +112,15 @@ def contenders(args: argparse.Namespace, kafka: KafkaConnection) -> list[Contend
                 lambda topics, workdir: procs.quix_app(kafka, topics, workdir),
             )
         )
+    if args.only:
+        wanted = set(args.only.split(","))
+        out = [contender for contender in out if contender.tag in wanted]
     return out
 
 
 def main() -> None:
     args = parse_args()
-    texts = tweet_texts(load_texts(), args.tweets)
+    texts = tweet_texts(load_texts(Settings().training_data_dir), args.tweets)
     results: dict[str, Any] = {
         "machine": report.machine(),
         "tweets": args.tweets,
@@ -142,10 +153,14 @@ def main() -> None:
             for contender in lineup:
                 topics = _topics(f"{run_id}-{contender.tag}-{repeat}")
                 child = contender.make(topics, Path(tmp) / topics.group)
-                names[contender.tag] = child.name
+                brands = f", {contender.brands:,} brands" if contender.brands > 1 else ""
+                names[contender.tag] = child.name + brands
                 print(f"[run {repeat}] {child.name} ...", flush=True)
+                backlog = payloads(texts, scenario.BACKLOG, contender.brands)
                 try:
-                    run = scenario.run(child, topics, load, contender.paced)
+                    run = scenario.run(
+                        child, topics, replace(load, backlog=backlog), contender.paced
+                    )
                 except RuntimeError as exc:  # one broken contender must not lose the others
                     print(f"  FAILED: {exc}")
                     results.setdefault("failures", {})[f"{child.name} run {repeat}"] = str(exc)[

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,8 @@ def run(child: Child | Group, topics: Topics, load: Load, paced: bool) -> dict[s
         first_cpu = wait_for(child, reader, backlog)
         drain_cpu = child.cpu_seconds() - first_cpu
         max_rate = stats.throughput(reader.stamps, BACKLOG)
+        if isinstance(child, Child) and "BADBUZZ_WEB_PORT" in child.env:
+            result["alerts_caught_up_s"] = alerts_caught_up_s(child)
         if paced and load.paced_s > 0:
             result |= _paced_phase(child, reader, topics, load, load.paced_fraction * max_rate)
         result["peak_rss_mb"] = round(child.peak_rss_mb(), 1)
@@ -82,6 +85,29 @@ def run(child: Child | Group, topics: Topics, load: Load, paced: bool) -> dict[s
             "paced_latency_ms": stats.latency_ms(raw_ms, out_ms, PACED),
         }
     return result
+
+
+def alerts_caught_up_s(child: Child, timeout_s: float = 120.0) -> float | None:
+    """Seconds from the scored backlog's end until the worker's alerts agent has no signals
+    left to read (its lag gauge, refreshed every few seconds, reads 0); None past the
+    timeout."""
+    signals = f"{child.env['BADBUZZ_APP_ID']}-signals"
+    url = f"http://127.0.0.1:{child.env['BADBUZZ_WEB_PORT']}/metrics"
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        try:
+            text = urllib.request.urlopen(url, timeout=5).read().decode()
+        except OSError:
+            text = ""
+        lags = [
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("badbuzz_consumer_lag{") and f'topic="{signals}"' in line
+        ]
+        if lags and sum(lags) == 0:
+            return round(time.monotonic() - started, 1)
+        time.sleep(0.5)
+    return None
 
 
 def _paced_phase(

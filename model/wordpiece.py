@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
 
-from model.text import normalize
+from model.text import clipped, normalize
 
 PAD, UNK, CLS, SEP = "[PAD]", "[UNK]", "[CLS]", "[SEP]"
 MAX_CHARS_PER_WORD = 100
@@ -80,7 +80,10 @@ class WordPieceEncoder:
         return cls({token: index for index, token in enumerate(tokens)}, max_len, tweet_normalize)
 
     def _prepared(self, texts: list[str] | tuple[str, ...]) -> list[str]:
-        return [tweet_text(text) for text in texts] if self.tweet_normalize else list(texts)
+        """Cut like every text the model reads (normalize cuts too), then cleaned if asked."""
+        if self.tweet_normalize:
+            return [tweet_text(text) for text in texts]
+        return [clipped(text) for text in texts]
 
     def tokenize(self, text: str) -> list[str]:
         """The word pieces of one text, without `[CLS]`, `[SEP]`, padding or truncation."""

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -17,6 +18,15 @@ from pydantic import (
 )
 
 TWITTER_TIME_FORMAT = "%a %b %d %H:%M:%S %z %Y"
+
+# Bounds on the strings that come from outside; a longer one is rejected (`field_too_long`),
+# never cut, so that keys, scopes and labels stay what the sender meant.
+MAX_ID_CHARS = 64
+MAX_BRAND_CHARS = 64  # a brand is an alert scope and a key: a name, not a text
+MAX_USER_CHARS = 256
+MAX_LANG_CHARS = 35  # the longest BCP 47 tag in common use
+MAX_FEEDBACK_TEXT_CHARS = 4_000
+MAX_COMMENT_CHARS = 2_000
 
 
 def _tweet_id(value: Any) -> Any:
@@ -48,8 +58,12 @@ def _timestamp(value: Any) -> Any:
     return value
 
 
-TweetId = Annotated[StrictStr, BeforeValidator(_tweet_id), Field(min_length=1, max_length=64)]
+TweetId = Annotated[
+    StrictStr, Field(min_length=1, max_length=MAX_ID_CHARS), BeforeValidator(_tweet_id)
+]
 Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
+Brand = Annotated[StrictStr, Field(max_length=MAX_BRAND_CHARS)]
+User = Annotated[StrictStr, Field(max_length=MAX_USER_CHARS)]
 
 
 class Label(StrEnum):
@@ -68,9 +82,9 @@ class RawTweet(BaseModel):
     id: TweetId
     text: StrictStr = Field(min_length=1)
     created_at: Timestamp | None = None
-    user: StrictStr | None = None
-    lang: StrictStr | None = None
-    brand: StrictStr | None = None
+    user: User | None = None
+    lang: Annotated[StrictStr, Field(max_length=MAX_LANG_CHARS)] | None = None
+    brand: Brand | None = None
 
     @field_validator("text")
     @classmethod
@@ -136,6 +150,9 @@ class Feedback(BaseModel):
 
     Clients that showed the user the tweet and its prediction send them along (`text`,
     `predicted_label`, `brand`): that is what retraining and per-brand alerts need.
+    Who reported it (`reporter`) and through what (`source`) is vouched for by the writer:
+    the web front after checking its token, or an application the topic's ACL lets write
+    (docs/security.md). A report with no reporter is dead-lettered.
     """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -144,11 +161,25 @@ class Feedback(BaseModel):
     verdict: FeedbackVerdict
     corrected_label: Label | None = None
     predicted_label: Label | None = None
-    text: StrictStr | None = None
-    brand: StrictStr | None = None
+    text: Annotated[StrictStr, Field(max_length=MAX_FEEDBACK_TEXT_CHARS)] | None = None
+    brand: Brand | None = None
     reported_at: Timestamp | None = None
-    user: StrictStr | None = None
-    comment: StrictStr | None = None
+    reporter: StrictStr | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        validation_alias=AliasChoices("reporter", "user"),
+        description="Who reports, as the writing application knows them (`user` is accepted "
+        "too); each reporter counts once towards a feedback alert.",
+    )
+    source: StrictStr | None = Field(
+        default=None,
+        pattern=r"^(http|kafka:[^\s]{1,200})$",
+        description="Who wrote the report: `http` (set by the web front, whatever the body "
+        "says) or `kafka:<principal>` (an application allowed to write the topic). Reports "
+        "without one are not trained on and do not move the live prior.",
+    )
+    comment: Annotated[StrictStr, Field(max_length=MAX_COMMENT_CHARS)] | None = None
 
     @property
     def true_label(self) -> Label | None:
@@ -179,6 +210,14 @@ class AlertExample(BaseModel):
     text: str
 
 
+class AlertTerm(BaseModel):
+    """A word distinctive of the window's negative tweets against the brand's own history."""
+
+    term: str = Field(max_length=32)
+    z_score: float = Field(description="z of the weighted log-odds ratio (Monroe et al. 2008).")
+    count: float = Field(ge=0.0, description="Weight of the term in the window's negatives.")
+
+
 class Alert(BaseModel):
     """A bad-buzz alert (or its resolution) on `alerts.badbuzz`."""
 
@@ -188,12 +227,28 @@ class Alert(BaseModel):
     scope: str
     window_start: Timestamp
     window_end: Timestamp
-    count: int = Field(ge=0)
+    count: float = Field(ge=0, description="Complaints in the window (a sum of weights).")
     total: int = Field(ge=0)
     share: float = Field(ge=0.0, le=1.0)
     threshold: str
-    examples: list[AlertExample] = Field(default_factory=list)
+    examples: list[AlertExample] = Field(
+        default_factory=list,
+        description="A few negative tweets chosen to represent the burst: near-copies "
+        "collapsed, covering the top terms (stream/alerts/terms.py).",
+    )
+    terms: list[AlertTerm] = Field(
+        default_factory=list,
+        description="What the burst is about: its most distinctive terms, best first.",
+    )
     raised_at: Timestamp
+    delay_s: float = Field(
+        default=0.0, ge=0, description="Seconds from the window's end to `raised_at`."
+    )
+    on_catch_up: bool = Field(
+        default=False,
+        description="Raised while catching up (a backlog after an outage, a replay), well "
+        "after its window: not news of a buzz happening now.",
+    )
 
 
 class DeadLetter(BaseModel):

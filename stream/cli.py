@@ -40,6 +40,12 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     return run_worker(settings, _load_model(settings))
 
 
+def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
+    from stream.notify.runner import run_notifier
+
+    return run_notifier(settings)
+
+
 def cmd_score(args: argparse.Namespace, settings: Settings) -> int:
     from model.csv_scoring import score_csv
 
@@ -53,19 +59,12 @@ def cmd_score(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval_alerts(args: argparse.Namespace, settings: Settings) -> int:
-    from schemas import AlertKind
-    from stream.alerts.detector import detectors_from
-    from stream.pipeline.labelshift import label_shift_from
-    from stream.tools.eval_alerts import Columns, evaluate, model_negatives, read_labelled_csv
+    from stream.tools.eval_alerts import Columns, evaluate, read_labelled_csv
 
     columns = Columns(args.time_column, args.brand_column, args.text_column, args.label_column)
     rows = read_labelled_csv(args.file, columns)
     scorer = _load_model(settings)
-    negatives = model_negatives(
-        scorer, rows, label_shift_from(settings, scorer), settings.batch_size
-    )
-    detector = detectors_from(settings)[AlertKind.NEGATIVE_SENTIMENT]
-    result, human, model = evaluate(detector, rows, negatives)
+    result, human, model = evaluate(settings, scorer, rows)
     print(f"{len(rows)} tweets, model {scorer.version}")
     print(f"human-label alerts: {len(human)}, model-label alerts: {len(model)}")
     print(f"caught {result.caught} of {result.reference} (recall {result.recall:.2f})")
@@ -171,6 +170,16 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     worker.set_defaults(func=cmd_worker)
+
+    notify = commands.add_parser(
+        "notify",
+        help="send alerts to Alertmanager (metrics on :6068/metrics)",
+        description="Post every alert of alerts.badbuzz to Prometheus Alertmanager "
+        "(BADBUZZ_ALERTMANAGER_URL) until stopped; Alertmanager sends the e-mails and messages.",
+        epilog=SETTINGS_EPILOG + describe_settings(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    notify.set_defaults(func=cmd_notify)
 
     commands.add_parser(
         "settings",

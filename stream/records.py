@@ -3,7 +3,7 @@ was consumed, what could not be decoded, and what is to be produced."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
@@ -32,14 +32,23 @@ class UndecodableBatch:
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """A message to produce."""
+    """A message to produce; `inputs` are the consumed records it was made from, to be
+    dead-lettered if Kafka refuses it for good (too large, invalid)."""
 
     topic: str
     key: bytes | None
     value: bytes
     partition: int = -1  # librdkafka's "unassigned": the key's hash chooses
+    inputs: tuple[RawRecord, ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
-    def of(cls, topic: str, key: str | None, message: BaseModel) -> Outgoing:
+    def of(
+        cls,
+        topic: str,
+        key: str | None,
+        message: BaseModel,
+        inputs: tuple[RawRecord, ...] = (),
+    ) -> Outgoing:
         """A schema message as JSON, keyed by a string."""
-        return cls(topic, None if key is None else key.encode(), message.model_dump_json().encode())
+        value = message.model_dump_json().encode()
+        return cls(topic, None if key is None else key.encode(), value, inputs=inputs)

@@ -10,6 +10,8 @@ from typing import Literal, Self
 from pydantic import AliasChoices, Field, FilePath, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+REPOSITORY = Path(__file__).resolve().parents[1]
+
 
 class Settings(BaseSettings):
     # errors never echo inputs: one of them may be the SASL password
@@ -97,6 +99,13 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(
         default=16_384, ge=64, description="Raw messages larger than this are dead-lettered."
     )
+    max_output_bytes: int = Field(
+        default=1_000_000,
+        ge=1024,
+        description="A scoring output larger than this is not sent (Kafka's default limit "
+        "is about 1 MB): the inputs it was made from are dead-lettered as output_too_large. "
+        "Keep it at most the output topics' max.message.bytes.",
+    )
     deadletter_payload_bytes: int = Field(
         default=8_192, ge=0, description="How much of a rejected payload the dead letter keeps."
     )
@@ -112,16 +121,46 @@ class Settings(BaseSettings):
 
     alert_window_s: int = Field(default=300, ge=10, description="Length of an alert window.")
     alert_step_s: int = Field(default=30, ge=1, description="How far windows hop (<= 60).")
-    alert_lateness_s: int = Field(default=120, ge=0, description="How late an event may be.")
-    alert_baseline_s: int = Field(default=3600, ge=0, description="Trailing baseline period.")
-    alert_min_negatives: int = Field(
-        default=8, ge=1, description="Fewest negatives in a window that can be a bad buzz."
+    alert_lateness_s: int = Field(
+        default=60,
+        ge=0,
+        description="How far behind its partition's newest event time an event may be and "
+        "still count: windows are evaluated once the slowest input partition's watermark is "
+        "this far past their end (live, alerts come this long after their window).",
+    )
+    alert_idle_grace_s: int = Field(
+        default=60,
+        ge=0,
+        description="A raw partition read to its end for longer than this has its watermark "
+        "follow the clock from its newest tweet (so windows are decided while traffic is "
+        "quiet); an upstream delivering tweets in bursts further apart than this plus the "
+        "lateness needs more.",
+    )
+    alert_baseline_s: int = Field(
+        default=86_400,
+        ge=3600,
+        multiple_of=3600,
+        description="Trailing baseline a brand's usual rate is taken over (whole hours; kept "
+        "as hourly sums).",
+    )
+    alert_min_negatives: float = Field(
+        default=7.0,
+        gt=0.0,
+        description="Least complaint weight in a window that can be a bad buzz (the measure is "
+        "alert_neutral_weight's: about the number of complaints a person would count).",
+    )
+    alert_neutral_weight: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="How much a tweet's neutral probability counts as a complaint: a tweet "
+        "weighs p_negative + this x p_neutral (0: only negative probability counts).",
     )
     alert_min_ratio: float = Field(
         default=3.0, gt=1.0, description="Negatives must be this many times the usual count."
     )
     alert_max_p_value: float = Field(
-        default=0.001,
+        default=0.01,
         gt=0.0,
         le=1.0,
         description="Poisson chance of so many negatives at the usual rate must be below this.",
@@ -144,8 +183,22 @@ class Settings(BaseSettings):
     alert_examples: int = Field(
         default=3, ge=0, description="Recent negative tweets quoted in an alert."
     )
+    alert_example_chars: int = Field(
+        default=280, ge=1, description="An example's text is cut to this many characters."
+    )
+    alert_max_examples_kept: int = Field(
+        default=100,
+        ge=0,
+        description="Examples a scope keeps over the windows it has still to evaluate (bounds "
+        "its stored state; a long backlog's later windows may then quote none).",
+    )
+    alert_signal_max_bytes: int = Field(
+        default=262_144,
+        ge=4096,
+        description="Signal messages are split at about this size (under Kafka's limit).",
+    )
     alert_dedupe_max_ids: int = Field(
-        default=50_000,
+        default=20_000,
         ge=0,
         description="Most tweet ids an alert scope remembers to count each once (for window + "
         "lateness; ~11 bytes each in its stored state); past it the oldest are forgotten first.",
@@ -181,6 +234,13 @@ class Settings(BaseSettings):
         description="Weight, in tweets, of the training prior in every estimate: few scores "
         "barely move it.",
     )
+    label_shift_max_feedback_share: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=0.5,
+        description="Most that users' labels (feedback) may weigh in a live prior: however "
+        "many reports arrive, no class's prior moves by more than this (0 ignores feedback).",
+    )
 
     web_host: str = Field(
         default="127.0.0.1",
@@ -213,14 +273,30 @@ class Settings(BaseSettings):
         description="Faust's data directory (relative to the working directory, and the "
         "registry model's download cache); created with its parents at start.",
     )
+    training_data_dir: Path = Field(
+        default=REPOSITORY.parent / "shared" / "data",
+        description="Labelled tweets that `badbuzz train` and the bench read (sentiment140/, "
+        "semeval2013/, semeval2017/; docs/data.md), kept outside the repository; by default "
+        "shared/data beside the checkout. Not read by the worker.",
+    )
     commit_interval_s: float = Field(
         default=1.0, gt=0, description="How often finished offsets are committed."
     )
     session_timeout_s: float = Field(
         default=10.0, ge=6.0, description="A silent worker's partitions move after this long."
     )
+    startup_timeout_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="How long a starting worker waits for brokers that cannot answer yet "
+        "(starting, loading a group coordinator, unreachable) before it exits with code 69; "
+        "a refusal (authentication, TLS, ACLs) exits at once with code 78.",
+    )
     lag_report_interval_s: float = Field(
-        default=5.0, gt=0, description="How often the consumer-lag gauge is refreshed."
+        default=5.0,
+        gt=0,
+        description="How often the lag of the feedback and signals partitions is measured "
+        "(tweets.raw's is measured by its consumer on every poll).",
     )
     processing_attempts: int = Field(
         default=3,
@@ -236,6 +312,34 @@ class Settings(BaseSettings):
         default=10, ge=1, description="Measure the OOV rate on one batch in this many."
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+
+    alertmanager_url: str = Field(
+        default="http://127.0.0.1:9093",
+        description="`badbuzz notify`: the Alertmanager its alerts are posted to "
+        "(/api/v2/alerts is appended).",
+    )
+    status_page_url: str = Field(
+        default="http://127.0.0.1:6066/",
+        description="The status page a notification links to (a worker's web server).",
+    )
+    notify_resend_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often active alerts are sent to Alertmanager again; each is valid "
+        "for 4 times this (its endsAt), so a stopped notifier's alerts resolve after that.",
+    )
+    notify_retry_initial_s: float = Field(
+        default=0.5, gt=0, description="First wait before posting to Alertmanager again."
+    )
+    notify_retry_max_s: float = Field(
+        default=30.0, gt=0, description="Longest wait between posts while Alertmanager is down."
+    )
+    notify_example_chars: int = Field(
+        default=280, ge=20, description="Longest example tweet quoted in a notification."
+    )
+    notify_metrics_port: int = Field(
+        default=6068, ge=1, le=65535, description="Port of the notifier's /metrics (on web_host)."
+    )
 
     @model_validator(mode="after")
     def _kafka_security_is_consistent(self) -> Self:
@@ -257,6 +361,11 @@ class Settings(BaseSettings):
     def scoring_group_id(self) -> str:
         """The group of the librdkafka consumer that scores `topic_raw`."""
         return f"{self.app_id}-scoring"
+
+    @property
+    def notify_group_id(self) -> str:
+        """The notifier's own consumer group: it reads alerts at its own pace."""
+        return f"{self.app_id}-notify"
 
     @property
     def topic_signals(self) -> str:

@@ -16,19 +16,20 @@ from confluent_kafka.admin import AclOperation
 from model import SentimentModel
 from stream.agents.alerts import add_alerts_agent
 from stream.agents.feedback import add_feedback_agent
-from stream.agents.handling import Handling
+from stream.agents.handling import OUTPUT_TOO_LARGE, PRODUCE_FAILED, Handling
 from stream.agents.scoring import ScoringObserver, scoring_consumer
 from stream.app import create_app, raw_topic
-from stream.kafka import KafkaAccessError, KafkaConnection
-from stream.kafka.access import READ, WRITE, check_access
+from stream.kafka import KafkaAccessError, KafkaConnection, KafkaNotReady
+from stream.kafka.access import READ, WRITE, check_access, until_ready
+from stream.kafka.faust_lag import FaustLag
 from stream.kafka.producer import OutputProducer
 from stream.kafka.state_store import PartitionedStateStore
-from stream.kafka.topics import ensure_badbuzz_topics
+from stream.kafka.topics import ensure_badbuzz_topics, partition_counts
 from stream.observability import metrics
 from stream.observability.logs import configure_logging
 from stream.pipeline.faults import PROCESSING_FAILED
 from stream.pipeline.intake import REASONS
-from stream.pipeline.steps import Pipeline
+from stream.pipeline.steps import Pipeline, Topology
 from stream.settings import Settings
 from stream.web import StatusBoard, register_web
 
@@ -61,9 +62,11 @@ def build_worker(
 ) -> faust.App:
     outputs = OutputProducer(kafka)
     status = StatusBoard()
-    pipeline = Pipeline.from_settings(settings, scorer, clock)
+    pipeline = Pipeline.from_settings(settings, scorer, clock, topology_of(settings, kafka))
     handling = Handling(pipeline, outputs, status)
-    metrics.declare_label_values((*REASONS, PROCESSING_FAILED), settings.input_topics)
+    metrics.declare_label_values(
+        (*REASONS, PROCESSING_FAILED, OUTPUT_TOO_LARGE, PRODUCE_FAILED), settings.input_topics
+    )
 
     app = create_app(settings, kafka, handling.dead_letter_undecodable)
     observer = ScoringObserver(handling)
@@ -80,18 +83,12 @@ def build_worker(
     async def start_scoring() -> None:
         scoring.start()
 
+    faust_lag = FaustLag((settings.topic_feedback, settings.topic_signals))
+    metrics.CONSUMER_LAG.read_from(lambda: scoring.lag, lambda: faust_lag.latest)
+
     @app.timer(interval=settings.lag_report_interval_s)
-    async def report_lag() -> None:
-        """Lag per owned input partition; partitions handed to another worker drop out."""
-        metrics.CONSUMER_LAG.clear()
-        for (topic, partition), lag in list(scoring.lag.items()):
-            metrics.CONSUMER_LAG.labels(topic=topic, partition=str(partition)).set(lag)
-        for tp in (tp for tp in app.consumer.assignment() if tp.topic in settings.input_topics):
-            position = await app.consumer.position(tp)
-            highwater = app.consumer.highwater(tp)
-            if position is not None and highwater is not None:
-                lag = max(0, highwater - position)
-                metrics.CONSUMER_LAG.labels(topic=tp.topic, partition=str(tp.partition)).set(lag)
+    async def measure_faust_lag() -> None:
+        await faust_lag.measure(app.consumer)
 
     @app.on_before_shutdown.connect
     async def flush_outputs(app: faust.App, **kwargs: object) -> None:
@@ -102,22 +99,45 @@ def build_worker(
     return app
 
 
+def topology_of(settings: Settings, kafka: KafkaConnection) -> Topology:
+    """The partition counts of the raw and signals topics, as the cluster has them."""
+    counts = partition_counts(kafka, [settings.topic_raw, settings.topic_signals])
+    default = settings.topic_partitions
+    return Topology(
+        counts.get(settings.topic_raw, default), counts.get(settings.topic_signals, default)
+    )
+
+
 EXIT_KAFKA_REFUSED = 78  # EX_CONFIG: a supervisor restarting at once would meet the same refusal
+EXIT_KAFKA_UNAVAILABLE = 69  # EX_UNAVAILABLE: no answer within startup_timeout_s; try later
+
+
+def prepare_cluster(settings: Settings, kafka: KafkaConnection) -> None:
+    """The topics exist and the principal may do what the worker does."""
+    ensure_badbuzz_topics(settings, kafka)
+    check_access(kafka, required_access(settings), [settings.app_id, settings.scoring_group_id])
 
 
 def run_worker(settings: Settings, scorer: SentimentModel) -> int:
-    """Blocks until SIGTERM/SIGINT; Faust's worker then commits what was acknowledged. The
-    brokers' refusal (credentials, certificate, ACLs) is one error line and a non-zero exit,
-    not clients retrying in a loop."""
+    """Blocks until SIGTERM/SIGINT; Faust's worker then commits what was acknowledged. Brokers
+    still starting are waited for (up to `startup_timeout_s`); their refusal (credentials,
+    certificate, ACLs) is one error line and an exit, not clients retrying in a loop."""
     configure_logging(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     kafka = KafkaConnection.from_settings(settings)
     try:
-        ensure_badbuzz_topics(settings, kafka)
-        check_access(kafka, required_access(settings), [settings.app_id, settings.scoring_group_id])
+        until_ready(lambda: prepare_cluster(settings, kafka), settings.startup_timeout_s)
     except KafkaAccessError as exc:
         log.error("kafka_refused", exc_info=exc)
         return EXIT_KAFKA_REFUSED
+    except KafkaNotReady as exc:
+        log.error(
+            "kafka_unavailable",
+            error=exc.error.name(),
+            waited_s=settings.startup_timeout_s,
+            exc_info=exc,
+        )
+        return EXIT_KAFKA_UNAVAILABLE
     app = build_worker(settings, scorer, kafka)
     worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False, quiet=True)
     worker.spinner = None  # it writes terminal escape codes into the JSON log

@@ -1,13 +1,13 @@
 """Provides the test session's Kafka broker, like quix-streams' tests/containerhelper.py.
 
-In order: the broker named by KAFKA_BOOTSTRAP_SERVERS; testcontainers' Kafka where a Docker
+In order: the broker the shell named in KAFKA_BOOTSTRAP_SERVERS (read by tests/conftest.py
+before it clears the environment); testcontainers' Kafka where a Docker
 engine answers; else a local KRaft broker from the official jars on a free port. Tests must
 fail, never skip, when none of these can start.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,9 +33,8 @@ def _docker_kafka() -> tuple[str, Teardown] | None:
     return container.get_bootstrap_server(), container.stop
 
 
-def provide_broker(tmp_dir: Path) -> tuple[str, Teardown]:
+def provide_broker(tmp_dir: Path, external: str | None) -> tuple[str, Teardown]:
     """Bootstrap servers and how to stop the broker; for a LocalKafka that is its `stop`."""
-    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if external:
         return external, lambda: None
     docker_broker = _docker_kafka()

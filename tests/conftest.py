@@ -1,7 +1,9 @@
-"""Session-wide fixtures: one real Kafka broker for every integration test."""
+"""Session-wide fixtures: one real Kafka broker for every integration test, and an
+environment without the shell's settings."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -9,11 +11,27 @@ import pytest
 from stream.kafka.local import LocalKafka
 from tests.broker import Teardown, local_kafka_of, provide_broker
 
+# An external broker for the integration tests, read before the environment is cleared.
+SHELL_BOOTSTRAP_SERVERS = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+SETTINGS_PREFIXES = ("BADBUZZ_", "KAFKA_")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests run on the settings' defaults, whatever the shell exported (e.g. a secured
+    cluster's BADBUZZ_KAFKA_*): every BADBUZZ_* and KAFKA_* variable is removed for the
+    session, here rather than in a per-test fixture because some test modules build
+    `Settings()` when they are imported. Worker processes the tests start inherit the
+    cleared environment."""
+    for name in [name for name in os.environ if name.startswith(SETTINGS_PREFIXES)]:
+        del os.environ[name]
+
 
 @pytest.fixture(scope="session")
 def _broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Teardown]]:
     try:
-        bootstrap, teardown = provide_broker(tmp_path_factory.mktemp("kafka"))
+        bootstrap, teardown = provide_broker(
+            tmp_path_factory.mktemp("kafka"), SHELL_BOOTSTRAP_SERVERS
+        )
     except Exception as exc:
         pytest.fail(f"no Kafka broker could be started for the integration tests: {exc}")
     yield bootstrap, teardown

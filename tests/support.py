@@ -1,4 +1,4 @@
-"""Helpers shared by integration tests: worker processes, producing and collecting."""
+"""Helpers shared by tests: worker processes, producing and collecting, hostile inputs."""
 
 from __future__ import annotations
 
@@ -16,10 +16,13 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from confluent_kafka import Consumer, Producer
+from hypothesis import strategies as st
 
 from stream.kafka import KafkaConnection
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# the first rows of each training set, laid out as the full data folder (tests/fixtures/SOURCE.md)
+TRAINING_DATA = PROJECT_ROOT / "tests" / "fixtures" / "data"
 
 
 def free_port() -> int:
@@ -34,8 +37,19 @@ def connection(kafka: KafkaConnection | str) -> KafkaConnection:
     return kafka if isinstance(kafka, KafkaConnection) else KafkaConnection(kafka)
 
 
+FAST_ALERTS = {
+    # windows are decided once the input watermark is the lateness past their end: a short
+    # lateness and step, so a live alert comes within seconds, not the default's minutes
+    "BADBUZZ_ALERT_LATENESS_S": "5",
+    "BADBUZZ_ALERT_STEP_S": "5",
+    "BADBUZZ_ALERT_IDLE_GRACE_S": "5",
+}
+
+
 def topic_env(bootstrap: str, suffix: str) -> dict[str, str]:
+    """One test's own topics and group, with alerts decided quickly."""
     return {
+        **FAST_ALERTS,
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "BADBUZZ_APP_ID": f"badbuzz-test-{suffix}",
         "BADBUZZ_TOPIC_RAW": f"raw-{suffix}",
@@ -48,7 +62,8 @@ def topic_env(bootstrap: str, suffix: str) -> dict[str, str]:
 
 
 class WorkerProcess:
-    """`badbuzz worker` in a child process, as operators run it."""
+    """`badbuzz worker` (or another long-running command) in a child process, as operators
+    run it."""
 
     def __init__(
         self,
@@ -57,10 +72,13 @@ class WorkerProcess:
         *,
         cwd: Path | None = None,
         python_path: Sequence[Path] = (),
+        command: str = "worker",
     ) -> None:
         """`cwd`: run there with the default data dir instead of one under `workdir`.
         `python_path`: folders imported ahead of the project's, e.g. a fault-injecting
-        `sitecustomize.py` that runs in the worker process only."""
+        `sitecustomize.py` that runs in the worker process only. `command`: e.g. "notify",
+        whose /metrics is then on `web_port` too."""
+        self.command = command
         self.env = env
         self.workdir = workdir
         self.cwd = cwd
@@ -75,6 +93,7 @@ class WorkerProcess:
             **self.env,
             "BADBUZZ_DATA_DIR": str(self.workdir / "data"),
             "BADBUZZ_WEB_PORT": str(self.web_port),
+            "BADBUZZ_NOTIFY_METRICS_PORT": str(self.web_port),
             "BADBUZZ_WEB_HOST": "127.0.0.1",
             "PYTHONPATH": os.pathsep.join(str(path) for path in self.python_path),
         }
@@ -82,7 +101,7 @@ class WorkerProcess:
             del env["BADBUZZ_DATA_DIR"]
         log = (self.workdir / "worker.log").open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "stream.cli", "worker"],
+            [sys.executable, "-m", "stream.cli", self.command],
             cwd=self.cwd or self.workdir,
             env=env,
             stdout=log,
@@ -183,12 +202,15 @@ def tweet_payload(tweet_id: str, text: str, **extra: object) -> tuple[bytes, byt
 
 
 def wrong_prediction_report(tweet_id: str, **extra: object) -> tuple[bytes, bytes]:
-    """A user's feedback that a tweet scored positive was not."""
+    """A user's feedback that a tweet scored positive was not, each tweet's from its own
+    reporter, written by a trusted application."""
     report = {
         "tweet_id": tweet_id,
         "verdict": "wrong",
         "predicted_label": "positive",
         "text": "not a compliment at all",
+        "reporter": f"user-{tweet_id}",
+        "source": "kafka:User:support-app",
         **extra,
     }
     return tweet_id.encode(), json.dumps(report).encode()
@@ -227,3 +249,61 @@ class Collector:
 
     def close(self) -> None:
         self.consumer.close()
+
+
+# Hostile JSON for property tests, as raw text: some of it (an integer past Python's digit
+# limit, nesting past its recursion limit) Python cannot even build to serialise.
+HOSTILE_FRAGMENTS = (
+    "1" * 5_000,
+    "[" * 1_100 + "]" * 1_100,
+    '{"a":' * 1_100 + "1" + "}" * 1_100,
+    '"\\ud800"',
+    '"\\u0000\\u001b[2J\\u202e"',
+    '"9999-12-31T23:59:59-14:00"',
+    '"0001-01-01T00:00:00+14:00"',
+    '"Sun Mar 01 12:30:00 +9999 2026"',
+    "9.2e15",
+    "-1",
+    "1e400",
+    "-1e400",
+    "NaN",
+    "Infinity",
+    '"' + "x" * 5_000 + '"',
+    '"' + "a.a." * 1_000 + '"',
+)
+FIELDS = ("id", "text", "created_at", "user", "lang", "brand", "tweet_id", "verdict")
+FIELDS += ("corrected_label", "predicted_label", "reported_at", "comment")
+
+
+def _json_fragments() -> st.SearchStrategy[str]:
+    plain = st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(max_size=30),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+        max_leaves=6,
+    )
+    return st.one_of(plain.map(json.dumps), st.sampled_from(HOSTILE_FRAGMENTS))
+
+
+def json_object(pairs: dict[str, str]) -> bytes:
+    """A JSON object from its keys and their values' JSON text."""
+    return ("{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in pairs.items()) + "}").encode()
+
+
+hostile_fields = st.dictionaries(
+    st.sampled_from(FIELDS) | st.text(max_size=8), _json_fragments(), max_size=8
+)
+VALID_CORES = ({}, {"id": '"1"', "text": '"late again"'}, {"tweet_id": '"1"', "verdict": '"wrong"'})
+hostile_payloads = st.one_of(
+    st.binary(max_size=200),
+    _json_fragments().map(str.encode),
+    st.builds(
+        lambda core, fields: json_object({**core, **fields}),
+        st.sampled_from(VALID_CORES),
+        hostile_fields,
+    ),
+    hostile_fields.map(lambda fields: json_object(fields).decode().encode("utf-16")),
+)

@@ -10,6 +10,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,14 @@ from prometheus_client.metrics import MetricWrapperBase
 from stream.cli import build_parser
 from stream.observability import metrics
 from stream.settings import Settings
+from stream.web.auth import load_token
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
 GRAFANA_DIR = ROOT / "deploy" / "grafana"
 DASHBOARD_FILE = GRAFANA_DIR / "dashboards" / "badbuzz.json"
+SECRETS_DIR = ROOT / "deploy" / "secrets"
 DRIFT_GAUGES = {"badbuzz_drift_psi", "badbuzz_predicted_negative_share", "badbuzz_oov_token_rate"}
 REQUIRED_ALERTS = {
     "NegativeSentimentSpike",
@@ -127,7 +130,7 @@ def known_metric_names() -> set[str]:
         "summary": ("_sum", "_count", "_created", ""),
         "info": ("_info",),
     }
-    names = set(DRIFT_GAUGES)
+    names = set(DRIFT_GAUGES) | {metrics.CONSUMER_LAG.name}  # read from its source on scrape
     for collector in vars(metrics).values():
         if isinstance(collector, MetricWrapperBase):
             names.update(collector._name + suffix for suffix in suffixes[collector._type])
@@ -281,6 +284,156 @@ def test_no_two_services_publish_the_same_host_port() -> None:
     assert len(set(published)) == len(published), published
 
 
+# --- exposure and secrets (docs/security.md) -----------------------------------------------
+
+
+def test_every_published_port_is_on_the_loopback_interface_only() -> None:
+    for name, service in SERVICES.items():
+        for port in service.get("ports", []):
+            host_ip = port.get("host_ip") if isinstance(port, dict) else str(port)
+            assert str(host_ip).startswith("127.0.0.1:") or host_ip == "127.0.0.1", (name, port)
+
+
+def test_prometheus_lifecycle_api_and_grafana_anonymous_access_are_off() -> None:
+    for name, service in SERVICES.items():
+        assert not any("enable-lifecycle" in arg for arg in argv_of(service)), name
+        env = environment_of(service)
+        assert env.get("GF_AUTH_ANONYMOUS_ENABLED", "false").lower() == "false", name
+    grafana = environment_of(SERVICES["grafana"])
+    assert "GF_SECURITY_ADMIN_PASSWORD" not in grafana  # no password in the file itself
+    assert secret_file_of(SERVICES["grafana"], grafana["GF_SECURITY_ADMIN_PASSWORD__FILE"])
+
+
+def secret_file_of(service: dict[str, Any], container_path: str) -> Path:
+    """The host file behind a compose secret the service mounts at `container_path`."""
+    name = Path(container_path).name
+    assert container_path == f"/run/secrets/{name}", container_path
+    assert name in service.get("secrets", []), f"the service does not mount secret {name}"
+    return host_path(COMPOSE["secrets"][name]["file"])
+
+
+def test_every_worker_reads_its_web_token_from_a_secret_file() -> None:
+    for name, service in worker_services().items():
+        env = environment_of(service)
+        assert "BADBUZZ_WEB_TOKEN" not in env, name
+        token_file = secret_file_of(service, env["BADBUZZ_WEB_TOKEN_FILE"])
+        assert token_file.parent == SECRETS_DIR, name
+
+
+def test_the_secret_files_are_git_ignored() -> None:
+    for secret in COMPOSE["secrets"].values():
+        path = host_path(secret["file"])
+        assert path.parent == SECRETS_DIR
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", str(path)], cwd=ROOT, check=False, timeout=30
+        )
+        assert ignored.returncode == 0, f"{path} could be committed"
+
+
+def test_make_secrets_writes_usable_random_secrets_once(tmp_path: Path) -> None:
+    secrets_dir = tmp_path / "secrets"
+
+    def make_secrets() -> dict[str, str]:
+        subprocess.run(
+            ["make", "--no-print-directory", "-s", "secrets", f"SECRETS_DIR={secrets_dir}"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        return {f.name: f.read_text() for f in secrets_dir.iterdir()}
+
+    written = make_secrets()
+    assert set(written) == {Path(s["file"]).name for s in COMPOSE["secrets"].values()}
+    assert len(set(written.values())) == len(written)
+    assert secrets_dir.stat().st_mode & 0o777 == 0o700
+    token = load_token(Settings(web_token_file=secrets_dir / "web_token"))
+    assert token is not None and len(token) >= 32
+    assert make_secrets() == written  # never overwritten
+
+
+# --- the image ------------------------------------------------------------------------------
+
+DOCKERFILE = ROOT / "Dockerfile"
+LOCK_FILE = ROOT / "requirements" / "runtime.lock"
+PINNED_BASE = re.compile(r"^[\w./-]+:\d+\.\d+\.\d+[\w.-]*@sha256:[0-9a-f]{64}$")
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    lines = [line.strip() for line in text.splitlines()]
+    return [
+        (line.split(None, 1)[0].upper(), line.split(None, 1)[1])
+        for line in lines
+        if line and not line.startswith("#")
+    ]
+
+
+def test_the_base_image_is_pinned_by_version_and_digest() -> None:
+    bases = [args.split()[0] for op, args in dockerfile_instructions() if op == "FROM"]
+    assert bases and all(PINNED_BASE.match(base) for base in bases), bases
+
+
+def test_the_image_runs_as_an_unprivileged_user_that_cannot_write_the_app() -> None:
+    instructions = dockerfile_instructions()
+    users = [args for op, args in instructions if op == "USER"]
+    assert users, "no USER: the worker would run as root"
+    user, _, group = users[-1].partition(":")
+    assert user not in {"root", "0"} and group not in {"root", "0"}, users[-1]
+    last_user = max(i for i, (op, _) in enumerate(instructions) if op == "USER")
+    assert all(op not in {"RUN", "COPY", "ADD"} for op, _ in instructions[last_user:])
+    assert not any("--chown" in args or "chown" in args.split() for _, args in instructions)
+    data_dir = next(
+        args.split("BADBUZZ_DATA_DIR=")[1].split()[0]
+        for op, args in instructions
+        if op == "ENV" and "BADBUZZ_DATA_DIR=" in args
+    )
+    assert any(
+        op == "RUN" and f"-o badbuzz -g badbuzz {data_dir}" in args for op, args in instructions
+    )
+
+
+def test_dependencies_are_installed_from_the_lock_with_hashes_and_nothing_else() -> None:
+    installs = [
+        args for op, args in dockerfile_instructions() if op == "RUN" and "pip install" in args
+    ]
+    locked, project = installs
+    assert "--require-hashes" in locked and "requirements/runtime.lock" in locked
+    assert "--only-binary=:all:" in locked
+    assert {"--no-deps", "--no-index", "--no-build-isolation"} <= set(project.split())
+
+
+def locked_versions() -> dict[str, str]:
+    """Each locked package's version, after checking it carries at least one hash."""
+    pins = re.findall(
+        r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+?)(?:\s*;[^\\]*)?\s*\\\n\s+--hash=sha256:[0-9a-f]{64}",
+        LOCK_FILE.read_text(),
+        flags=re.MULTILINE,
+    )
+    names = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==", LOCK_FILE.read_text(), re.MULTILINE)
+    assert len(pins) == len(names), "a locked package has no hash"
+    return {canonical(name): version for name, version in pins}
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_the_lock_pins_every_runtime_dependency_at_its_pyproject_version() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    locked = locked_versions()
+    for requirement in project["project"]["dependencies"]:
+        name, _, version = requirement.partition("==")
+        assert version, f"{requirement}: runtime dependencies are pinned with =="
+        assert locked.get(canonical(name)) == version, (
+            f"{requirement}: lock has {locked.get(canonical(name))}"
+        )
+    for build_requirement in project["build-system"]["requires"]:
+        name = re.split(r"[<>=!~ ]", build_requirement)[0]
+        assert canonical(name) in locked, f"{name} (build-system) is not in the lock"
+
+
 # --- Prometheus -----------------------------------------------------------------------------
 
 
@@ -431,3 +584,69 @@ def test_dashboard_queries_are_valid_promql(tmp_path: Path) -> None:
     rule_file = tmp_path / "dashboard_queries.yml"
     rule_file.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
     run_promtool("check", "rules", str(rule_file))
+
+
+# --- Alertmanager and the notifier ----------------------------------------------------------
+
+ALERTMANAGER_DIR = ROOT / "deploy" / "alertmanager"
+
+
+def test_alertmanager_groups_and_inhibits_by_labels_the_notifier_sends() -> None:
+    from schemas import Alert
+    from stream.notify.payload import episode_labels
+
+    config = load_yaml(ALERTMANAGER_DIR / "alertmanager.yml")
+    alert = Alert.model_validate(
+        {
+            "alert_id": "a",
+            "kind": "negative_sentiment",
+            "status": "raised",
+            "scope": "airparadis",
+            "window_start": "2026-03-01T12:00:00Z",
+            "window_end": "2026-03-01T12:05:00Z",
+            "count": 1,
+            "total": 1,
+            "share": 1.0,
+            "threshold": "t",
+            "raised_at": "2026-03-01T12:05:00Z",
+        }
+    )
+    sent = set(episode_labels(alert))
+    assert set(config["route"]["group_by"]) <= sent
+    for rule in config["inhibit_rules"]:
+        assert set(rule["equal"]) <= sent
+    receivers = {receiver["name"] for receiver in config["receivers"]}
+    for route in [config["route"], *config["route"]["routes"]]:
+        assert route["receiver"] in receivers
+
+
+def test_alertmanager_service_mounts_its_config_and_templates() -> None:
+    service = SERVICES["alertmanager"]
+    assert mount_source(service, "/etc/alertmanager/alertmanager.yml") == (
+        ALERTMANAGER_DIR / "alertmanager.yml"
+    )
+    config = load_yaml(ALERTMANAGER_DIR / "alertmanager.yml")
+    for pattern in config["templates"]:
+        folder = mount_source(service, str(Path(pattern).parent))
+        assert list(folder.glob(Path(pattern).name)), pattern
+    placeholders = set(
+        re.findall(r"__[A-Z_]+__", (ALERTMANAGER_DIR / "alertmanager.yml").read_text())
+    )
+    rendered = " ".join(argv_of(service))
+    assert all(placeholder in rendered for placeholder in placeholders)
+
+
+def test_notifier_service_posts_to_alertmanager_and_is_scraped() -> None:
+    notifier = SERVICES["notifier"]
+    assert argv_of(notifier) == ["badbuzz", "notify"]
+    env = environment_of(notifier)
+    host, port = re.fullmatch(r"http://([\w-]+):(\d+)/?", env["BADBUZZ_ALERTMANAGER_URL"]).groups()
+    assert host == "alertmanager" and int(port) in {c for _, c in published_ports(SERVICES[host])}
+    metrics_port = int(
+        env.get("BADBUZZ_NOTIFY_METRICS_PORT", Settings.model_fields["notify_metrics_port"].default)
+    )
+    jobs = {job["job_name"]: job for job in prometheus_config()["scrape_configs"]}
+    targets = {t for static in jobs["badbuzz-notify"]["static_configs"] for t in static["targets"]}
+    assert targets == {f"notifier:{metrics_port}"}
+    (alerting,) = prometheus_config()["alerting"]["alertmanagers"]
+    assert alerting["static_configs"][0]["targets"] == [f"alertmanager:{port}"]

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from training.data import DEFAULT_DATA_DIR, Example, data_hash, load_corpus
+from tests.support import TRAINING_DATA
+from training.data import Example, data_hash, load_corpus
 from training.retrain import dataset_v2, examples_from_rows, retrain
 from training.selection import Selection
 
@@ -15,15 +16,31 @@ LIMIT = 300
 
 def test_feedback_rows_become_examples_newest_per_tweet() -> None:
     rows = [
-        {"tweet_id": "1", "text": "late again", "label": "positive"},
-        {"tweet_id": "1", "text": "late again", "label": "negative"},
-        {"tweet_id": "2", "text": "no label"},
+        {"tweet_id": "1", "text": "late again", "label": "positive", "source": "http"},
+        {"tweet_id": "1", "text": "late again", "label": "negative", "source": "http"},
+        {"tweet_id": "2", "text": "no label", "source": "http"},
     ]
     assert examples_from_rows(rows) == [Example("late again", 0, "feedback")]
 
 
+def test_rows_from_unknown_sources_are_not_trained_on() -> None:
+    rows = [
+        {"tweet_id": "1", "text": "lost my bag", "label": "negative", "source": "http"},
+        {"tweet_id": "2", "text": "on time", "label": "positive", "source": "kafka:User:app"},
+        {"tweet_id": "3", "text": "forged praise", "label": "positive", "source": "unknown"},
+        {"tweet_id": "4", "text": "older worker's row", "label": "positive"},
+        {"tweet_id": "5", "text": "made up", "label": "positive", "source": "carrier-pigeon"},
+        # an unvouched row cannot overwrite a vouched one either
+        {"tweet_id": "1", "text": "lost my bag", "label": "positive", "source": "unknown"},
+    ]
+    assert examples_from_rows(rows) == [
+        Example("lost my bag", 0, "feedback"),
+        Example("on time", 1, "feedback"),
+    ]
+
+
 def test_dataset_v2_adds_feedback_to_training_only_and_never_a_frozen_row() -> None:
-    corpus = load_corpus(DEFAULT_DATA_DIR, limit=LIMIT)
+    corpus = load_corpus(TRAINING_DATA, limit=LIMIT)
     frozen_texts = {corpus.manual_test[0].text, corpus.calibration[0].text}
     new = Example("a brand new complaint about the lounge", 0, "feedback")
     v2, kept = dataset_v2(corpus, [new, *(Example(t, 1, "feedback") for t in frozen_texts)])
@@ -40,6 +57,7 @@ def poisoned(corpus_train: list[Example]) -> list[dict[str, str]]:
             "tweet_id": f"p{copy}-{n}",
             "text": e.text,
             "label": "positive" if e.label == 0 else "negative",
+            "source": "http",
         }
         for copy in range(2)
         for n, e in enumerate(corpus_train)
@@ -54,18 +72,18 @@ def test_a_better_challenger_is_promoted_and_a_worse_one_is_not(
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     configure(root=tmp_path / "mlflow")
-    train = load_corpus(DEFAULT_DATA_DIR, limit=LIMIT).train
+    train = load_corpus(TRAINING_DATA, limit=LIMIT).train
     bad = examples_from_rows(poisoned(train))
     gate = {"limit": LIMIT, "selection": Selection("validation.accuracy", 0.0, 0.0)}
 
-    first = retrain(bad, tmp_path / "v1", DEFAULT_DATA_DIR, **gate)
+    first = retrain(bad, tmp_path / "v1", TRAINING_DATA, **gate)
     assert first["promoted"] and first["champion_before"] is None
 
-    better = retrain([], tmp_path / "v2", DEFAULT_DATA_DIR, **gate)
+    better = retrain([], tmp_path / "v2", TRAINING_DATA, **gate)
     assert better["promoted"], better
     assert better["champion_before"] == first["challenger"]
 
-    worse = retrain(bad, tmp_path / "v3", DEFAULT_DATA_DIR, **gate)
+    worse = retrain(bad, tmp_path / "v3", TRAINING_DATA, **gate)
     assert not worse["promoted"], worse
     assert str(champion_version().version) == better["challenger"]
     assert worse["feedback_rows"] == len(bad) > 0

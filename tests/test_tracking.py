@@ -15,8 +15,9 @@ from model import SentimentModel
 from model.bundle import read_metadata
 from stream.serving import load_serving_model
 from stream.settings import Settings
+from tests.support import TRAINING_DATA
 from training.baseline import BaselineConfig, fit_linear, token_lists
-from training.data import DEFAULT_DATA_DIR, Example, load_corpus
+from training.data import Example, load_corpus
 from training.export import write_bundle
 from training.linear_tflite import cuckoo_tables, linear_tflite
 from training.plots import PLOTS
@@ -58,7 +59,7 @@ def test_only_fast_models_with_both_recalls_above_the_floor_can_serve() -> None:
 
 @pytest.mark.parametrize("sublinear_tf", [True, False])
 def test_baseline_litert_scores_match_sklearn(tmp_path: Path, sublinear_tf: bool) -> None:
-    corpus = load_corpus(DEFAULT_DATA_DIR, limit=400)
+    corpus = load_corpus(TRAINING_DATA, limit=300)
     config = BaselineConfig(min_df=1, sublinear_tf=sublinear_tf, serve_batch_size=16)
     labels = np.array([e.label for e in corpus.train])
     tokens = token_lists(corpus.train, config.max_len)
@@ -114,7 +115,7 @@ def test_tiny_run_is_tracked_registered_promoted_and_served(
     assert uri.startswith("sqlite:///") and uri.endswith("mlruns.db")
 
     result = run_all(
-        DEFAULT_DATA_DIR,
+        TRAINING_DATA,
         tmp_path / "work",
         tmp_path / "serve",
         tmp_path / "reports",
@@ -145,7 +146,7 @@ def test_tiny_run_is_tracked_registered_promoted_and_served(
     assert read_metadata(tmp_path / "work" / "baseline")["calibration"]["temperature"] > 0
     assert (tmp_path / "reports" / "baseline_roc_curve.png").exists()
 
-    corpus = load_corpus(DEFAULT_DATA_DIR, limit=300)
+    corpus = load_corpus(TRAINING_DATA, limit=300)
     source = tmp_path / "work" / "baseline"
     candidates = {
         "better": _crafted(source, tmp_path / "c1", "better", precision_positive=0.98),

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from model import SentimentModel
 from model.bundle import Vocabulary, read_encoder
 from model.wordpiece import WordPieceEncoder, tweet_text
-from training.data import DEFAULT_DATA_DIR, load_corpus
+from tests.support import TRAINING_DATA
+from training.data import load_corpus
 from training.minilm import l2_normalize, pretrained_dir, pretrained_minilm
 from training.teacher import load_teacher_scores
 from training.transformer import train_bundle
@@ -107,7 +108,13 @@ def test_keras_minilm_matches_the_packages_sentence_embeddings(encoder: WordPiec
 @pytest.mark.timeout(240)
 def test_tiny_frozen_encoder_run_writes_a_loadable_wordpiece_bundle(tmp_path: Path) -> None:
     teacher = tmp_path / "teacher.npz"
-    metadata = train_bundle(tmp_path / "bundle", limit=200, epochs=1, teacher_scores_out=teacher)
+    metadata = train_bundle(
+        tmp_path / "bundle",
+        data_dir=TRAINING_DATA,
+        limit=200,
+        epochs=1,
+        teacher_scores_out=teacher,
+    )
     model = SentimentModel.load(tmp_path / "bundle")
     assert model.version == metadata["version"]
     assert metadata["encoder"] == "wordpiece" and isinstance(model.vocabulary, WordPieceEncoder)
@@ -120,7 +127,7 @@ def test_tiny_frozen_encoder_run_writes_a_loadable_wordpiece_bundle(tmp_path: Pa
         "manual_test",
     }
     assert 0.0 <= metadata["metrics"]["manual_test"]["accuracy"] <= 1.0
-    scores = load_teacher_scores(teacher, load_corpus(DEFAULT_DATA_DIR, limit=200).train)
+    scores = load_teacher_scores(teacher, load_corpus(TRAINING_DATA, limit=200).train)
     assert scores.shape == (metadata["training_rows"],) and 0 < scores.mean() < 1
 
 

@@ -19,7 +19,6 @@ from sklearn.linear_model import LogisticRegression
 
 from model import SentimentModel, tokenize
 from training.data import (
-    DEFAULT_DATA_DIR,
     Corpus,
     Example,
     data_hash,
@@ -86,13 +85,16 @@ def fit_linear(
 def train_bundle(
     out_dir: Path,
     config: BaselineConfig = BaselineConfig(),
-    data_dir: Path = DEFAULT_DATA_DIR,
+    data_dir: Path | None = None,
     corpus: Corpus | None = None,
 ) -> dict[str, Any]:
     """Fit, export to TFLite, pick the threshold on validation, evaluate every held-out set
     through LiteRT, and write the bundle; returns its metadata (with validation metrics and
     the LiteRT/sklearn agreement on validation)."""
-    corpus = corpus or load_corpus(data_dir, config.limit)
+    if corpus is None:
+        if data_dir is None:
+            raise TypeError("train_bundle needs the data folder or an already loaded corpus")
+        corpus = load_corpus(data_dir, config.limit)
     train, validation = corpus.train, corpus.validation
     labels, weights = labels_and_weights(train, config.semeval_weight, label_dtype=np.int64)
     fit = fit_linear(token_lists(train, config.max_len), labels, weights, config)

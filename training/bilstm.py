@@ -21,7 +21,7 @@ import numpy as np
 
 from model import SentimentModel
 from model.wordpiece import WordPieceEncoder
-from training.data import DEFAULT_DATA_DIR, data_hash, labels_and_weights, load_corpus
+from training.data import data_hash, labels_and_weights, load_corpus
 from training.evaluate import best_threshold, evaluate, score_histogram
 from training.export import VOCAB_FILE, to_tflite, write_metadata, write_wordpiece_bundle
 from training.minilm import WEIGHTS_PACKAGE, pretrained_dir, pretrained_word_vectors
@@ -96,8 +96,8 @@ def folded_serving_model(
 
 def train_bundle(
     out_dir: Path,
+    data_dir: Path,
     config: BiLSTMConfig = BiLSTMConfig(),
-    data_dir: Path = DEFAULT_DATA_DIR,
     teacher_file: Path | None = None,
 ) -> dict[str, Any]:
     """Train, export to TFLite, pick the threshold on validation data, evaluate on every

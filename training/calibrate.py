@@ -24,7 +24,7 @@ from model import SentimentModel
 from model.bundle import read_metadata
 from model.calibration import FLOOR, Calibration
 from model.scorer import positive_share
-from training.data import DEFAULT_DATA_DIR, NEUTRAL, Corpus, Example, load_corpus, polar
+from training.data import NEUTRAL, Corpus, Example, load_corpus, polar
 from training.evaluate import best_threshold, classification_metrics, score_histogram
 from training.export import write_metadata
 
@@ -160,9 +160,7 @@ def bundle_metrics(model: SentimentModel, corpus: Corpus) -> dict[str, dict[str,
     return metrics
 
 
-def calibrate_bundle(
-    bundle: Path, data_dir: Path = DEFAULT_DATA_DIR, limit: int | None = None
-) -> dict[str, Any]:
+def calibrate_bundle(bundle: Path, data_dir: Path, limit: int | None = None) -> dict[str, Any]:
     """Fits the calibration, re-picks the threshold and drift reference on validation rows,
     re-measures every set and rewrites the bundle's metadata; returns it. `limit`: rows per
     source, for quick test runs."""

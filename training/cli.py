@@ -10,7 +10,6 @@ from pathlib import Path
 
 from stream.kafka import KafkaConnection
 from stream.settings import Settings
-from training.data import DEFAULT_DATA_DIR
 from training.selection import Selection
 
 
@@ -152,8 +151,8 @@ def add_train_commands(trainers: argparse._SubParsersAction) -> None:
     common.add_argument(
         "--data-dir",
         type=Path,
-        default=DEFAULT_DATA_DIR,
-        help="labelled tweets: sentiment140/ and semeval*/ (default: %(default)s)",
+        help="labelled tweets: sentiment140/ and semeval*/ (default: the training_data_dir "
+        "setting, BADBUZZ_TRAINING_DATA_DIR; see docs/data.md)",
     )
     common.add_argument("--limit", type=int, help="rows per source, for quick runs")
     selection = argparse.ArgumentParser(add_help=False)
@@ -311,4 +310,5 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str], settings: Settings) -> int:
     args = build_parser().parse_args(argv)
+    args.data_dir = args.data_dir or settings.training_data_dir
     return int(args.func(args, settings))

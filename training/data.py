@@ -1,4 +1,5 @@
-"""Labelled tweets from ../shared/data, split deterministically so test rows never train."""
+"""Labelled tweets from the training data folder (`Settings.training_data_dir`, docs/data.md),
+split deterministically so test rows never train."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import numpy as np
 
 from model.text import normalize
 
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SENTIMENT140_LABELS = {"0": 0, "4": 1}
 SEMEVAL_LABELS = {"negative": 0, "positive": 1}
 NEUTRAL = 2  # after the binary labels, so 0/1 keep their meaning everywhere
@@ -121,15 +121,13 @@ class Corpus:
         return [e for s in self.splits.values() for e in s.validation]
 
 
-def _first_rows(rows: list[Example], limit: int | None) -> list[Example]:
+def first_rows(rows: list[Example], limit: int | None) -> list[Example]:
     if limit is None:
         return rows
     return sorted(rows, key=lambda e: hashlib.sha256(e.text.encode()).digest())[:limit]
 
 
-def load_corpus(
-    data_dir: Path = DEFAULT_DATA_DIR, limit: int | None = None, neutral: bool = False
-) -> Corpus:
+def load_corpus(data_dir: Path, limit: int | None = None, neutral: bool = False) -> Corpus:
     """`limit` keeps the first rows of each source shuffled by a hash of the raw text (not
     the normalised one, which would cost seconds per call), for quick test runs.
 
@@ -144,12 +142,12 @@ def load_corpus(
         "sentiment140": load_sentiment140(data_dir / "sentiment140" / "train_sample_100k.csv.gz"),
         "semeval": load_semeval(data_dir / "semeval2017" / "train.csv.gz", neutral=neutral),
     }
-    sources = {name: _first_rows(rows, limit) for name, rows in sources.items()}
+    sources = {name: first_rows(rows, limit) for name, rows in sources.items()}
     manual = load_sentiment140(data_dir / "sentiment140" / "test_manual.csv", "manual_test")
     fractions = {"sentiment140": (0.05, 0.05), "semeval": (0.1, 0.1)}
     splits = {name: split(rows, *fractions[name]) for name, rows in sources.items()}
     by_split = {
-        name: _first_rows(load_semeval(semeval_2013, "semeval2013", name, neutral=True), limit)
+        name: first_rows(load_semeval(semeval_2013, "semeval2013", name, neutral=True), limit)
         for name in ("train", "dev", "test")
     }
     splits["semeval2013"] = Splits(

@@ -23,7 +23,7 @@ from sklearn.metrics import recall_score
 
 from model.scorer import positive_share
 from model.use_head import SHARED_ENCODER, USE_ENCODER, SentenceEncoder, softmax
-from training.data import DEFAULT_DATA_DIR, NEUTRAL, Example, csv_rows, polar, split_bucket
+from training.data import NEUTRAL, Example, csv_rows, polar, split_bucket
 from training.evaluate import classification_metrics
 
 CLASSES = ("negative", "neutral", "positive")
@@ -40,7 +40,7 @@ class FrenchData:
     xlmt_val: list[Example]
 
 
-def load_french(data_dir: Path = DEFAULT_DATA_DIR) -> FrenchData:
+def load_french(data_dir: Path) -> FrenchData:
     folder = data_dir / "french"
     rows = [
         Example(row["text"], CLASS_INDEX[row["label"]], "xlmt")
@@ -130,9 +130,7 @@ def route_into(bundle: Path, lang: str, directory: str) -> None:
     path.write_text(json.dumps(metadata, indent=2) + "\n")
 
 
-def train_french(
-    bundle: Path, data_dir: Path = DEFAULT_DATA_DIR, cache_dir: Path | None = None
-) -> dict[str, Any]:
+def train_french(bundle: Path, data_dir: Path, cache_dir: Path | None = None) -> dict[str, Any]:
     """Train, measure and write `<bundle>/fr`, routed from `bundle`."""
     data = load_french(data_dir)
     train_vectors = embeddings([e.text for e in data.train], cache_dir)

@@ -24,7 +24,7 @@ import numpy as np
 from model.bundle import read_metadata
 from model.wordpiece import WordPieceEncoder
 from training.bilstm import folded_serving_model
-from training.data import DEFAULT_DATA_DIR, NEUTRAL, Corpus, Example, data_hash, load_corpus
+from training.data import NEUTRAL, Corpus, Example, data_hash, load_corpus
 from training.export import VOCAB_FILE, to_tflite, write_metadata
 from training.minilm import pretrained_dir, pretrained_word_vectors
 
@@ -113,7 +113,7 @@ def train_neutral_detector(
 def build_three_class_bundle(
     base: Path,
     out_dir: Path,
-    data_dir: Path = DEFAULT_DATA_DIR,
+    data_dir: Path,
     config: NeutralConfig = NeutralConfig(),
 ) -> dict[str, Any]:
     """Copies the binary word-piece bundle `base`, adds a neutral detector trained here and

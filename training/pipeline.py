@@ -48,7 +48,7 @@ def train_bilstm(out_dir: Path, data_dir: Path, limit: int | None, epochs: int |
 
     config = BiLSTMConfig(epochs=epochs or BiLSTMConfig.epochs, limit=limit)
     teacher = out_dir.parent / TEACHER_FILE
-    return train_bundle(out_dir, config, data_dir, teacher if teacher.exists() else None)
+    return train_bundle(out_dir, data_dir, config, teacher if teacher.exists() else None)
 
 
 TRAINERS: dict[str, Trainer] = {

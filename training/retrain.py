@@ -3,7 +3,8 @@
 The challenger is trained on v2 and judged on the same frozen validation and test rows as
 the champion; the `champion` alias moves only if the challenger is strictly better by the
 configured metric (`promote_champion` is the gate). Feedback rows whose text is one of the
-frozen evaluation rows are dropped, so feedback can never leak a test tweet into training.
+frozen evaluation rows are dropped, so feedback can never leak a test tweet into training, and
+so are rows no writer vouched for (source `unknown` or none: see docs/security.md).
 """
 
 from __future__ import annotations
@@ -22,9 +23,19 @@ from training.selection import DEFAULT_SELECTION, Selection
 LABELS = {"negative": 0, "positive": 1}
 
 
+def vouched_for(row: dict[str, Any]) -> bool:
+    """Written by the web front (`http`, behind its token) or by an application that the
+    feedback topic's ACL lets write (`kafka:<principal>`)."""
+    source = row.get("source")
+    return isinstance(source, str) and (source == "http" or source.startswith("kafka:"))
+
+
 def examples_from_rows(rows: Iterable[dict[str, Any]]) -> list[Example]:
-    """Rows of tweets.feedback.labelled (`text`, `label`); the newest row per tweet wins."""
-    latest = {row["tweet_id"]: row for row in rows if row.get("label") in LABELS}
+    """Rows of tweets.feedback.labelled (`text`, `label`, `source`) that a writer vouched for;
+    the newest such row per tweet wins."""
+    latest = {
+        row["tweet_id"]: row for row in rows if row.get("label") in LABELS and vouched_for(row)
+    }
     return [Example(row["text"], LABELS[row["label"]], "feedback") for row in latest.values()]
 
 

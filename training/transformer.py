@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from model import SentimentModel
 from model.wordpiece import WordPieceEncoder
-from training.data import DEFAULT_DATA_DIR, data_hash, labels_and_weights, load_corpus
+from training.data import data_hash, labels_and_weights, load_corpus
 from training.evaluate import best_threshold, evaluate, score_histogram
 from training.export import VOCAB_FILE, to_tflite, write_metadata, write_wordpiece_bundle
 from training.minilm import MiniLM, pretrained_dir, pretrained_minilm
@@ -110,7 +110,7 @@ def _quantization_check(
 def train_bundle(
     out_dir: Path,
     *,
-    data_dir: Path = DEFAULT_DATA_DIR,
+    data_dir: Path,
     limit: int | None = None,
     epochs: int = TransformerConfig.epochs,
     max_len: int = 48,

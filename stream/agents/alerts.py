@@ -1,5 +1,6 @@
-"""<app>-signals: the detect step per signal, with its scope's state written through to the
-compacted state topic before the signal is committed (stream/alerts/store.py)."""
+"""<app>-signals: the detect step on batches of signal messages, the changed scopes' states
+written through to the compacted state topic before the signals are committed
+(stream/alerts/store.py)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from functools import partial
 import faust
 import structlog
 
+from schemas import AlertKind
 from stream.agents.handling import Handling, record_of
-from stream.alerts.detector import Observed
+from stream.alerts.detector import Admitted
 from stream.alerts.store import StateStore
 from stream.observability import metrics
-from stream.pipeline.signals import Signal
 from stream.records import RawRecord
 
 log = structlog.get_logger(__name__)
@@ -33,9 +34,12 @@ def add_alerts_agent(
             records, [generations[(r.partition, r.offset)] for r in records], store
         )
         await handling.deliver(detected.messages)
-        for signal, observed in detected.observed:
-            report(signal, observed)
-            handling.status.record_alerts(observed.alerts)
+        for kind, scope, admitted in detected.admitted:
+            report(kind, scope, admitted)
+        for alert in detected.alerts:
+            metrics.ALERTS.labels(kind=alert.kind.value, status=alert.status.value).inc()
+            log.warning("bad_buzz_alert", **json.loads(alert.model_dump_json()))
+        handling.status.record_alerts(detected.alerts)
 
     @app.agent(topic, name="detect")
     async def detect(stream: faust.StreamT) -> None:
@@ -50,28 +54,19 @@ def add_alerts_agent(
             await handling.handle("detect", [record_of(e) for e in events], apply)
 
 
-def report(signal: Signal, observed: Observed) -> None:
+def report(kind: AlertKind, scope: str, admitted: Admitted) -> None:
     """Metrics by alert kind only (scopes are unbounded); the scope goes to the logs."""
-    kind = signal.kind.value
-    metrics.EVENT_TIME_CLAMPED.labels(source="signals").inc(observed.clamped)
-    metrics.ALERT_DUPLICATES_DROPPED.labels(kind=kind).inc(observed.duplicates)
-    metrics.ALERT_LATE_DROPPED.labels(kind=kind).inc(len(observed.late))
-    for alert in observed.alerts:
-        metrics.ALERTS.labels(kind=alert.kind.value, status=alert.status.value).inc()
-        log.warning("bad_buzz_alert", **json.loads(alert.model_dump_json()))
-    if observed.repaired:
-        metrics.EVENT_TIME_CLAMPED.labels(source="alert_state").inc()
-        log.warning(
-            "alert_state_repaired", kind=kind, scope=signal.scope, reason="future_watermark"
-        )
-    if observed.late:
-        behind = [drop.behind_s for drop in observed.late]
+    metrics.EVENT_TIME_CLAMPED.labels(source="signals").inc(admitted.clamped)
+    metrics.ALERT_DUPLICATES_DROPPED.labels(kind=kind.value).inc(admitted.duplicates)
+    metrics.ALERT_LATE_DROPPED.labels(kind=kind.value).inc(len(admitted.late))
+    if admitted.late:
+        behind = [drop.behind_s for drop in admitted.late]
         log.warning(
             "late_events_dropped",
-            kind=kind,
-            scope=signal.scope,
-            dropped=len(observed.late),
+            kind=kind.value,
+            scope=scope,
+            dropped=len(admitted.late),
             max_behind_s=round(max(behind), 1),
             min_behind_s=round(min(behind), 1),
-            tweet_ids=[drop.tweet_id for drop in observed.late[:LOGGED_LATE_IDS]],
+            tweet_ids=[drop.tweet_id for drop in admitted.late[:LOGGED_LATE_IDS]],
         )

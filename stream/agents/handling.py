@@ -13,9 +13,10 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import faust
 import structlog
+from confluent_kafka import KafkaError
 
 from schemas import DeadLetter
-from stream.kafka.producer import OutputProducer
+from stream.kafka.producer import TOO_LARGE, OutputProducer
 from stream.observability import metrics
 from stream.pipeline.faults import (
     RetryPolicy,
@@ -23,12 +24,14 @@ from stream.pipeline.faults import (
     input_span,
     processing_failed_letter,
 )
-from stream.pipeline.intake import undecodable_batch_letter
+from stream.pipeline.intake import Rejection, dead_letter, undecodable_batch_letter
 from stream.pipeline.steps import Pipeline
 from stream.records import Outgoing, RawRecord, UndecodableBatch
 from stream.web import StatusBoard
 
 log = structlog.get_logger(__name__)
+OUTPUT_TOO_LARGE = "output_too_large"
+PRODUCE_FAILED = "produce_failed"
 
 
 def record_of(event: faust.EventT) -> RawRecord:
@@ -70,8 +73,49 @@ class Handling:
         await self.outputs.deliver(messages)
         self.count_dead_letters(letters)
 
+    def rejected_output_letters(self, message: Outgoing, error: KafkaError) -> list[Outgoing]:
+        """The dead letters of the inputs an output was made from, once Kafka refused that
+        output for good: the worker goes on and commits them, instead of retrying forever."""
+        reason = OUTPUT_TOO_LARGE if error.code() in TOO_LARGE else PRODUCE_FAILED
+        detail = (
+            f"{error.name()}: its {message.topic} message of {len(message.value)} bytes was "
+            f"refused ({error.str()})"
+        )
+        metrics.OUTPUTS_REJECTED.labels(topic=message.topic, error=error.name()).inc()
+        log.error(
+            "output_rejected",
+            topic=message.topic,
+            size=len(message.value),
+            error=error.name(),
+            inputs=input_span(message.inputs),
+        )
+        now = self.clock()
+        keep = self.settings.deadletter_payload_bytes
+        letters = [dead_letter(r, Rejection(reason, detail), keep, now) for r in message.inputs]
+        self.count_dead_letters(letters)
+        return self.pipeline.dead_letters(letters)
+
+    def within_limit(self, messages: Sequence[Outgoing]) -> list[Outgoing]:
+        """`messages`, each one larger than `max_output_bytes` replaced by its inputs' dead
+        letters before Kafka has to refuse it (in exactly-once mode a refusal would doom
+        the whole transaction)."""
+        limit = self.settings.max_output_bytes
+        bounded: list[Outgoing] = []
+        for message in messages:
+            if len(message.value) + len(message.key or b"") <= limit:
+                bounded.append(message)
+                continue
+            error = KafkaError(
+                KafkaError.MSG_SIZE_TOO_LARGE, f"larger than BADBUZZ_MAX_OUTPUT_BYTES ({limit})"
+            )
+            bounded += self.rejected_output_letters(message, error)
+        return bounded
+
     async def dead_letter_undecodable(self, batch: UndecodableBatch) -> None:
-        letter = undecodable_batch_letter(batch, self.clock())
+        letter = self.undecodable_letter(batch)
+        await self.deliver(self.pipeline.dead_letters([letter]), [letter])
+
+    def undecodable_letter(self, batch: UndecodableBatch) -> DeadLetter:
         log.error(
             "undecodable_batch_skipped",
             topic=batch.topic,
@@ -80,7 +124,7 @@ class Handling:
             last_offset=batch.last_offset,
             exc_info=batch.error,
         )
-        await self.deliver(self.pipeline.dead_letters([letter]), [letter])
+        return undecodable_batch_letter(batch, self.clock())
 
     async def handle(
         self,
@@ -90,6 +134,18 @@ class Handling:
     ) -> None:
         """Never raises for a bad input, so the caller's ack always follows a finished
         handling."""
+        letters = await self.handle_returning_letters(agent, records, handle)
+        if letters:
+            await self.deliver(self.pipeline.dead_letters(letters), letters)
+
+    async def handle_returning_letters(
+        self,
+        agent: str,
+        records: Sequence[RawRecord],
+        handle: Callable[[Sequence[RawRecord]], Awaitable[None]],
+    ) -> list[DeadLetter]:
+        """`handle`, retried and isolated; the dead letters of the inputs whose handling kept
+        raising are returned, for the caller to send with its other outputs."""
 
         def log_retry(error: Exception, attempt: int, delay_s: float) -> None:
             log.warning(
@@ -119,7 +175,6 @@ class Handling:
                     record, failure, self.settings.deadletter_payload_bytes, now
                 )
             )
-        if letters:
-            await self.deliver(self.pipeline.dead_letters(letters), letters)
         for topic, count in Counter(record.topic for record in records).items():
             metrics.MESSAGES_CONSUMED.labels(topic=topic).inc(count)
+        return letters

@@ -84,25 +84,36 @@ def scoring_consumer(
         """One batch, on the consumer's thread: what to produce, and what to count once the
         broker has it. A batch whose scoring keeps raising is scored input by input."""
         parts: list[Scored] = []
+        lag = {partition: left for (_, partition), left in consumer.lag.items()}
 
         async def score(batch: Sequence[RawRecord]) -> None:
-            parts.append(pipeline.score(batch))
+            parts.append(pipeline.score(batch, lag))
 
-        if records:
-            await handling.handle("score", records, score)
-        for batch in undecodable:
-            await handling.dead_letter_undecodable(batch)
+        if not records and not undecodable:  # an idle tick: the watermarks alone, so
+            # windows are decided as the clock moves on; nothing consumed, nothing to count
+            return HandledBatch(handling.within_limit(pipeline.score([], lag).messages))
+        letters = (
+            await handling.handle_returning_letters("score", records, score) if records else []
+        )
+        letters += [handling.undecodable_letter(batch) for batch in undecodable]
         metrics.MESSAGES_CONSUMED.labels(topic=settings.topic_raw).inc(len(undecodable))
         scored = merged(parts)
-        return HandledBatch(
-            scored.messages, lambda: observer.delivered(records, len(undecodable), scored)
-        )
 
-    return ScoringConsumer(
-        kafka.librdkafka(),
+        def delivered() -> None:
+            observer.delivered(records, len(undecodable), scored)
+            handling.count_dead_letters(letters)
+
+        # every output through the consumer's producer: in exactly-once mode, in the batch's
+        # transaction with its offsets
+        outgoing = handling.within_limit(scored.messages) + pipeline.dead_letters(letters)
+        return HandledBatch(outgoing, delivered)
+
+    consumer = ScoringConsumer(
+        # no record batch larger than an output may be: one the topic refuses would take
+        # its neighbours along, and in exactly-once mode doom the transaction
+        kafka.librdkafka({"message.max.bytes": settings.max_output_bytes}),
         topic=settings.topic_raw,
         group_id=settings.scoring_group_id,
-        legacy_group_id=settings.app_id,
         handle=handle_raw,
         batch_size=settings.batch_size,
         batch_wait_s=settings.batch_max_wait_ms / 1000,
@@ -113,7 +124,10 @@ def scoring_consumer(
         transactional_id=settings.scoring_transactional_id,
         on_failure=exit_for_a_restart,
         handler_threads=settings.scoring_threads,
+        on_rejected=handling.rejected_output_letters,
+        idle_tick_s=settings.alert_step_s / 2,
     )
+    return consumer
 
 
 def exit_for_a_restart(error: BaseException) -> None:
@@ -135,6 +149,7 @@ def merged(parts: Sequence[Scored]) -> Scored:
             dead_letters=[d for outcome in outcomes for d in outcome.dead_letters],
             clamped=sum(outcome.clamped for outcome in outcomes),
             model_p_positive=[p for outcome in outcomes for p in outcome.model_p_positive],
+            inputs=[r for outcome in outcomes for r in outcome.inputs],
         ),
         inference_s=sum(part.inference_s for part in parts),
         messages=[message for part in parts for message in part.messages],

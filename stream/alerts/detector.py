@@ -1,8 +1,10 @@
 """Raise once, stay quiet while the condition holds, resolve, cool down: per (kind, scope).
 
-Everything here is pure: observations in, alert messages out. Decisions use event time,
-so a replay raises the same alerts; the clock passed in (`now`) only stamps `raised_at` and
-bounds how far ahead of it an event time is believed.
+Everything here is pure. Observations are counted into a scope's buckets (`admit`); windows
+are decided when the input watermark passes their end (`evaluate`): every step boundary the
+watermark crosses, in event-time order, so the alerts do not depend on how the traffic was
+batched. The clock passed in (`now`) only stamps `raised_at` and bounds how far ahead of it
+an event time is believed.
 """
 
 from __future__ import annotations
@@ -13,8 +15,16 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from schemas import Alert, AlertExample, AlertKind, AlertStatus
+from schemas import Alert, AlertExample, AlertKind, AlertStatus, AlertTerm
 from stream.alerts.rules import AdaptiveNegativeRule, NegativeFeedbackRule, Rule
+from stream.alerts.terms import (
+    Term,
+    TermCounts,
+    dedupe_key,
+    distinctive_terms,
+    representative_examples,
+    tokens,
+)
 from stream.alerts.windows import (
     Admission,
     Observation,
@@ -26,16 +36,6 @@ from stream.alerts.windows import (
 from stream.settings import Settings
 
 
-def observed_history(window: ScopeWindow, spec: WindowSpec) -> WindowCounts:
-    """The trailing baseline, starting at the scope's oldest bucket in it: a scope first seen
-    ten minutes ago has ten minutes of history, not an hour of silence."""
-    baseline = window.baseline(spec)
-    oldest = min(
-        (b for b in window.buckets if baseline.start <= b < baseline.end), default=baseline.end
-    )
-    return replace(baseline, start=oldest)
-
-
 @dataclass
 class AlertState:
     active: bool = False
@@ -45,100 +45,119 @@ class AlertState:
 
 @dataclass
 class ScopeState:
-    """What a table keeps per (kind, scope): the window and whether an alert is open."""
+    """What a table keeps per (kind, scope): the window, whether an alert is open, and the
+    last step boundary its windows were evaluated at."""
 
     window: ScopeWindow = field(default_factory=ScopeWindow)
     alert: AlertState = field(default_factory=AlertState)
+    evaluated_to: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"window": self.window.to_dict(), "alert": asdict(self.alert)}
+        return {
+            "window": self.window.to_dict(),
+            "alert": asdict(self.alert),
+            "evaluated_to": self.evaluated_to,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> ScopeState:
         if not data:
             return cls()
-        return cls(ScopeWindow.from_dict(data["window"]), AlertState(**data["alert"]))
+        return cls(
+            ScopeWindow.from_dict(data["window"]),
+            AlertState(**data["alert"]),
+            data.get("evaluated_to"),
+        )
 
 
 @dataclass(frozen=True)
 class LateDrop:
     tweet_id: str
-    behind_s: float  # how far behind the watermark it was; more than the lateness allowance
+    behind_s: float  # how far behind the evaluated horizon it was
 
 
 @dataclass
-class Observed:
-    """What one call to `Detector.observe` did, for the caller's metrics and logs."""
+class Admitted:
+    """What one call to `Detector.admit` did, for the caller's metrics and logs."""
 
-    alerts: list[Alert] = field(default_factory=list)
+    counted: int = 0
     late: list[LateDrop] = field(default_factory=list)
     duplicates: int = 0
     clamped: int = 0
-    repaired: bool = False
 
 
 @dataclass(frozen=True)
 class Detector:
     kind: AlertKind
     rule: Rule
-    spec: WindowSpec = field(default_factory=WindowSpec)
-    cooldown_s: int = 600
+    spec: WindowSpec
+    cooldown_s: int
 
-    def observe(
+    def admit(
         self,
         state: ScopeState,
-        scope: str,
         observations: Iterable[Observation],
+        horizon: int | None,
         now: datetime,
-    ) -> Observed:
-        """Count the observations, then raise or resolve at most once for this scope.
-
-        Event times more than `spec.max_ahead_s` ahead of `now` are clamped to `now`, and a
-        state whose watermark is that far ahead (written before the clamp existed) is
-        repaired first: either would otherwise make every real event look late."""
+    ) -> Admitted:
+        """Count the observations whose windows are still to be evaluated (those before
+        `horizon`, the last boundary evaluated, are late). Event times more than
+        `spec.max_ahead_s` ahead of `now` are clamped to `now`."""
         now_t = now.timestamp()
-        observed = Observed(repaired=self._repair(state, now_t))
-        window_state = state.window
-        trusted = []
+        admitted = Admitted()
         for observation in observations:
             t = clamp_to_arrival(observation.t, now_t, self.spec.max_ahead_s)
             if t != observation.t:
-                observed.clamped += 1
+                admitted.clamped += 1
                 observation = replace(observation, t=t)
-            trusted.append(observation)
-        # in event-time order: a batch holds several partitions' tweets, each partition in
-        # its own order, and one partition's newest must not make another's older ones late
-        for observation in sorted(trusted, key=lambda o: o.t):
-            admission = window_state.add(self.spec, observation)
-            if admission is Admission.DUPLICATE:
-                observed.duplicates += 1
-            elif admission is Admission.LATE:
-                behind_s = window_state.watermark - observation.t
-                observed.late.append(LateDrop(observation.tweet_id, behind_s))
-        observed.alerts = self._decide(state, scope, now)
-        return observed
+            admission = state.window.add(self.spec, observation, horizon)
+            if admission is Admission.COUNTED:
+                admitted.counted += 1
+            elif admission is Admission.DUPLICATE:
+                admitted.duplicates += 1
+            else:
+                behind_s = (horizon or 0) - observation.t
+                admitted.late.append(LateDrop(observation.tweet_id, behind_s))
+        return admitted
 
-    def _repair(self, state: ScopeState, now_t: float) -> bool:
-        limit_t = now_t + self.spec.max_ahead_s
-        repaired = state.window.drop_future(self.spec, limit_t)
-        resolved = state.alert.resolved_at_t
-        if resolved is not None and resolved > limit_t:
-            state.alert.resolved_at_t = now_t  # the cooldown then runs from now
-            repaired = True
-        return repaired
+    def needs_evaluation(self, state: ScopeState) -> bool:
+        """Whether a window not yet evaluated can cross, or an open alert can resolve."""
+        return state.alert.active or state.window.pending(self.spec, state.evaluated_to)
 
-    def _decide(self, state: ScopeState, scope: str, now: datetime) -> list[Alert]:
-        if state.window.watermark == float("-inf"):
-            return []
-        window = state.window.current(self.spec)
-        crossed = self.rule.crossed(window, observed_history(state.window, self.spec))
-        event_now_t = state.window.watermark
-        if crossed and not state.alert.active and not self._cooling_down(state, event_now_t):
+    def evaluate(self, state: ScopeState, scope: str, upto: int, now: datetime) -> list[Alert]:
+        """Decide the window ending at every step boundary after the last one evaluated, up
+        to `upto`, in order. Windows holding nothing are skipped (nothing is not a bad buzz)
+        unless an alert is open."""
+        step, size = self.spec.step_s, self.spec.size_s
+        window = state.window
+        alerts: list[Alert] = []
+        after = state.evaluated_to
+        first = window.next_bucket(-(2**62)) if after is None else after
+        boundary = None if first is None else (first + step if after is None else after + step)
+        while boundary is not None and boundary <= upto:
+            if not state.alert.active:
+                holding = window.next_bucket(boundary - size)
+                if holding is None:
+                    break
+                boundary = max(boundary, holding + step)
+                if boundary > upto:
+                    break
+            alerts += self._decide(state, scope, boundary, now)
+            boundary += step
+        if after is None or upto > after:
+            state.evaluated_to = upto
+            window.roll_up(self.spec, upto)
+        return alerts
+
+    def _decide(self, state: ScopeState, scope: str, end: int, now: datetime) -> list[Alert]:
+        window = state.window.window(self.spec, end)
+        crossed = self.rule.crossed(window, state.window.history(self.spec, end))
+        if crossed and not state.alert.active and not self._cooling_down(state, end):
             state.alert = AlertState(active=True, alert_id=self._alert_id(scope, window))
             return [self._alert(state, scope, window, crossed, AlertStatus.RAISED, now)]
         if not crossed and state.alert.active:
             alert = self._alert(state, scope, window, "cleared", AlertStatus.RESOLVED, now)
-            state.alert = AlertState(active=False, alert_id=None, resolved_at_t=event_now_t)
+            state.alert = AlertState(active=False, alert_id=None, resolved_at_t=end)
             return [alert]
         return []
 
@@ -160,6 +179,8 @@ class Detector:
         status: AlertStatus,
         raised_at: datetime,
     ) -> Alert:
+        delay_s = max(0.0, raised_at.timestamp() - window.end)
+        terms, examples = what_it_is_about(window, state.window.terms, scope, self.spec.examples)
         return Alert(
             alert_id=state.alert.alert_id or self._alert_id(scope, window),
             kind=self.kind,
@@ -167,27 +188,58 @@ class Detector:
             scope=scope,
             window_start=datetime.fromtimestamp(window.start, tz=UTC),
             window_end=datetime.fromtimestamp(window.end, tz=UTC),
-            count=window.negatives,
+            count=round(window.negatives, 2),
             total=window.total,
             share=round(window.share, 4),
             threshold=threshold,
-            examples=[AlertExample(tweet_id=i, text=t) for i, t in window.examples],
+            examples=[AlertExample(tweet_id=i, text=t) for i, t in examples],
+            terms=[AlertTerm(term=t.term, z_score=t.z_score, count=t.count) for t in terms],
             raised_at=raised_at,
+            delay_s=round(delay_s, 1),
+            on_catch_up=delay_s > self.spec.lateness_s + self.spec.size_s,
         )
 
 
-def detectors_from(settings: Settings) -> dict[AlertKind, Detector]:
-    spec = WindowSpec(
+ALERT_TERMS = 5
+
+
+def what_it_is_about(
+    window: WindowCounts, usual: TermCounts, scope: str, quoted: int
+) -> tuple[list[Term], list[tuple[str, str]]]:
+    """The terms most distinctive of the window's complaints against the scope's usual ones
+    (retweets and near-copies counted once, the scope's own name left out), and the examples
+    that cover them best."""
+    bag = TermCounts()
+    seen = set()
+    for _, text in window.examples:
+        if (key := dedupe_key(text)) not in seen:
+            seen.add(key)
+            bag.add(tokens(text, scope))
+    terms = distinctive_terms(bag, usual, ALERT_TERMS)
+    examples = representative_examples(window.examples, [t.term for t in terms], quoted)
+    return terms, examples
+
+
+def window_spec_from(settings: Settings) -> WindowSpec:
+    return WindowSpec(
         size_s=settings.alert_window_s,
         step_s=settings.alert_step_s,
         lateness_s=settings.alert_lateness_s,
         baseline_s=settings.alert_baseline_s,
         examples=settings.alert_examples,
+        example_chars=settings.alert_example_chars,
+        max_examples=settings.alert_max_examples_kept,
         max_ahead_s=settings.event_time_max_ahead_s,
         max_ids=settings.alert_dedupe_max_ids,
     )
+
+
+def detectors_from(settings: Settings) -> dict[AlertKind, Detector]:
+    """Every alert default comes from Settings, here and nowhere else."""
+    spec = window_spec_from(settings)
     sentiment_rule = AdaptiveNegativeRule(
         min_negatives=settings.alert_min_negatives,
+        neutral_weight=settings.alert_neutral_weight,
         min_ratio=settings.alert_min_ratio,
         max_p_value=settings.alert_max_p_value,
         cold_start_negatives=settings.alert_cold_start_negatives,

@@ -17,9 +17,10 @@ class Rule(Protocol):
         """Why the window is a bad buzz, in words a reader of the alert follows, or None."""
 
 
-def poisson_upper_tail(count: int, mean: float) -> float:
+def poisson_upper_tail(count: float, mean: float) -> float:
     """P(X >= count) for X ~ Poisson(mean), summed in log space so large counts do not
-    overflow (scipy is not a worker dependency)."""
+    overflow (scipy is not a worker dependency); a fractional count is rounded up."""
+    count = math.ceil(count)
     if count <= 0:
         return 1.0
     if mean <= 0:
@@ -52,11 +53,12 @@ class AdaptiveNegativeRule:
     alerting on noise that is large relative to a tiny rate.
     """
 
-    min_negatives: int = 8
-    min_ratio: float = 3.0
-    max_p_value: float = 0.001
-    cold_start_negatives: int = 30
-    prior_s: int = 60
+    min_negatives: float
+    min_ratio: float
+    max_p_value: float
+    cold_start_negatives: int
+    prior_s: int
+    neutral_weight: float  # the measure's, to say in the alert what was counted
 
     def expected(self, window: WindowCounts, history: WindowCounts) -> float:
         window_s = window.end - window.start
@@ -82,18 +84,19 @@ class AdaptiveNegativeRule:
             else f"no history yet (cold-start floor {self.cold_start_negatives})"
         )
         return (
-            f"{count} negatives in {(window.end - window.start) / 60:g} min, "
+            f"complaint weight {count:.1f} (p_negative + {self.neutral_weight:g} x p_neutral "
+            f"over {window.total} tweets) in {(window.end - window.start) / 60:g} min, "
             f"{ratio:.1f}x the {expected:.1f} expected from {usual}, Poisson p={p_value:.1g} "
-            f"(fires at >= {self.min_negatives} negatives, >= {self.min_ratio:g}x expected "
+            f"(fires at >= {self.min_negatives:g}, >= {self.min_ratio:g}x expected "
             f"and p < {self.max_p_value:g})"
         )
 
 
 @dataclass(frozen=True)
 class NegativeFeedbackRule:
-    min_reports: int = 3
+    min_reports: int
 
     def crossed(self, window: WindowCounts, history: WindowCounts) -> str | None:
         if window.negatives >= self.min_reports:
-            return f"wrong-prediction reports>={self.min_reports}"
+            return f"wrong-prediction reports from >={self.min_reports} distinct reporters"
         return None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from confluent_kafka import KafkaError
 from pydantic import SecretStr
 
 from stream.settings import Settings
@@ -23,6 +24,15 @@ if TYPE_CHECKING:
 
 class KafkaAccessError(RuntimeError):
     """The brokers refused us (credentials, certificate, ACLs): retrying will not help."""
+
+
+class KafkaNotReady(RuntimeError):
+    """The brokers could not answer yet (starting, electing a leader, loading a group
+    coordinator, unreachable): the same request may succeed a moment later."""
+
+    def __init__(self, error: KafkaError, detail: str = "") -> None:
+        super().__init__(detail or error.str())
+        self.error = error
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,14 +22,51 @@ from stream.records import Outgoing
 log = structlog.get_logger(__name__)
 
 
-DeliveryReport = Callable[[KafkaError | None, Message], None]
+DeliveryReport = Callable[[KafkaError | None, Message | None], None]
+
+# Kafka's answers about one message that sending it again cannot change: it is too large for
+# the topic (or the client), or the broker refuses its content. Any other failure is retried.
+REJECTED = frozenset(
+    {
+        KafkaError.MSG_SIZE_TOO_LARGE,
+        KafkaError.INVALID_MSG_SIZE,
+        KafkaError.RECORD_LIST_TOO_LARGE,
+        KafkaError.INVALID_RECORD,
+        KafkaError.INVALID_MSG,
+        KafkaError.INVALID_TIMESTAMP,
+        KafkaError.POLICY_VIOLATION,
+        KafkaError.UNSUPPORTED_FOR_MESSAGE_FORMAT,
+        KafkaError._BAD_MSG,
+        KafkaError._INVALID_ARG,
+    }
+)
+TOO_LARGE = frozenset(
+    {KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.INVALID_MSG_SIZE, KafkaError.RECORD_LIST_TOO_LARGE}
+)
+
+
+def is_rejected(error: KafkaError) -> bool:
+    """This message can never be produced as it is (delivery reports carry no retriable
+    flag, so the codes decide)."""
+    return error.code() in REJECTED and not error.fatal()
+
+
+class OutputRejected(Exception):
+    """Kafka refused an output for good: the inputs it came from are to be dead-lettered."""
+
+    def __init__(self, message: Outgoing, error: KafkaError) -> None:
+        super().__init__(f"{error.name()}: {message.topic} message of {len(message.value)} bytes")
+        self.message = message
+        self.error = error
 
 
 def try_produce(
     producer: Producer, message: Outgoing, on_delivery: DeliveryReport | None = None
 ) -> bool:
     """Hands a message to librdkafka; False when its local queue is full, for the caller to
-    let it drain (in its own way: an event loop sleeps, a client thread polls) and retry."""
+    let it drain (in its own way: an event loop sleeps, a client thread polls) and retry.
+    A message librdkafka refuses at once (larger than `message.max.bytes`) is reported to
+    `on_delivery` like a broker's refusal; without one, `OutputRejected` is raised."""
     try:
         producer.produce(
             message.topic,
@@ -40,6 +77,13 @@ def try_produce(
         )
     except BufferError:
         return False
+    except KafkaException as exc:
+        error = exc.args[0]
+        if not is_rejected(error):
+            raise
+        if on_delivery is None:
+            raise OutputRejected(message, error) from exc
+        on_delivery(error, None)
     return True
 
 
@@ -90,6 +134,9 @@ class OutputProducer:
             fatal = next((error for _, error in failed if error.fatal()), None)
             if fatal is not None:
                 raise KafkaException(fatal)  # the producer is unusable: retrying cannot help
+            rejected = next(((m, e) for m, e in failed if is_rejected(e)), None)
+            if rejected is not None:  # the caller's handling dead-letters the input
+                raise OutputRejected(*rejected)
             PUBLISH_RETRIES.inc(len(failed))
             log.warning(
                 "publish_failed_retrying",
@@ -107,7 +154,7 @@ class OutputProducer:
         failed: list[tuple[Outgoing, KafkaError]] = []
         remaining = len(batch)
 
-        def report(message: Outgoing, error: KafkaError | None, _: Message) -> None:
+        def report(message: Outgoing, error: KafkaError | None, _: Message | None) -> None:
             nonlocal remaining
             if error is not None:
                 failed.append((message, error))

@@ -25,7 +25,6 @@ from typing import Literal
 
 import structlog
 from confluent_kafka import (
-    OFFSET_INVALID,
     Consumer,
     KafkaError,
     KafkaException,
@@ -35,7 +34,13 @@ from confluent_kafka import (
 )
 
 from stream.kafka.offsets import OffsetTracker, Partition
-from stream.kafka.producer import DeliveryReport, close_producer, try_produce
+from stream.kafka.producer import (
+    DeliveryReport,
+    OutputRejected,
+    close_producer,
+    is_rejected,
+    try_produce,
+)
 from stream.observability.metrics import PUBLISH_RETRIES
 from stream.records import Outgoing, RawRecord, UndecodableBatch
 
@@ -43,6 +48,8 @@ log = structlog.get_logger(__name__)
 
 Guarantee = Literal["at_least_once", "exactly_once"]
 BatchHandler = Callable[[list[RawRecord], list[UndecodableBatch]], Awaitable["HandledBatch"]]
+# What to send instead of an output Kafka refused for good: its inputs' dead letters.
+RejectedHandler = Callable[[Outgoing, KafkaError], list[Outgoing]]
 
 # Errors librdkafka attaches to one message it could not decode: that input is dead-lettered.
 UNDECODABLE = frozenset(
@@ -72,6 +79,8 @@ class _InFlight:
     then: Callable[[], None]
     remaining: int
     failed: list[Outgoing] = field(default_factory=list)
+    rejected: list[tuple[Outgoing, KafkaError]] = field(default_factory=list)
+    sent_alone: set[int] = field(default_factory=set)  # ids of refused outputs tried alone
 
 
 def record_of(message: Message) -> RawRecord:
@@ -116,7 +125,6 @@ class ScoringConsumer:
         *,
         topic: str,
         group_id: str,
-        legacy_group_id: str | None,
         handle: BatchHandler,
         batch_size: int,
         batch_wait_s: float,
@@ -127,17 +135,20 @@ class ScoringConsumer:
         transactional_id: str,
         on_failure: Callable[[BaseException], None],
         handler_threads: int = 1,
+        on_rejected: RejectedHandler = lambda message, error: [],
+        idle_tick_s: float | None = None,
     ) -> None:
-        self._client_config = client_config
         self._topic = topic
         self._group_id = group_id
-        self._legacy_group_id = legacy_group_id
         self._handle = handle
         self._batch_size = batch_size
         self._batch_wait_s = batch_wait_s
         self._depth = max_batches_in_flight
         self._exactly_once = guarantee == "exactly_once"
         self._on_failure = on_failure
+        self._on_rejected = on_rejected
+        self._idle_tick_s = idle_tick_s
+        self._last_handled = time.monotonic()
         # Batches handled side by side: the model runs without the GIL, so one batch's
         # inference overlaps the next one's parsing and tokenising (or the previous one's
         # transaction) on the second core. Outputs still go out in consumption order.
@@ -226,7 +237,7 @@ class ScoringConsumer:
                 self._producer.poll(0)
                 self._send_retries()
                 messages = self._next_batch()
-                if messages:
+                if messages or self._idle_tick_due():
                     self._process(messages, runner)
                 self._send_handled(wait=False)
                 self._measure_lag()
@@ -254,7 +265,17 @@ class ScoringConsumer:
             if len(messages) >= self._batch_size or time.monotonic() >= deadline:
                 return messages
 
+    def _idle_tick_due(self) -> bool:
+        """With nothing to read, the handler still runs every `idle_tick_s` on an empty batch
+        (the alert watermarks move on with the clock while the input is idle)."""
+        return (
+            self._idle_tick_s is not None
+            and bool(self.assigned)
+            and time.monotonic() - self._last_handled >= self._idle_tick_s
+        )
+
     def _process(self, messages: list[Message], runner: asyncio.Runner) -> None:
+        self._last_handled = time.monotonic()
         records: list[RawRecord] = []
         undecodable: list[UndecodableBatch] = []
         with_offsets: list[Message] = []
@@ -275,7 +296,7 @@ class ScoringConsumer:
                 raise KafkaException(error)
             else:
                 log.warning("input_consumer_error", topic=self._topic, error=error.str())
-        if not with_offsets:
+        if messages and not with_offsets:
             return
         ranges = offset_ranges(with_offsets)
         if self._handlers is None:
@@ -317,9 +338,11 @@ class ScoringConsumer:
             self._producer.poll(0.01)  # the local queue is full: let it drain
 
     def _delivered(
-        self, batch: _InFlight, message: Outgoing, error: KafkaError | None, _: Message
+        self, batch: _InFlight, message: Outgoing, error: KafkaError | None, _: Message | None
     ) -> None:
-        if error is not None:
+        if error is not None and is_rejected(error):
+            batch.rejected.append((message, error))
+        elif error is not None:
             batch.failed.append(message)
         batch.remaining -= 1
         if batch.remaining > 0:
@@ -331,20 +354,39 @@ class ScoringConsumer:
                 failed=len(batch.failed),
                 error=error.str() if error is not None else None,
             )
-            self._retry.append(batch)
+        if batch.failed or batch.rejected:
+            self._retry.append(batch)  # sent from the poll loop, not from this callback
             return
         self._finish(batch)
 
     def _send_retries(self) -> None:
+        """Failed outputs again after a pause. A refused one is sent once more alone: the
+        broker refuses a whole record batch for one message too large, so its neighbours
+        were refused with it. Refused alone, it is replaced by its inputs' dead letters
+        (what the handler makes of it: a refused dead letter is dropped)."""
         if not self._retry:
             return
-        time.sleep(0.5)
+        if any(batch.failed for batch in self._retry):
+            time.sleep(0.5)
         retry, self._retry = self._retry, []
         for batch in retry:
             pending, batch.failed = batch.failed, []
-            batch.remaining = len(pending)
+            alone = []
+            for message, error in batch.rejected:
+                if id(message) in batch.sent_alone:
+                    pending += self._on_rejected(message, error)
+                else:
+                    batch.sent_alone.add(id(message))
+                    alone.append(message)
+            batch.rejected = []
+            batch.remaining = len(pending) + len(alone)
+            if batch.remaining == 0:
+                self._finish(batch)
             for message in pending:
                 self._produce(message, partial(self._delivered, batch, message))
+            for message in alone:
+                self._produce(message, partial(self._delivered, batch, message))
+                self._producer.flush(30)
 
     def _finish(self, batch: _InFlight) -> None:
         self._open.remove(batch)
@@ -362,9 +404,14 @@ class ScoringConsumer:
         self._producer.begin_transaction()
         try:
             for message in handled.outgoing:
-                self._produce(message)
+                try:
+                    self._produce(message)
+                except OutputRejected as rejected:  # too large for the client itself
+                    for letter in self._on_rejected(message, rejected.error):
+                        self._produce(letter)
             metadata = self._consumer.consumer_group_metadata()
-            retrying(lambda: self._producer.send_offsets_to_transaction(offsets, metadata, 30))
+            if offsets:
+                retrying(lambda: self._producer.send_offsets_to_transaction(offsets, metadata, 30))
             retrying(lambda: self._producer.commit_transaction(60))
         except KafkaException as exc:
             error: KafkaError = exc.args[0]
@@ -409,37 +456,9 @@ class ScoringConsumer:
                 log.warning("commit_failed", error=exc.args[0].str())
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._start_where_the_legacy_group_stopped(consumer, partitions)
         consumer.incremental_assign(partitions)
         self.assigned |= {(p.topic, p.partition) for p in partitions}
         log.info("partitions_assigned", partitions=sorted(p.partition for p in partitions))
-
-    def _start_where_the_legacy_group_stopped(
-        self, consumer: Consumer, partitions: list[TopicPartition]
-    ) -> None:
-        """Until this release the input was read by the Faust group: a partition this group has
-        never committed starts at that group's committed offset, not at the log's beginning."""
-        if self._legacy_group_id is None:
-            return
-        fresh = [
-            p for p in consumer.committed(partitions, timeout=10) if p.offset == OFFSET_INVALID
-        ]
-        if not fresh:
-            return
-        legacy = Consumer({**self._client_config, "group.id": self._legacy_group_id})
-        try:
-            previous = {
-                (p.topic, p.partition): p.offset
-                for p in legacy.committed(fresh, timeout=10)
-                if p.offset >= 0
-            }
-        finally:
-            legacy.close()
-        for partition in partitions:
-            offset = previous.get((partition.topic, partition.partition))
-            if offset is not None:
-                partition.offset = offset
-                log.info("started_from_legacy_group", partition=partition.partition, offset=offset)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         keys = {(p.topic, p.partition) for p in partitions}
@@ -465,9 +484,9 @@ class ScoringConsumer:
         for tp in self._consumer.position(
             [TopicPartition(*partition) for partition in self.assigned]
         ):
-            if tp.offset < 0:
-                continue
-            _, high = self._consumer.get_watermark_offsets(tp, cached=True)
-            if high >= 0:
+            low, high = self._consumer.get_watermark_offsets(tp, cached=True)
+            if tp.offset < 0 and 0 <= low == high:  # nothing read because there is nothing
+                lag[(tp.topic, tp.partition)] = 0
+            elif tp.offset >= 0 and high >= 0:
                 lag[(tp.topic, tp.partition)] = max(0, high - tp.offset)
         self.lag = lag

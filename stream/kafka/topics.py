@@ -8,7 +8,12 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import NewTopic
 
 from stream.kafka import KafkaAccessError, KafkaConnection
-from stream.kafka.access import admin_client, cluster_metadata
+from stream.kafka.access import (
+    admin_client,
+    cluster_metadata,
+    kafka_error_of,
+    raise_connection_failure,
+)
 from stream.settings import Settings
 
 DENIED = {KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED}
@@ -44,12 +49,12 @@ def ensure_topics(
     for name, future in admin.create_topics(missing, operation_timeout=timeout).items():
         try:
             future.result(timeout=timeout)
-        except KafkaException as exc:
-            code = exc.args[0].code()
+        except (KafkaException, TimeoutError) as exc:
+            code = kafka_error_of(exc).code()
             if code in DENIED:
                 denied.append(name)
             elif code != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise RuntimeError(f"could not create topic {name}: {exc}") from exc
+                raise_connection_failure(failures, kafka, exc)
     if denied:
         raise KafkaAccessError(
             f"{kafka.principal} may not create (or see) topics {', '.join(sorted(denied))}: "
@@ -65,3 +70,13 @@ def ensure_badbuzz_topics(settings: Settings, kafka: KafkaConnection) -> None:
         settings.topic_replication_factor,
         compacted=[settings.topic_feedback_labelled, settings.topic_alert_state],
     )
+
+
+def partition_counts(
+    kafka: KafkaConnection, names: Iterable[str], timeout: float = 30.0
+) -> dict[str, int]:
+    """How many partitions each existing topic has, from the cluster's metadata."""
+    failures: list[str] = []
+    admin = admin_client(kafka, failures)
+    topics = cluster_metadata(admin, kafka, failures, timeout).topics
+    return {name: len(topics[name].partitions) for name in names if name in topics}

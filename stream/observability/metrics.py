@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram, Info
+from collections.abc import Callable, Iterator, Mapping
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client.core import GaugeMetricFamily
 
 from model.language import METRIC_LANGUAGES, OTHER
 from schemas import AlertKind, AlertStatus, FeedbackVerdict, Label
@@ -24,6 +27,12 @@ DEAD_LETTERS = Counter("badbuzz_dead_letters", "Inputs sent to the dead-letter t
 PUBLISH_RETRIES = Counter(
     "badbuzz_publish_retries", "Output messages sent again after a failed delivery."
 )
+OUTPUTS_REJECTED = Counter(
+    "badbuzz_outputs_rejected",
+    "Output messages Kafka refused for good (too large, invalid), whose inputs were "
+    "dead-lettered instead, by topic and error.",
+    ["topic", "error"],
+)
 BATCH_SIZE = Histogram(
     "badbuzz_batch_size", "Messages per micro-batch.", buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256)
 )
@@ -44,8 +53,7 @@ ALERTS = Counter("badbuzz_alerts", "Alert messages sent, by kind and status.", [
 EVENT_TIME_CLAMPED = Counter(
     "badbuzz_event_time_clamped",
     "Event times too far ahead of the clock, replaced by the arrival time, by where: "
-    "tweets/feedback at intake, signals in the alerts agent, alert_state when a stored "
-    "window was repaired.",
+    "tweets/feedback at intake, signals in the alerts agent.",
     ["source"],
 )
 ALERT_LATE_DROPPED = Counter(
@@ -58,12 +66,45 @@ ALERT_DUPLICATES_DROPPED = Counter(
     "Events whose tweet id (feedback: tweet id and user) the alert window had counted already.",
     ["kind"],
 )
-CLAMP_SOURCES = ("tweets", "feedback", "signals", "alert_state")
-CONSUMER_LAG = Gauge(
-    "badbuzz_consumer_lag",
-    "Messages between the worker's position and the end of each partition it owns.",
-    ["topic", "partition"],
-)
+CLAMP_SOURCES = ("tweets", "feedback", "signals")
+LagSource = Callable[[], Mapping[tuple[str, int], int]]
+
+
+class ConsumerLag:
+    """`badbuzz_consumer_lag`, read from the consumers' own measurements when it is scraped
+    (and by /status): no copy kept in a gauge, which a scrape could catch half-refreshed."""
+
+    name = "badbuzz_consumer_lag"
+    documentation = "Messages between the worker's position and the end of each partition it owns."
+
+    def __init__(self) -> None:
+        self._sources: tuple[LagSource, ...] = ()
+
+    def read_from(self, *sources: LagSource) -> None:
+        """Each source returns a whole map of the partitions it owns now."""
+        self._sources = sources
+
+    def current(self) -> dict[tuple[str, int], int]:
+        lag: dict[tuple[str, int], int] = {}
+        for source in self._sources:
+            lag.update(source())
+        return lag
+
+    def describe(self) -> list[GaugeMetricFamily]:
+        return [self._family()]
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = self._family()
+        for (topic, partition), lag in sorted(self.current().items()):
+            family.add_metric([topic, str(partition)], lag)
+        yield family
+
+    def _family(self) -> GaugeMetricFamily:
+        return GaugeMetricFamily(self.name, self.documentation, labels=["topic", "partition"])
+
+
+CONSUMER_LAG = ConsumerLag()
+REGISTRY.register(CONSUMER_LAG)
 DRIFT_PSI = Gauge(
     "badbuzz_drift_psi", "PSI of recent p_positive scores against the bundle's reference."
 )
@@ -82,6 +123,22 @@ LABEL_PRIOR = Gauge(
 LABEL_PRIOR_SCOPES = Gauge(
     "badbuzz_label_prior_scopes", "Brands whose probabilities are corrected to their own prior."
 )
+
+# `badbuzz notify` is its own process: its /metrics shows these only.
+NOTIFIER_REGISTRY = CollectorRegistry()
+NOTIFICATIONS = Counter(
+    "badbuzz_notifications",
+    "Alerts posted to a receiver (Alertmanager), by outcome: sent (accepted), retried (the "
+    "post failed and will be made again), failed (refused for good, not sent).",
+    ["receiver", "outcome"],
+    registry=NOTIFIER_REGISTRY,
+)
+NOTIFIER_ACTIVE_ALERTS = Gauge(
+    "badbuzz_notifier_active_alerts",
+    "Raised, unresolved alerts the notifier keeps alive in Alertmanager.",
+    registry=NOTIFIER_REGISTRY,
+)
+NOTIFICATION_OUTCOMES = ("sent", "retried", "failed")
 
 
 def declare_label_values(reasons: tuple[str, ...], input_topics: tuple[str, ...]) -> None:

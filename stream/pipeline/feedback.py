@@ -1,4 +1,10 @@
-"""User feedback: validated like tweets, counted for alerts, kept for retraining."""
+"""User feedback: validated like tweets, counted for alerts, kept for retraining.
+
+Whoever may write `tweets.feedback` is trusted to say who reported (`reporter`) and through
+what (`source`); what a report can do is bounded all the same: each reporter counts once
+towards an alert, users' labels weigh at most a fixed share of a live prior, and only reports
+with a source are trained on or move the prior (docs/security.md).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,14 @@ from stream.pipeline.scoring import record_time, trusted_time
 from stream.pipeline.signals import Signal, group_by_scope, scope_of
 from stream.records import RawRecord
 
+HTTP_SOURCE = "http"
+UNKNOWN_SOURCE = "unknown"
+TOKEN_HOLDER = "token-holder"  # the reporter of an HTTP report that names none
+NO_REPORTER = Rejection(
+    "no_reporter",
+    "reporter (or user) is required: the application writing the report must say who reported",
+)
+
 
 @dataclass
 class FeedbackOutcome:
@@ -25,6 +39,14 @@ class FeedbackOutcome:
     def signals(self) -> list[Signal]:
         """A report that a prediction was wrong is what the feedback window counts."""
         return group_by_scope(AlertKind.NEGATIVE_FEEDBACK, self.observations)
+
+    def known_labels(self) -> list[tuple[str, str]]:
+        """(scope, true label) of the reports with a source, for the live prior."""
+        return [
+            (scope_of(report.brand), report.true_label.value)
+            for _, report in self.accepted
+            if report.source is not None and report.true_label is not None
+        ]
 
 
 def process_feedback(
@@ -38,6 +60,8 @@ def process_feedback(
     outcome = FeedbackOutcome()
     for record in records:
         parsed = parse_message(record.value, Feedback, max_payload_bytes)
+        if not isinstance(parsed, Rejection) and parsed.reporter is None:
+            parsed = NO_REPORTER
         if isinstance(parsed, Rejection):
             outcome.dead_letters.append(dead_letter(record, parsed, deadletter_payload_bytes, now))
             continue
@@ -50,14 +74,23 @@ def process_feedback(
             negative=parsed.verdict is FeedbackVerdict.WRONG,
             tweet_id=parsed.tweet_id,
             text=parsed.text or parsed.comment or "",
-            reporter=parsed.user or "",  # the same user's report, delivered again, counts once
+            reporter=parsed.reporter,
         )
         outcome.observations.append((scope_of(parsed.brand), observation))
     return outcome
 
 
+def sent_over_http(report: Feedback) -> Feedback:
+    """The report as the web front writes it, after checking the caller's token: its source is
+    `http` whatever the body claims, and one naming no reporter is the token holder's."""
+    return report.model_copy(
+        update={"source": HTTP_SOURCE, "reporter": report.reporter or TOKEN_HOLDER}
+    )
+
+
 def labelled_example(feedback: Feedback) -> dict[str, Any] | None:
-    """A training row (text and the label users say is true), when the feedback has both."""
+    """A training row (text and the label users say is true), when the feedback has both;
+    marked with its source and reporter, so retraining can leave out what nobody vouched for."""
     label = feedback.true_label
     if feedback.text is None or label is None:
         return None
@@ -68,4 +101,6 @@ def labelled_example(feedback: Feedback) -> dict[str, Any] | None:
         "predicted_label": feedback.predicted_label.value if feedback.predicted_label else None,
         "verdict": feedback.verdict.value,
         "reported_at": feedback.reported_at.isoformat() if feedback.reported_at else None,
+        "source": feedback.source or UNKNOWN_SOURCE,
+        "reporter": feedback.reporter,
     }

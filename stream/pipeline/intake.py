@@ -31,6 +31,8 @@ REASONS = (
     "missing_text",
     "empty_text",
     "invalid_field",
+    "field_too_long",
+    "no_reporter",  # feedback only: stream/pipeline/feedback.py
     "undecodable_batch",
 )
 
@@ -53,6 +55,10 @@ def parse_message(value: bytes | None, schema: type[M], max_bytes: int) -> M | R
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         return Rejection("malformed_json", f"{exc.msg} at line {exc.lineno} col {exc.colno}")
+    except (ValueError, RecursionError) as exc:
+        # JSON that other parsers take and Python refuses, always the same way: an integer
+        # past Python's digit limit, nesting past its recursion limit
+        return Rejection("malformed_json", f"not parsable here: {_describe(exc)}")
     if not isinstance(document, dict):
         return Rejection("not_an_object", f"JSON {type(document).__name__}, expected an object")
     try:
@@ -68,6 +74,8 @@ def _rejection_from(exc: ValidationError) -> Rejection:
         f"{'.'.join(str(part) for part in err['loc'])}: {err['msg']}" for err in errors
     )
     first = errors[0]
+    if first["type"] == "string_too_long":
+        return Rejection("field_too_long", detail)
     if first["loc"] == ("text",):
         if first["type"] == "missing":
             return Rejection("missing_text", detail)

@@ -4,7 +4,9 @@ The model's probabilities are calibrated under its training prior (about 50/50),
 traffic it scores may be two thirds complaints: its threshold then misses negatives. EM
 prior re-estimation (Saerens, Latinne & Decaestecker 2002) finds the prior under which the
 re-weighted posteriors average to that prior; Bayes' rule then moves each posterior to it.
-Known labels (user feedback) enter the EM as rows whose responsibilities are fixed.
+Known labels (user feedback) are a second estimate, mixed in with at most a fixed share
+(`label_shift_max_feedback_share`): anyone allowed to send feedback can move a prior by at
+most that much, however many reports they send (docs/security.md).
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ def reweight(posteriors: np.ndarray, train_prior: np.ndarray, prior: np.ndarray)
 def em_prior(
     posteriors: np.ndarray,
     train_prior: np.ndarray,
-    labelled: np.ndarray | None = None,
     *,
     pseudo_count: float,
     start: np.ndarray | None = None,
@@ -46,20 +47,35 @@ def em_prior(
 ) -> np.ndarray:
     """The class prior that the traffic's posteriors agree with (MAP under a Dirichlet prior
     worth `pseudo_count` samples at the training prior, so a handful of scores barely move
-    it); `labelled` holds per-class counts of tweets whose class is known."""
-    known = np.zeros_like(train_prior) if labelled is None else labelled.astype(float)
+    it)."""
     anchor = pseudo_count * train_prior
-    total = len(posteriors) + known.sum() + pseudo_count
+    total = len(posteriors) + pseudo_count
     prior = train_prior.copy() if start is None else start.copy()
     if total <= 0:
         return prior
     for _ in range(max_iterations):
         responsibilities = reweight(posteriors, train_prior, prior).sum(axis=0)
-        updated = (responsibilities + known + anchor) / total
+        updated = (responsibilities + anchor) / total
         if np.abs(updated - prior).max() < tolerance:
             return updated
         prior = updated
     return prior
+
+
+def with_known_labels(
+    prior: np.ndarray, label_counts: np.ndarray, evidence: float, max_share: float
+) -> np.ndarray:
+    """`prior` (estimated on `evidence` scores and pseudo-counts) mixed with the class
+    frequencies of known labels, weighted by their share of all the evidence but never more
+    than `max_share`: no class's probability moves by more than `max_share`.
+
+    Known labels do not enter the EM itself: there, labels beside uninformative scores
+    decide the prior alone, whatever their number."""
+    labels = label_counts.sum()
+    if labels <= 0:
+        return prior
+    share = min(max_share, labels / (labels + evidence))
+    return (1 - share) * prior + share * label_counts / labels
 
 
 REFRESHES_PER_WINDOW = 20
@@ -74,11 +90,21 @@ class RollingPrior:
     was a fifth of the scoring time. Labels then follow a prior at most 250 scores old, out
     of the 5,000 it rests on."""
 
-    def __init__(self, train_prior: np.ndarray, window: int, pseudo_count: float) -> None:
+    def __init__(
+        self,
+        train_prior: np.ndarray,
+        window: int,
+        pseudo_count: float,
+        max_label_share: float = 0.0,
+    ) -> None:
         self.train_prior = train_prior
         self.pseudo_count = pseudo_count
-        self.prior = train_prior.copy()
-        self._scores = np.empty((window, len(train_prior)))
+        self.max_label_share = max_label_share
+        self.scores_prior = train_prior.copy()  # what the scores alone say
+        self.prior = train_prior.copy()  # that, with known labels mixed in
+        self._window = window
+        # grown as scores come: most of 10,000 brands score a handful, not a window's worth
+        self._scores = np.empty((0, len(train_prior)))
         self._next = 0
         self._filled = 0
         self._unrefreshed = 0
@@ -87,11 +113,17 @@ class RollingPrior:
 
     @property
     def samples(self) -> int:
-        return self._filled + len(self._labels)
+        """Scores held: labels do not count, so feedback cannot give a brand its own prior."""
+        return self._filled
 
     def add_scores(self, posteriors: np.ndarray) -> None:
-        window = len(self._scores)
+        window = self._window
         rows = posteriors[-window:]
+        wanted = min(window, self._filled + len(rows))
+        if len(self._scores) < wanted:  # still filling: the buffer's rows are its first ones
+            grown = np.empty((min(window, max(wanted, 2 * len(self._scores))), rows.shape[1]))
+            grown[: self._filled] = self._scores[: self._filled]
+            self._scores = grown
         self._scores[(self._next + np.arange(len(rows))) % window] = rows
         self._next = (self._next + len(rows)) % window
         self._filled = min(window, self._filled + len(rows))
@@ -106,20 +138,25 @@ class RollingPrior:
 
     def refresh(self) -> None:
         self._unrefreshed = 0
-        labelled = np.bincount(np.asarray(self._labels, dtype=int), minlength=len(self.train_prior))
-        self.prior = em_prior(
+        self.scores_prior = em_prior(
             self._scores[: self._filled],
             self.train_prior,
-            labelled,
             pseudo_count=self.pseudo_count,
-            start=self.prior,
+            start=self.scores_prior,
         )
+        self.mix_labels()
+
+    def mix_labels(self) -> None:
+        labelled = np.bincount(np.asarray(self._labels, dtype=int), minlength=len(self.train_prior))
+        evidence = self._filled + self.pseudo_count
+        self.prior = with_known_labels(self.scores_prior, labelled, evidence, self.max_label_share)
 
 
 class LabelShift:
     """One rolling prior for all traffic and one per busy scope (brand), at most
     `max_scopes` of them (least recently seen dropped). A scope uses its own estimate once
-    it holds `min_scope_samples`, the global one before."""
+    it holds `min_scope_samples`, the global one before. Known labels move an estimate by
+    at most `max_feedback_share` (none when it is 0)."""
 
     def __init__(
         self,
@@ -131,10 +168,12 @@ class LabelShift:
         min_scope_samples: int,
         max_scopes: int,
         pseudo_count: float,
+        max_feedback_share: float = 0.0,
     ) -> None:
         self.classes = tuple(classes)
         self.train_prior = np.asarray(train_prior, dtype=float)
-        self.overall = RollingPrior(self.train_prior, window, pseudo_count)
+        self.overall = RollingPrior(self.train_prior, window, pseudo_count, max_feedback_share)
+        self._max_feedback_share = max_feedback_share
         self._scope_window = scope_window
         self._min_scope_samples = min_scope_samples
         self._max_scopes = max_scopes
@@ -158,7 +197,9 @@ class LabelShift:
                 estimate.refresh_if_due()
 
     def observe_labels(self, labelled: Iterable[tuple[str, str]]) -> None:
-        """Add known (scope, class) pairs, e.g. from users' corrections."""
+        """Add known (scope, class) pairs, e.g. from users' corrections. They count for a
+        scope that scores already made an estimate for, never create one: reports naming made-up
+        brands cannot push real brands out of the `max_scopes` tracked."""
         with self._lock:
             by_scope: dict[str, list[int]] = {}
             for scope, label in labelled:
@@ -166,10 +207,11 @@ class LabelShift:
                     by_scope.setdefault(scope, []).append(self.classes.index(label))
             for scope, indices in by_scope.items():
                 self.overall.add_labels(indices)
-                self._scope(scope).add_labels(indices)
-                self._scope(scope).refresh()
+                if (estimate := self._scopes.get(scope)) is not None:
+                    estimate.add_labels(indices)
+                    estimate.mix_labels()
             if by_scope:
-                self.overall.refresh()
+                self.overall.mix_labels()
 
     def prior_for(self, scope: str) -> np.ndarray:
         with self._lock:
@@ -198,7 +240,12 @@ class LabelShift:
     def _scope(self, scope: str) -> RollingPrior:
         estimate = self._scopes.get(scope)
         if estimate is None:
-            estimate = RollingPrior(self.train_prior, self._scope_window, self._pseudo_count)
+            estimate = RollingPrior(
+                self.train_prior,
+                self._scope_window,
+                self._pseudo_count,
+                self._max_feedback_share,
+            )
             self._scopes[scope] = estimate
             if len(self._scopes) > self._max_scopes:
                 self._scopes.popitem(last=False)
@@ -218,4 +265,5 @@ def label_shift_from(settings: Settings, scorer: ScoresClasses) -> LabelShift | 
         min_scope_samples=settings.label_shift_min_scope_samples,
         max_scopes=settings.label_shift_max_scopes,
         pseudo_count=settings.label_shift_pseudo_count,
+        max_feedback_share=settings.label_shift_max_feedback_share,
     )

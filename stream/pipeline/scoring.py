@@ -41,6 +41,7 @@ class BatchOutcome:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     clamped: int = 0  # events whose claimed time was too far ahead of the clock
     model_p_positive: list[float] = field(default_factory=list)  # before correction, for drift
+    inputs: list[RawRecord] = field(default_factory=list)  # the record of each event
 
 
 def decide(classes: Sequence[str], probabilities: np.ndarray, threshold: float) -> list[Label]:
@@ -83,10 +84,15 @@ def corrected_to_live_prior(
 
 
 def record_time(record: RawRecord, now: datetime) -> datetime:
-    """When Kafka got the message, or now when the message has no timestamp."""
-    if record.timestamp is not None:
-        return datetime.fromtimestamp(record.timestamp, tz=UTC)
-    return now
+    """When Kafka got the message; `now` (arrival) when it has no usable timestamp: none,
+    negative (Kafka's -1 means none), not a number, or beyond what a datetime holds."""
+    seconds = record.timestamp
+    if seconds is None or not seconds >= 0:
+        return now
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return now
 
 
 def trusted_time(claimed: datetime, now: datetime, max_ahead_s: float) -> datetime:
@@ -136,6 +142,7 @@ def process_batch(
         claimed = tweet.created_at or record_time(record, now)  # when it happened, else sent
         trusted = trusted_time(claimed, now, event_time_max_ahead_s)
         outcome.clamped += trusted != claimed
+        outcome.inputs.append(record)
         if n in scores:
             scope, row, label = scores[n]
             scored = {

@@ -1,6 +1,6 @@
 """The worker's three steps as one object: Kafka records in, messages to produce out.
 
-scoring:  tweets.raw -> tweets.sentiment, tweets.deadletter, <app>-signals (keyed by scope)
+scoring:  tweets.raw -> tweets.sentiment, tweets.deadletter, <app>-signals (by scope's hash)
 feedback: tweets.feedback -> tweets.feedback.labelled, tweets.deadletter, <app>-signals
 detect:   <app>-signals -> <app>-alert-state (written first), alerts.badbuzz
 
@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
 
-from schemas import AlertKind, DeadLetter, Label
-from stream.alerts.detector import Detector, Observed, ScopeState, detectors_from
+from schemas import Alert, AlertKind, DeadLetter, Label
+from stream.alerts.detector import Admitted, ScopeState, detectors_from, window_spec_from
 from stream.alerts.store import StateStore
+from stream.alerts.watermarks import FEEDBACK_SOURCE, InputClock, Mark, ScoredEventTimes, raw_source
 from stream.pipeline.feedback import FeedbackOutcome, labelled_example, process_feedback
 from stream.pipeline.labelshift import LabelShift, label_shift_from
 from stream.pipeline.scoring import (
@@ -32,7 +32,15 @@ from stream.pipeline.scoring import (
     decide,
     process_batch,
 )
-from stream.pipeline.signals import GLOBAL_SCOPE, Signal, scope_of, sentiment_signals
+from stream.pipeline.signals import (
+    GLOBAL_SCOPE,
+    Signal,
+    SignalBatch,
+    routed,
+    scope_of,
+    sentiment_signals,
+    signal_partition,
+)
 from stream.records import Outgoing, RawRecord
 from stream.settings import Settings
 
@@ -62,30 +70,54 @@ class Predicted:
 
 @dataclass
 class Detected:
-    observed: list[tuple[Signal, Observed]]
-    messages: list[Outgoing]  # each touched scope's state write first, then the alerts
+    admitted: list[tuple[AlertKind, str, Admitted]]  # per scope the signals touched
+    alerts: list[Alert]
+    messages: list[Outgoing]  # the changed states first, then the alerts
 
 
-class ParsedStates:
-    """The scope states this worker wrote last, parsed: a state is read and written on every
-    signal, and parsing its JSON each time cost more than the detection. A stored value that is
-    not the one remembered (read back after a rebalance) is parsed again."""
+CLOCK_KEY = b"\x00input-clock"  # beside the scopes' states: the partition's watermarks
 
-    def __init__(self, capacity: int = 4096) -> None:
-        self._capacity = capacity
-        self._states: OrderedDict[tuple[int, bytes], tuple[bytes, ScopeState]] = OrderedDict()
 
-    def parsed(self, partition: int, key: bytes, stored: bytes | None) -> ScopeState:
-        remembered = self._states.get((partition, key))
-        if remembered is not None and stored is not None and remembered[0] is stored:
-            return remembered[1]
-        return ScopeState.from_dict(json.loads(stored) if stored else None)
+@dataclass
+class AlertPartition:
+    """One signals partition's alert state as this worker holds it in one group generation:
+    the input clock, the last boundary evaluated, and every scope's state, parsed once."""
 
-    def remember(self, partition: int, key: bytes, written: bytes, state: ScopeState) -> None:
-        self._states[(partition, key)] = (written, state)
-        self._states.move_to_end((partition, key))
-        if len(self._states) > self._capacity:
-            self._states.popitem(last=False)
+    store: StateStore
+    generation: int
+    clock: InputClock
+    horizon: int | None
+    states: dict[bytes, ScopeState]
+    pending: set[bytes] = field(default_factory=set)
+
+    @classmethod
+    def read(cls, store: StateStore, stored: dict[bytes, bytes], generation: int) -> AlertPartition:
+        meta = json.loads(stored[CLOCK_KEY]) if CLOCK_KEY in stored else {}
+        states = {
+            key: ScopeState.from_dict(json.loads(value))
+            for key, value in stored.items()
+            if key != CLOCK_KEY
+        }
+        return cls(
+            store,
+            generation,
+            InputClock.from_dict(meta.get("clock", {})),
+            meta.get("horizon"),
+            states,
+            set(states),  # which are pending is found at their first evaluation
+        )
+
+    def meta(self) -> bytes:
+        return json.dumps({"clock": self.clock.to_dict(), "horizon": self.horizon}).encode()
+
+
+def scope_key(kind: AlertKind, scope: str) -> bytes:
+    return f"{kind.value}|{scope}".encode()
+
+
+def parse_scope_key(key: bytes) -> tuple[AlertKind, str]:
+    kind, scope = key.decode().split("|", 1)
+    return AlertKind(kind), scope
 
 
 class Pipeline:
@@ -95,40 +127,66 @@ class Pipeline:
         scorer: TextScorer,
         clock: Callable[[], datetime],
         shift: LabelShift | None = None,
-        detectors: dict[AlertKind, Detector] | None = None,
+        topology: Topology | None = None,
     ) -> None:
         self.settings = settings
         self.scorer = scorer
         self.clock = clock
         self.shift = shift
-        self.detectors = detectors if detectors is not None else detectors_from(settings)
-        self._states = ParsedStates()
+        self.topology = topology or Topology(settings.topic_partitions, settings.topic_partitions)
+        self.detectors = detectors_from(settings)
+        self._spec = window_spec_from(settings)
+        self._scored_times = ScoredEventTimes()
+        self._reported_times = ScoredEventTimes()
+        self._partitions: dict[int, AlertPartition] = {}
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, scorer: TextScorer, clock: Callable[[], datetime]
+        cls,
+        settings: Settings,
+        scorer: TextScorer,
+        clock: Callable[[], datetime],
+        topology: Topology | None = None,
     ) -> Pipeline:
-        return cls(settings, scorer, clock, label_shift_from(settings, scorer))
+        return cls(settings, scorer, clock, label_shift_from(settings, scorer), topology)
 
-    def score(self, records: Sequence[RawRecord]) -> Scored:
+    def score(self, records: Sequence[RawRecord], lag: Mapping[int, int] | None = None) -> Scored:
         """Validate, score in one model call, and say what to send: events, dead letters, and
-        one signal per scope for the alert windows."""
+        the signals with each raw partition's watermark. `lag`: what is left to read of each
+        raw partition this worker reads (0: caught up, so idle)."""
         started = time.perf_counter()
+        now = self.clock()
         outcome = process_batch(
             records,
             self.scorer,
             self.shift,
             max_payload_bytes=self.settings.max_payload_bytes,
             deadletter_payload_bytes=self.settings.deadletter_payload_bytes,
-            now=self.clock(),
+            now=now,
             event_time_max_ahead_s=self.settings.event_time_max_ahead_s,
         )
         inference_s = time.perf_counter() - started
+        for event, record in zip(outcome.events, outcome.inputs, strict=True):
+            self._scored_times.observe(raw_source(record.partition), event.event_time.timestamp())
+        lag = lag or {}
+        marks = self._scored_times.marks(
+            map(raw_source, lag), {raw_source(p) for p, left in lag.items() if left == 0}
+        )
+        signals = sentiment_signals(
+            outcome.events, self.settings.alert_example_chars, self.settings.alert_neutral_weight
+        )
         topic = self.settings.topic_sentiment
+        by_partition: dict[int, list[RawRecord]] = {}
+        for event, record in zip(outcome.events, outcome.inputs, strict=True):
+            partition = signal_partition(scope_of(event.brand), self.topology.signal_partitions)
+            by_partition.setdefault(partition, []).append(record)
         messages = (
-            [Outgoing.of(topic, event.tweet_id, event) for event in outcome.events]
+            [
+                Outgoing.of(topic, event.tweet_id, event, (record,))
+                for event, record in zip(outcome.events, outcome.inputs, strict=True)
+            ]
             + self.dead_letters(outcome.dead_letters)
-            + self.signals(sentiment_signals(outcome.events))
+            + self.signals(signals, marks, now, by_partition)
         )
         return Scored(outcome, inference_s, messages)
 
@@ -143,20 +201,17 @@ class Pipeline:
 
     def record_feedback(self, records: Sequence[RawRecord]) -> FeedbackRecorded:
         """Valid reports become training rows and feedback signals; users' corrected labels
-        also feed the label-shift estimate."""
+        from a known source also feed the label-shift estimate, up to its bound."""
+        now = self.clock()
         outcome = process_feedback(
             records,
             max_payload_bytes=self.settings.max_payload_bytes,
             deadletter_payload_bytes=self.settings.deadletter_payload_bytes,
-            now=self.clock(),
+            now=now,
             event_time_max_ahead_s=self.settings.event_time_max_ahead_s,
         )
         if self.shift is not None:
-            self.shift.observe_labels(
-                (scope_of(report.brand), report.true_label.value)
-                for _, report in outcome.accepted
-                if report.true_label is not None
-            )
+            self.shift.observe_labels(outcome.known_labels())
         examples = [
             Outgoing(
                 self.settings.topic_feedback_labelled,
@@ -166,55 +221,144 @@ class Pipeline:
             for _, report in outcome.accepted
             if (example := labelled_example(report)) is not None
         ]
-        messages = (
-            examples + self.dead_letters(outcome.dead_letters) + self.signals(outcome.signals())
-        )
+        signals: list[Outgoing] = []
+        if outcome.observations:
+            for _, observation in outcome.observations:
+                self._reported_times.observe(FEEDBACK_SOURCE, observation.t)
+            marks = self._reported_times.marks([], {FEEDBACK_SOURCE})  # a side input: idle
+            signals = self.signals(
+                outcome.signals(), {FEEDBACK_SOURCE: marks[FEEDBACK_SOURCE]}, now
+            )
+        messages = examples + self.dead_letters(outcome.dead_letters) + signals
         return FeedbackRecorded(outcome, messages)
 
     async def detect(
         self, records: Sequence[RawRecord], generations: Sequence[int], store: StateStore
     ) -> Detected:
-        """Apply a batch of signals to their scopes' windows, each scope's observations
-        together, in event-time order. Each scope touched is written once: its new state is
-        to be delivered before the signals are committed, then any alert raised or resolved.
-        `generations`: each record's consumer-group generation, in which its partition's state
-        is current."""
-        by_scope: dict[tuple[int, bytes], list[Signal]] = {}
-        generation_of: dict[int, int] = {}
+        """Apply signal messages in order, per signals partition: count each message's
+        observations, move the partition's input clock on with its watermarks, then decide
+        every window whose end the watermark (less the lateness) has passed, boundary by
+        boundary. Each changed scope is written once: its new state is to be delivered
+        before the signals are committed, then any alert raised or resolved.
+        `generations`: each record's consumer-group generation, in which its partition's
+        state is current."""
+        now = self.clock()
+        admitted: dict[bytes, tuple[AlertKind, str, Admitted]] = {}
+        alerts: list[Alert] = []
+        changed: dict[int, set[bytes]] = {}
         for record, generation in zip(records, generations, strict=True):
-            signal = Signal.decode(record.value or b"")
-            key = f"{signal.kind.value}|{signal.scope}".encode()
-            by_scope.setdefault((record.partition, key), []).append(signal)
-            generation_of[record.partition] = max(
-                generation, generation_of.get(record.partition, 0)
-            )
-        touched: dict[tuple[int, bytes], ScopeState] = {}
-        observed: list[tuple[Signal, Observed]] = []
-        alerts: list[Outgoing] = []
-        for (partition, key), signals in by_scope.items():
-            states = await store.partition(partition, generation_of[partition])
-            state = self._states.parsed(partition, key, states.get(key))
-            first = signals[0]
-            outcome = self.detectors[first.kind].observe(
-                state,
-                first.scope,
-                [o for signal in signals for o in signal.observations],
-                self.clock(),
-            )
-            touched[(partition, key)] = state
-            observed.append((first, outcome))
-            topic = self.settings.topic_alerts
-            alerts += [Outgoing.of(topic, alert.scope, alert) for alert in outcome.alerts]
-        writes = []
-        for (partition, key), state in touched.items():
-            written = json.dumps(state.to_dict()).encode()
-            writes.append(store.put(partition, key, written))
-            self._states.remember(partition, key, written, state)
-        return Detected(observed, writes + alerts)
+            part = await self._partition(store, record.partition, generation)
+            batch = SignalBatch.decode(record.value or b"")
+            dirty = changed.setdefault(record.partition, set())
+            for signal in batch.signals:
+                key = scope_key(signal.kind, signal.scope)
+                state = part.states.setdefault(key, ScopeState())
+                outcome = self.detectors[signal.kind].admit(
+                    state, signal.observations, part.horizon, now
+                )
+                _merge(admitted, key, signal.kind, signal.scope, outcome)
+                part.pending.add(key)
+                dirty.add(key)
+            part.clock.update(batch.marks, batch.raw_partitions, batch.sent_at)
+            alerts += self._evaluate(part, dirty, now)
+        messages = []
+        for partition, keys in changed.items():
+            part = self._partitions[partition]
+            for key in keys:
+                value = json.dumps(part.states[key].to_dict(), ensure_ascii=False).encode()
+                messages.append(store.put(partition, key, value))
+            messages.append(store.put(partition, CLOCK_KEY, part.meta()))
+        topic = self.settings.topic_alerts
+        messages += [Outgoing.of(topic, alert.scope, alert) for alert in alerts]
+        return Detected(list(admitted.values()), alerts, messages)
+
+    async def _partition(
+        self, store: StateStore, partition: int, generation: int
+    ) -> AlertPartition:
+        part = self._partitions.get(partition)
+        if part is None or part.generation != generation or part.store is not store:
+            stored = await store.partition(partition, generation)
+            part = self._partitions[partition] = AlertPartition.read(store, stored, generation)
+        return part
+
+    def _evaluate(self, part: AlertPartition, dirty: set[bytes], now: datetime) -> list[Alert]:
+        """Windows up to the partition's new horizon, for the scopes that have any to decide;
+        the alerts in event-time order."""
+        watermark = part.clock.watermark(self.settings.alert_idle_grace_s)
+        if watermark is None:
+            return []
+        upto = self._spec.bucket_of(watermark - self._spec.lateness_s)
+        if part.horizon is not None and upto <= part.horizon:
+            return []
+        alerts: list[Alert] = []
+        for key in sorted(part.pending):
+            kind, scope = parse_scope_key(key)
+            detector, state = self.detectors[kind], part.states[key]
+            was_active = state.alert.active
+            raised = detector.evaluate(state, scope, upto, now)
+            if raised or state.alert.active != was_active:
+                dirty.add(key)
+            alerts += raised
+            if not detector.needs_evaluation(state):
+                part.pending.discard(key)
+        part.horizon = upto
+        return sorted(alerts, key=lambda alert: (alert.window_end, alert.scope))
 
     def dead_letters(self, letters: Sequence[DeadLetter]) -> list[Outgoing]:
         return [Outgoing.of(self.settings.topic_deadletter, None, letter) for letter in letters]
 
-    def signals(self, batch: Sequence[Signal]) -> list[Outgoing]:
+    def signals(
+        self,
+        signals: Sequence[Signal],
+        marks: Mapping[str, Mark],
+        now: datetime,
+        inputs: Mapping[int, list[RawRecord]] | None = None,
+    ) -> list[Outgoing]:
+        """`inputs`: the records each signals partition's observations were made from."""
         topic = self.settings.topic_signals
-        return [Outgoing(topic, signal.scope.encode(), signal.encode()) for signal in batch]
+        return [
+            Outgoing(
+                topic,
+                None,
+                value,
+                partition=partition,
+                inputs=tuple((inputs or {}).get(partition, ())),
+            )
+            for partition, value in routed(
+                signals,
+                marks,
+                raw_partitions=self.topology.raw_partitions,
+                sent_at=now.timestamp(),
+                partitions=self.topology.signal_partitions,
+                # under the worker's own output limit too, with room for the envelope
+                max_bytes=min(
+                    self.settings.alert_signal_max_bytes, self.settings.max_output_bytes // 2
+                ),
+            )
+        ]
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Partition counts the steps route by: the raw topic's (a watermark per partition) and
+    the signals topic's (a scope's partition)."""
+
+    raw_partitions: int
+    signal_partitions: int
+
+
+def _merge(
+    admitted: dict[bytes, tuple[AlertKind, str, Admitted]],
+    key: bytes,
+    kind: AlertKind,
+    scope: str,
+    outcome: Admitted,
+) -> None:
+    if key not in admitted:
+        admitted[key] = (kind, scope, outcome)
+        return
+    total = admitted[key][2]
+    total.counted += outcome.counted
+    total.duplicates += outcome.duplicates
+    total.clamped += outcome.clamped
+    total.late += outcome.late

@@ -20,8 +20,10 @@ from typing import Any
 from confluent_kafka import Producer
 
 from stream.kafka import KafkaConnection
+from stream.kafka.local import free_port
 from stream.kafka.topics import ensure_badbuzz_topics
 from stream.settings import Settings
+from stream.tools.notification_sink import NotificationSink
 from stream.tools.replay import produce_tweets, read_tweets
 from stream.tools.tail import format_line, tail
 
@@ -45,7 +47,16 @@ def run_demo(settings: Settings, tweets: Path, rate: float, settle_s: float = 20
         else:
             kafka = KafkaConnection(stack.enter_context(_local_broker()))
         ensure_badbuzz_topics(settings, kafka)
-        worker = stack.enter_context(_worker_process(kafka.bootstrap_servers))
+        worker = stack.enter_context(_badbuzz_process("worker", kafka.bootstrap_servers))
+        sink = stack.enter_context(NotificationSink(clock=lambda: datetime.now(UTC)))
+        stack.enter_context(
+            _badbuzz_process(
+                "notify",
+                kafka.bootstrap_servers,
+                BADBUZZ_ALERTMANAGER_URL=sink.url,
+                BADBUZZ_NOTIFY_METRICS_PORT=str(free_port()),
+            )
+        )
         stop = threading.Event()
         watcher = threading.Thread(
             target=tail,
@@ -67,16 +78,21 @@ def run_demo(settings: Settings, tweets: Path, rate: float, settle_s: float = 20
         angry = produce_tweets(burst(BURST_SIZE), kafka, settings.topic_raw, rate=rate * 2)
         expected = ordinary + angry + len(BAD_INPUTS)
         deadline = time.monotonic() + settle_s
-        while not tally.complete(expected) and time.monotonic() < deadline:
+        while not (tally.complete(expected) and sink.received) and time.monotonic() < deadline:
             if worker.poll() is not None:
                 print(f"the worker exited; see {DEMO_DIR / 'worker.log'}", flush=True)
                 break
             time.sleep(0.5)
         stop.set()
         watcher.join(5)
-        print("\nstopping the worker and the broker ...", flush=True)
+        print("\nstopping the worker, the notifier and the broker ...", flush=True)
     print(tally.summary(ordinary, angry, len(BAD_INPUTS)), flush=True)
-    return 0 if tally.complete(expected) else 1
+    print(
+        f"  notifications:    {len(sink.received)} received by the local stand-in for "
+        "Alertmanager (docs/notifications.md: routing them to e-mail and chat)",
+        flush=True,
+    )
+    return 0 if tally.complete(expected) and sink.received else 1
 
 
 class DemoTally:
@@ -167,7 +183,7 @@ def _produce_bad_inputs(kafka: KafkaConnection, topic: str) -> None:
 
 @contextmanager
 def _local_broker() -> Iterator[str]:
-    from stream.kafka.local import LocalKafka, free_port
+    from stream.kafka.local import LocalKafka
 
     shutil.rmtree(DEMO_DIR / "kafka", ignore_errors=True)
     kafka = LocalKafka(DEMO_DIR / "kafka", port=free_port())
@@ -180,21 +196,30 @@ def _local_broker() -> Iterator[str]:
 
 
 @contextmanager
-def _worker_process(bootstrap: str) -> Iterator[subprocess.Popen[bytes]]:
+def _badbuzz_process(
+    command: str, bootstrap: str, **settings: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`badbuzz worker` or `badbuzz notify`, logging to var/demo/<command>.log."""
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "BADBUZZ_DATA_DIR": str(DEMO_DIR / "worker"),
+        "BADBUZZ_DATA_DIR": str(DEMO_DIR / command),
+        # a demo's tweets are all on time: decide windows seconds after they end
+        "BADBUZZ_ALERT_LATENESS_S": "5",
+        "BADBUZZ_ALERT_STEP_S": "10",
+        "BADBUZZ_ALERT_IDLE_GRACE_S": "5",
+        **settings,
     }
-    with (DEMO_DIR / "worker.log").open("wb") as log:
+    log_path = DEMO_DIR / f"{command}.log"
+    with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "stream.cli", "worker"],
+            [sys.executable, "-m", "stream.cli", command],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        print(f"worker started (pid {process.pid}, log {DEMO_DIR / 'worker.log'})", flush=True)
+        print(f"{command} started (pid {process.pid}, log {log_path})", flush=True)
         try:
             yield process
         finally:

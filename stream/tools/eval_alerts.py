@@ -1,29 +1,33 @@
 """Would the model's labels raise the bad-buzz alerts that human labels raise?
 
-A labelled CSV (time, brand, text, human label) is replayed in event time through the same
-detector the worker runs, once with the human labels and once with the model's, and the
-two sets of alerts are matched by scope and overlapping window. No Kafka: the detector is
-pure, so a user can check it on their own traffic in seconds.
+A labelled CSV (time, brand, text, human label) is replayed through the worker's own
+pipeline (stream/pipeline/harness.py: scoring in the worker's batches, signals, watermarks,
+detection), once scored by the model and once by a stand-in that answers the human label,
+and the two sets of alerts are matched by scope and overlapping window. No Kafka, so a user
+can check it on their own traffic in seconds.
 """
 
 from __future__ import annotations
 
 import csv
-from collections import defaultdict
+import json
+from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 from pydantic import TypeAdapter
 
 from schemas import Alert, AlertStatus, Label
 from schemas.messages import Timestamp
-from stream.alerts.detector import Detector, ScopeState
-from stream.alerts.windows import Observation
-from stream.pipeline.labelshift import LabelShift
-from stream.pipeline.scoring import TextScorer, decide, score_texts
-from stream.pipeline.signals import scope_of
+from stream.pipeline.harness import run_pipeline
+from stream.pipeline.labelshift import label_shift_from
+from stream.pipeline.scoring import TextScorer
+from stream.pipeline.signals import GLOBAL_SCOPE, scope_of
+from stream.pipeline.steps import Pipeline
+from stream.settings import Settings
 
 TIMESTAMP = TypeAdapter(Timestamp)
 
@@ -33,7 +37,12 @@ class LabelledTweet:
     t: float
     scope: str
     text: str
-    human_negative: bool
+    label: str  # the human label: negative, neutral or positive
+    tweet_id: str
+
+    @property
+    def human_negative(self) -> bool:
+        return self.label == Label.NEGATIVE
 
 
 @dataclass(frozen=True)
@@ -42,7 +51,6 @@ class Columns:
     brand: str = "brand"
     text: str = "text"
     label: str = "label"
-    negative: str = "negative"
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,11 @@ class AlertComparison:
         return (self.candidate - self.added) / self.candidate if self.candidate else 1.0
 
 
+def _label(value: str) -> str:
+    label = value.strip().lower()
+    return label if label in set(Label) else Label.NEUTRAL.value
+
+
 def read_labelled_csv(path: Path, columns: Columns) -> list[LabelledTweet]:
     """Rows in event-time order; a blank brand counts under the global scope, as live."""
     with path.open(encoding="utf-8", newline="") as handle:
@@ -90,50 +103,87 @@ def read_labelled_csv(path: Path, columns: Columns) -> list[LabelledTweet]:
                 t=TIMESTAMP.validate_python(row[columns.time]).timestamp(),
                 scope=scope_of(row[columns.brand] or None),
                 text=row[columns.text] or "",
-                human_negative=row[columns.label].strip().lower() == columns.negative.lower(),
+                label=_label(row[columns.label]),
+                tweet_id=str(n),
             )
-            for row in reader
+            for n, row in enumerate(reader)
         ]
     return sorted(rows, key=lambda row: row.t)
 
 
-def model_negatives(
-    scorer: TextScorer, rows: Sequence[LabelledTweet], shift: LabelShift | None, batch_size: int
-) -> list[bool]:
-    """The worker's labels: batches in event-time order, each joining the live-prior
-    estimate before it is corrected, as in `stream.pipeline.scoring.process_batch`; each
-    tweet read by its language's model (a language no model reads: the bundle's own)."""
-    negatives: list[bool] = []
-    for start in range(0, len(rows), batch_size):
-        batch = rows[start : start + batch_size]
-        texts = [r.text for r in batch]
-        langs = scorer.languages_of(texts, [None] * len(texts))
-        _, corrected, _ = score_texts(scorer, texts, [r.scope for r in batch], shift, langs)
-        negatives += [
-            label is Label.NEGATIVE for label in decide(scorer.classes, corrected, scorer.threshold)
-        ]
-    return negatives
+class LabelScorer:
+    """A scorer that answers each tweet's human label with certainty: the pipeline then runs
+    as it does on the model's scores, so the human labels' alerts come from the same code."""
+
+    version = "human-labels"
+    threshold = 0.5
+    classes = ("negative", "neutral", "positive")
+    train_prior = np.full(3, 1 / 3)
+    language = "any"  # a human label reads every language: all of them count
+    languages = frozenset({language})
+
+    def __init__(self, rows: Sequence[LabelledTweet]) -> None:
+        self._labels: dict[str, deque[str]] = defaultdict(deque)
+        for row in rows:
+            self._labels[row.text].append(row.label)
+
+    def languages_of(self, texts: Sequence[str], claimed: Sequence[str | None]) -> list[str]:
+        return [self.language] * len(texts)
+
+    def version_of(self, lang: str) -> str:
+        return self.version
+
+    def predict_classes(
+        self, texts: Sequence[str], langs: Sequence[str] | None = None
+    ) -> np.ndarray:
+        rows = np.zeros((len(texts), len(self.classes)))
+        for n, text in enumerate(texts):
+            labels = self._labels[text]
+            label = labels.popleft() if len(labels) > 1 else labels[0]
+            rows[n, self.classes.index(label)] = 1.0
+        return rows
+
+
+def payloads(rows: Sequence[LabelledTweet]) -> list[tuple[bytes, bytes]]:
+    """The rows as `badbuzz replay --keep-timestamps` produces them: keyed by id."""
+    return [
+        (
+            row.tweet_id.encode(),
+            json.dumps(
+                {
+                    "id": row.tweet_id,
+                    "text": row.text,
+                    "brand": None if row.scope == GLOBAL_SCOPE else row.scope,
+                    "created_at": datetime.fromtimestamp(row.t, tz=UTC).isoformat(),
+                }
+            ).encode(),
+        )
+        for row in rows
+    ]
 
 
 def replay_alerts(
-    detector: Detector,
-    rows: Sequence[LabelledTweet],
-    negatives: Sequence[bool],
-    batch_s: float = 1.0,
+    settings: Settings, scorer: TextScorer, rows: Sequence[LabelledTweet], *, shift: bool = True
 ) -> list[Alert]:
-    """Raised alerts, feeding each scope's tweets in event-time batches of `batch_s` seconds
-    (the worker feeds a scope once per micro-batch)."""
-    batches: dict[tuple[str, int], list[Observation]] = defaultdict(list)
-    for n, (row, negative) in enumerate(zip(rows, negatives, strict=True)):
-        observation = Observation(row.t, negative, str(n), row.text if negative else "")
-        batches[(row.scope, int(row.t // batch_s))].append(observation)
-    states: dict[str, ScopeState] = defaultdict(ScopeState)
-    raised: list[Alert] = []
-    for (scope, _), observations in sorted(batches.items(), key=lambda item: item[0][1]):
-        at = datetime.fromtimestamp(observations[-1].t, tz=UTC)
-        alerts = detector.observe(states[scope], scope, observations, at).alerts
-        raised += [alert for alert in alerts if alert.status is AlertStatus.RAISED]
-    return raised
+    """The raised alerts of `pipeline_alerts`."""
+    alerts = pipeline_alerts(settings, scorer, rows, shift=shift)
+    return [alert for alert in alerts if alert.status is AlertStatus.RAISED]
+
+
+def pipeline_alerts(
+    settings: Settings, scorer: TextScorer, rows: Sequence[LabelledTweet], *, shift: bool = True
+) -> list[Alert]:
+    """The alerts the worker would send for these rows: the worker's pipeline (score in its
+    batches, signals, watermarks, detect) fed through the broker-less harness."""
+    end = datetime.fromtimestamp(rows[-1].t if rows else 0, tz=UTC)
+    pipeline = Pipeline(
+        settings,
+        scorer,
+        lambda: end,
+        label_shift_from(settings, scorer) if shift else None,
+    )
+    outputs = run_pipeline(pipeline, payloads(rows))
+    return [Alert.model_validate(a) for a in outputs.get(settings.topic_alerts, [])]
 
 
 def compare(reference: Iterable[Interval], candidate: Iterable[Interval]) -> AlertComparison:
@@ -146,9 +196,9 @@ def compare(reference: Iterable[Interval], candidate: Iterable[Interval]) -> Ale
 
 
 def evaluate(
-    detector: Detector, rows: Sequence[LabelledTweet], model_negative: Sequence[bool]
+    settings: Settings, scorer: TextScorer, rows: Sequence[LabelledTweet]
 ) -> tuple[AlertComparison, list[Alert], list[Alert]]:
     """The comparison, then the human labels' alerts and the model's."""
-    human = replay_alerts(detector, rows, [row.human_negative for row in rows])
-    model = replay_alerts(detector, rows, model_negative)
+    human = replay_alerts(settings, LabelScorer(rows), rows, shift=False)
+    model = replay_alerts(settings, scorer, rows)
     return compare(map(Interval.of, human), map(Interval.of, model)), human, model

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
 
+from model.text import MAX_TEXT_CHARS
 from schemas import Alert, Label
 from stream.pipeline.intake import Rejection
 from stream.pipeline.steps import Predicted
@@ -20,11 +21,14 @@ def _not_blank(text: str) -> str:
     return text
 
 
-NonBlankText = Annotated[StrictStr, AfterValidator(_not_blank)]
+# The model reads a text's first MAX_TEXT_CHARS characters: a longer one is refused here
+# rather than scored on a part the caller did not choose.
+NonBlankText = Annotated[StrictStr, Field(max_length=MAX_TEXT_CHARS), AfterValidator(_not_blank)]
 
 
 class PredictRequest(BaseModel):
-    """One text or a list of texts; blank texts are refused, as the stream dead-letters them."""
+    """One text or a list of texts; blank texts are refused, as the stream dead-letters them,
+    and so are texts longer than the model reads."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -133,9 +137,12 @@ def too_many_texts(request: PredictRequest, max_texts: int) -> Rejection | None:
 
 
 def http_status(rejection: Rejection) -> int:
-    """413 for size, 400 when the body is not JSON at all, 422 when it is but does not fit."""
+    """413 for size, 415 for a body not declared JSON, 400 when it is not JSON at all, 422
+    when it is but does not fit."""
     if rejection.reason == "oversized":
         return 413
+    if rejection.reason == "unsupported_media_type":
+        return 415
     if rejection.reason in {"empty_payload", "bad_encoding", "malformed_json"}:
         return 400
     return 422

@@ -37,17 +37,25 @@ def load_token(settings: Settings) -> bytes | None:
     return token.encode("utf-8")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Guard:
     token: bytes | None
 
+    def __repr__(self) -> str:
+        """Whether a token is set, never the token: a repr reaches logs and tracebacks."""
+        return f"Guard(token={'None' if self.token is None else '<hidden>'})"
+
     def refusal(self, authorization: str | None) -> str | None:
-        """Why a request with this Authorization header may not pass, or None if it may."""
+        """Why a request with this Authorization header may not pass, or None if it may.
+        aiohttp hands over a header that is not UTF-8 with its bytes as surrogates: they are
+        encoded as they stand (and never match a token, which is UTF-8), not refused by a
+        strict encoder (a 500)."""
         if self.token is None:
             return NO_TOKEN
         scheme, _, presented = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not presented:
             return "missing bearer token: send 'Authorization: Bearer <token>'"
-        if not hmac.compare_digest(presented.strip().encode("utf-8"), self.token):
+        presented_bytes = presented.strip().encode("utf-8", "surrogatepass")
+        if not hmac.compare_digest(presented_bytes, self.token):
             return "invalid bearer token"
         return None

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 
-from prometheus_client import Gauge
-
 from model import SentimentModel
 from schemas import Alert, AlertStatus, DeadLetter
+from stream.observability.metrics import ConsumerLag
 from stream.web.api import DeadLetterSummary, LagEntry, ModelStatus
 
 
 class StatusBoard:
-    """Recent throughput, open alerts and the last dead letters of this worker. The agents
-    and the web handlers share one event loop, so no lock is needed."""
+    """Recent throughput, open alerts and the last dead letters of this worker. The scoring
+    consumer's threads write here while the web handlers read on Faust's event loop: every
+    method holds the board's lock, and readers get copies."""
 
     def __init__(
         self,
@@ -31,17 +32,24 @@ class StatusBoard:
         self._dead_letters: deque[DeadLetter] = deque(maxlen=max_dead_letters)
         self._open_alerts: OrderedDict[tuple[str, str], Alert] = OrderedDict()
         self._max_open_alerts = max_open_alerts
+        self._lock = threading.Lock()
 
     def record_batch(self, consumed: int) -> None:
-        now = self._clock()
-        self._batches.append((now, consumed))
-        self._forget_before(now - self.throughput_window_s)
+        with self._lock:
+            now = self._clock()
+            self._batches.append((now, consumed))
+            self._forget_before(now - self.throughput_window_s)
 
     def record_dead_letters(self, letters: Iterable[DeadLetter]) -> None:
-        self._dead_letters.extend(letters)
+        with self._lock:
+            self._dead_letters.extend(letters)
 
     def record_alerts(self, alerts: Iterable[Alert]) -> None:
         """A raised alert stays open until its kind and scope are resolved."""
+        with self._lock:
+            self._record_alerts(alerts)
+
+    def _record_alerts(self, alerts: Iterable[Alert]) -> None:
         for alert in alerts:
             key = (alert.kind.value, alert.scope)
             if alert.status is AlertStatus.RESOLVED:
@@ -54,15 +62,20 @@ class StatusBoard:
 
     def tweets_per_s(self) -> float:
         """Over the window, or over the time since start when that is shorter."""
-        now = self._clock()
-        self._forget_before(now - self.throughput_window_s)
+        with self._lock:
+            now = self._clock()
+            self._forget_before(now - self.throughput_window_s)
+            consumed = sum(count for _, count in self._batches)
         span = min(self.throughput_window_s, now - self._started)
-        return sum(count for _, count in self._batches) / span if span > 0 else 0.0
+        return consumed / span if span > 0 else 0.0
 
     def open_alerts(self) -> list[Alert]:
-        return list(reversed(self._open_alerts.values()))
+        with self._lock:
+            return list(reversed(self._open_alerts.values()))
 
     def dead_letters(self) -> list[DeadLetterSummary]:
+        with self._lock:
+            letters = list(reversed(self._dead_letters))
         return [
             DeadLetterSummary(
                 reason=letter.reason,
@@ -72,7 +85,7 @@ class StatusBoard:
                 detail=letter.detail,
                 rejected_at=letter.rejected_at,
             )
-            for letter in reversed(self._dead_letters)
+            for letter in letters
         ]
 
     def _forget_before(self, cutoff: float) -> None:
@@ -80,21 +93,12 @@ class StatusBoard:
             self._batches.popleft()
 
 
-def lag_from(gauge: Gauge) -> list[LagEntry]:
-    """The lag the worker's timer last wrote to its Prometheus gauge, which stays the one
-    place lag is measured."""
-    return sorted(
-        (
-            LagEntry(
-                topic=sample.labels["topic"],
-                partition=int(sample.labels["partition"]),
-                lag=int(sample.value),
-            )
-            for family in gauge.collect()
-            for sample in family.samples
-        ),
-        key=lambda entry: (entry.topic, entry.partition),
-    )
+def lag_from(lag: ConsumerLag) -> list[LagEntry]:
+    """The lag Prometheus would scrape now, from the same source."""
+    return [
+        LagEntry(topic=topic, partition=partition, lag=value)
+        for (topic, partition), value in sorted(lag.current().items())
+    ]
 
 
 def model_status(scorer: SentimentModel) -> ModelStatus:

@@ -57,7 +57,7 @@ def test_a_signal_whose_handling_raises_is_dead_lettered_and_alerts_go_on(
     signals_topic = f"{env['BADBUZZ_APP_ID']}-signals"
     worker = start_worker(env)
     worker.wait_ready(timeout=90)
-    # keyed by the scope, so it sits on the partition the scope's real signals go to next
+    # every signals partition gets the watermarks, so any partition is one real signals go to
     produce(bootstrap, signals_topic, [(b"close", b'{"not": "a signal"}')])
     now = datetime.now(UTC)
     reports = [
@@ -81,7 +81,7 @@ def test_a_signal_whose_handling_raises_is_dead_lettered_and_alerts_go_on(
     assert poison["source_topic"] == signals_topic
     # 3 attempts alone, or 3 with the batch it came in and one more alone
     assert re.fullmatch(
-        rf"KeyError: 'kind' \(after [34] attempts; {re.escape(signals_topic)} partition "
+        rf"KeyError: 'rows' \(after [34] attempts; {re.escape(signals_topic)} partition "
         rf"{poison['partition']} offset {poison['offset']}\)",
         poison["detail"],
     ), poison["detail"]
@@ -101,7 +101,7 @@ def test_a_signal_whose_handling_raises_is_dead_lettered_and_alerts_go_on(
     assert (failed["agent"], failed["error_type"], failed["error_message"]) == (
         "detect",
         "builtins.KeyError",
-        "'kind'",
+        "'rows'",
     )
     assert failed["inputs"] == [
         f"{signals_topic}:{poison['partition']}:{poison['offset']}-{poison['offset']}"

@@ -31,6 +31,7 @@ def feedback(tweet_id: str) -> tuple[str, str]:
         "verdict": "wrong",
         "predicted_label": "positive",
         "text": "not a compliment at all",
+        "reporter": f"user-{tweet_id}",
     }
     return tweet_id, json.dumps(report)
 

@@ -34,7 +34,6 @@ def test_a_failure_inside_the_consumer_thread_is_reported_not_swallowed(
         KafkaConnection(bootstrap).librdkafka(),
         topic=topic,
         group_id=f"{unique_env['BADBUZZ_APP_ID']}-scoring",
-        legacy_group_id=None,
         handle=broken,
         batch_size=16,
         batch_wait_s=0.05,

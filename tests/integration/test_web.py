@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from model import SentimentModel
+from model.text import MAX_TEXT_CHARS
 from tests.support import Collector, WorkerProcess
 
 pytestmark = pytest.mark.integration
@@ -36,6 +37,8 @@ def wrong_report(n: int) -> dict[str, str]:
         "predicted_label": "positive",
         "text": "thanks for losing my bag, great job",
         "brand": "webscope",
+        "reporter": f"user-{n}",
+        "source": "kafka:User:not-the-web-front",  # the front stamps its own
     }
 
 
@@ -82,12 +85,17 @@ def test_predict_scores_texts_and_refuses_bad_bodies_with_the_reason(
         b'{"text": "   "}': (422, "empty_text"),
         b'{"text": "a", "texts": ["b"]}': (422, "invalid_field"),
         json.dumps({"texts": ["a"] * 65}).encode(): (422, "too_many_texts"),
+        json.dumps({"text": "a" * (MAX_TEXT_CHARS + 1)}).encode(): (422, "field_too_long"),
+        b"[" * 1_100 + b"]" * 1_100: (400, "malformed_json"),
         json.dumps({"text": "a" * MAX_BODY}).encode(): (413, "oversized"),
     }
     for body, (expected_status, reason) in bad.items():
         status, problem = post(worker, "/predict", body)
         assert (status, problem["error"]) == (expected_status, reason), body[:40]
         assert problem["detail"]
+    for headers in ({}, {"Content-Type": "text/plain"}):
+        status, problem = post(worker, "/predict", {"text": "fine"}, headers)
+        assert (status, problem["error"]) == (415, "unsupported_media_type")
 
     status, headers, page = worker.request("/")
     assert status == 200 and "badbuzz worker" in page and "predict-form" in page
@@ -97,7 +105,7 @@ def test_predict_scores_texts_and_refuses_bad_bodies_with_the_reason(
     assert {"/predict", "/feedback", "/status", "/metrics"} <= set(paths)
     for path, operations in paths.items():
         if "get" in operations:
-            assert worker.request(path)[0] in (200, 503), path  # /ready may still be 503
+            assert worker.request(path)[0] == 200, path  # ready: wait_ready saw it
 
 
 def test_feedback_needs_the_token_and_accepted_reports_raise_the_feedback_alert(
@@ -108,6 +116,8 @@ def test_feedback_needs_the_token_and_accepted_reports_raise_the_feedback_alert(
     worker.wait_ready()
 
     assert post(worker, "/feedback", wrong_report(0))[0] == 401
+    not_utf8 = {**JSON, "Authorization": "Bearer \xff\xfe"}  # sent as latin-1: bytes FF FE
+    assert post(worker, "/feedback", wrong_report(0), not_utf8)[0] == 401
     status, problem = post(worker, "/feedback", wrong_report(0), {**JSON, "Authorization": "x"})
     assert status == 401
     wrong_token = {**JSON, "Authorization": f"Bearer {TOKEN[:-1]}X"}
@@ -138,6 +148,7 @@ def test_feedback_needs_the_token_and_accepted_reports_raise_the_feedback_alert(
     rows = labelled.poll_until(lambda m: len(m) >= 3, timeout=60, alive=lambda: worker.alive)
     expected_rows = {(f"web-{n}", "negative") for n in range(3)}
     assert {(r["tweet_id"], r["label"]) for r in rows} == expected_rows
+    assert {(r["source"], r["reporter"]) for r in rows} == {("http", f"user-{n}") for n in range(3)}
     got = alerts.poll_until(lambda m: len(m) >= 1, timeout=60, alive=lambda: worker.alive)
     assert [(a["kind"], a["scope"], a["status"]) for a in got] == [
         ("negative_feedback", "webscope", "raised")

@@ -5,7 +5,13 @@ import pytest
 from prometheus_client import REGISTRY
 
 from stream.agents.scoring import export_label_prior
-from stream.pipeline.labelshift import LabelShift, RollingPrior, em_prior, reweight
+from stream.pipeline.labelshift import (
+    LabelShift,
+    RollingPrior,
+    em_prior,
+    reweight,
+    with_known_labels,
+)
 
 UNIFORM = np.array([0.5, 0.5])
 
@@ -50,18 +56,18 @@ def test_a_few_scores_barely_move_the_prior_and_none_leave_it_alone() -> None:
     assert em_prior(three_negatives, UNIFORM, pseudo_count=0.0)[0] > 0.99
 
 
-def test_known_labels_count_as_fixed_responsibilities() -> None:
-    # scores that say nothing leave the prior where the known labels put it
-    uninformative = np.full((300, 2), 0.5)
-    known = np.array([80, 20])
-    estimate = em_prior(uninformative, UNIFORM, known, pseudo_count=0.0)
-    assert estimate[0] == pytest.approx(0.8, abs=0.01)
-    # and known labels pull an estimate from scores towards what they say
-    scores = calibrated_scores(np.random.default_rng(5), 2000, 0.5)
-    alone = em_prior(scores, UNIFORM, pseudo_count=0.0)
-    pulled = em_prior(scores, UNIFORM, np.array([0, 2000]), pseudo_count=0.0)
-    assert alone[1] == pytest.approx(0.5, abs=0.03)
-    assert pulled[1] > alone[1] + 0.2
+def test_known_labels_pull_the_prior_by_their_share_of_the_evidence_up_to_the_cap() -> None:
+    scores_say = np.array([0.7, 0.3])
+    # 100 labels beside 900 scores and pseudo-counts: a tenth of the evidence
+    pulled = with_known_labels(scores_say, np.array([0, 100]), evidence=900, max_share=0.5)
+    assert pulled == pytest.approx([0.63, 0.37])
+    # 100,000 labels weigh no more than the cap
+    capped = with_known_labels(scores_say, np.array([0, 100_000]), evidence=900, max_share=0.1)
+    assert capped == pytest.approx([0.63, 0.37])
+    assert with_known_labels(scores_say, np.zeros(2), evidence=0, max_share=0.1) is scores_say
+    assert with_known_labels(scores_say, np.array([5, 5]), 10, max_share=0.0) == pytest.approx(
+        scores_say
+    )
 
 
 def test_the_rolling_window_forgets_old_traffic_and_keeps_fixed_memory() -> None:
@@ -76,7 +82,7 @@ def test_the_rolling_window_forgets_old_traffic_and_keeps_fixed_memory() -> None
     assert rolling.prior[0] == pytest.approx(0.8, abs=0.04)
     assert rolling.samples == 2000
     rolling.add_labels([0] * 5000)
-    assert rolling.samples == 4000
+    assert rolling.samples == 2000  # labels are not scores: they never make a scope "busy"
 
 
 def test_a_busy_brand_gets_its_own_prior_and_a_quiet_one_the_global_one() -> None:
@@ -103,9 +109,9 @@ def test_a_busy_brand_gets_its_own_prior_and_a_quiet_one_the_global_one() -> Non
     scopes = ["busy", "other"]
     corrected = shift.correct(scopes, np.array([[0.5, 0.5], [0.5, 0.5]]), shift.priors_for(scopes))
     assert corrected[0, 0] > 0.85 and corrected[1, 0] < 0.4
-    # feedback counts for the brand it is about; unknown class names are ignored
+    # feedback does not give a quiet brand its own prior; unknown class names are ignored
     shift.observe_labels([("quiet", "positive")] * 400 + [("quiet", "neutral")])
-    assert shift.prior_for("quiet")[1] > 0.8
+    assert shift.prior_for("quiet") is shift.overall.prior
     # at most max_scopes brands are tracked: the least recently seen one goes
     shift.observe(["new"], calibrated_scores(rng, 1, 0.5))
     assert shift.prior_for("busy") is shift.overall.prior
@@ -143,3 +149,49 @@ def test_the_prior_metrics_read_the_live_estimate_when_scraped() -> None:
     assert scraped("negative") == pytest.approx(shift.overall.prior[0])
     assert scraped("negative") > 0.8
     assert REGISTRY.get_sample_value("badbuzz_label_prior_scopes") == 1
+
+
+def shift_with_bound(max_feedback_share: float) -> LabelShift:
+    return LabelShift(
+        ("negative", "positive"),
+        UNIFORM,
+        window=5000,
+        scope_window=1000,
+        min_scope_samples=300,
+        max_scopes=3,
+        pseudo_count=100.0,
+        max_feedback_share=max_feedback_share,
+    )
+
+
+@pytest.mark.parametrize(
+    "traffic",
+    [
+        pytest.param(lambda rng: calibrated_scores(rng, 1000, 0.8), id="complaints"),
+        # scores that say nothing: in the EM, labels beside them would decide the prior alone
+        pytest.param(lambda rng: np.full((1000, 2), 0.5), id="uninformative"),
+    ],
+)
+def test_ten_thousand_forged_reports_move_a_brands_prior_by_at_most_the_bound(traffic) -> None:
+    bound = 0.1
+    shift = shift_with_bound(bound)
+    rng = np.random.default_rng(6)
+    scopes = ["air"] * 1000 + ["other"] * 1000
+    shift.observe(scopes, np.vstack([traffic(rng), calibrated_scores(rng, 1000, 0.5)]))
+    before = {scope: shift.prior_for(scope).copy() for scope in ("air", "quiet", "made-up")}
+    for _ in range(100):  # a hundred batches of a hundred forged reports each
+        shift.observe_labels([("air", "positive")] * 100 + [("made-up", "positive")])
+    for scope, prior in before.items():
+        moved = np.abs(shift.prior_for(scope) - prior).max()
+        assert moved <= bound + 1e-12, scope
+    assert np.abs(shift.prior_for("air") - before["air"]).max() > bound / 2  # it did pull
+    assert shift.prior_for("made-up") is shift.overall.prior
+    assert shift.scopes_with_own_prior == 2
+
+
+def test_with_no_share_feedback_leaves_the_prior_alone() -> None:
+    shift = shift_with_bound(0.0)
+    shift.observe(["air"] * 400, calibrated_scores(np.random.default_rng(7), 400, 0.7))
+    before = shift.prior_for("air").copy()
+    shift.observe_labels([("air", "positive")] * 1000)
+    assert shift.prior_for("air") == pytest.approx(before)

@@ -4,11 +4,14 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from schemas import Label
 from stream.pipeline.labelshift import LabelShift
-from stream.pipeline.scoring import process_batch
+from stream.pipeline.scoring import process_batch, record_time
 from stream.records import RawRecord
+from tests.support import hostile_payloads
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 MAX_AHEAD_S = 300
@@ -241,3 +244,33 @@ def test_a_batch_of_unsupported_languages_only_scores_nothing() -> None:
 
     assert [e.label for e in outcome.events] == [Label.UNSUPPORTED_LANGUAGE] * 2
     assert outcome.model_p_positive == []
+
+
+@pytest.mark.parametrize(
+    "timestamp", [9.2e12, -0.001, -1.0, float("nan"), float("inf"), -float("inf"), 1e300]
+)
+def test_a_kafka_timestamp_no_datetime_can_hold_means_arrival_time(timestamp: float) -> None:
+    """9.2e12 s is 9.2e15 ms, past year 9999; Kafka's -1 means no timestamp at all."""
+    assert record_time(record(0, None, timestamp), NOW) == NOW
+    [event] = run([record(0, tweet("t", "fine"), timestamp)]).events
+    assert event.event_time == NOW
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            hostile_payloads,
+            st.none() | st.floats() | st.sampled_from([9.2e12, -1.0, 0.0, 1_772_366_400.0]),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_any_batch_is_scored_or_dead_lettered_whole_and_every_output_can_be_produced(
+    batch: list[tuple[bytes, float | None]],
+) -> None:
+    outcome = run([record(n, value, timestamp) for n, (value, timestamp) in enumerate(batch)])
+    assert len(outcome.events) + len(outcome.dead_letters) == len(batch)
+    for message in (*outcome.events, *outcome.dead_letters):
+        message.model_dump_json()

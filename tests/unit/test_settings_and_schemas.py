@@ -37,6 +37,9 @@ def test_every_message_has_a_json_schema_with_its_required_fields() -> None:
     assert {"reason", "partition", "offset", "source_topic"} <= set(
         schemas["dead_letter"]["required"]
     )
+    alert = schemas["alert"]
+    assert {"terms", "examples"} <= set(alert["properties"])
+    assert set(alert["$defs"]["AlertTerm"]["required"]) == {"term", "z_score", "count"}
 
 
 @pytest.mark.parametrize(

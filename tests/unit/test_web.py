@@ -16,8 +16,10 @@ from stream.pipeline.intake import Rejection, parse_message
 from stream.pipeline.steps import Predicted
 from stream.records import UndecodableBatch
 from stream.settings import Settings
+from stream.web import register_web
 from stream.web.api import PredictRequest, http_status, predictions, too_many_texts
 from stream.web.auth import Guard, load_token
+from stream.web.handlers import ROUTES
 from stream.web.openapi import openapi_document
 from stream.web.status import StatusBoard
 
@@ -212,11 +214,13 @@ def test_an_alert_is_open_from_raised_until_resolved_and_the_list_is_bounded() -
 
 
 def test_openapi_documents_every_endpoint_and_which_ones_take_the_token() -> None:
-    document = openapi_document(Settings())
+    document = openapi_document(Settings(), ROUTES)
     assert document["openapi"].startswith("3.")
     paths = document["paths"]
     assert set(paths) == {
         "/",
+        "/static/page.js",
+        "/static/page.css",
         "/predict",
         "/feedback",
         "/status",
@@ -228,15 +232,50 @@ def test_openapi_documents_every_endpoint_and_which_ones_take_the_token() -> Non
     assert document["components"]["securitySchemes"]["bearerToken"]["scheme"] == "bearer"
     feedback = paths["/feedback"]["post"]
     assert feedback["security"] == [{"bearerToken": []}]
-    assert {"202", "400", "401", "413", "422"} <= set(feedback["responses"])
+    assert {"202", "400", "401", "413", "415", "422", "503"} == set(feedback["responses"])
+    assert "16384 bytes" in feedback["responses"]["413"]["description"]
+    assert "tweets.feedback" in feedback["summary"]
     assert paths["/predict"]["post"]["security"] == []
     schemas = document["components"]["schemas"]
     assert schemas["FeedbackVerdict"]["enum"] == ["wrong", "correct"]
     assert {"tweet_id", "verdict"} <= set(schemas["Feedback"]["required"])
     assert "label" in schemas["Prediction"]["properties"]
 
-    protected = openapi_document(Settings(web_protect_reads=True))["paths"]
+    protected = openapi_document(Settings(web_protect_reads=True), ROUTES)["paths"]
     for path, method in (("/predict", "post"), ("/metrics", "get"), ("/status", "get")):
         assert protected[path][method]["security"] == [{"bearerToken": []}], path
         assert "401" in protected[path][method]["responses"]
     assert protected["/health"]["get"]["security"] == []
+
+
+def test_the_guard_never_shows_its_token() -> None:
+    guard = Guard(TOKEN.encode())
+    for shown in (repr(guard), str(guard), f"{guard}", repr([guard])):
+        assert TOKEN not in shown and "token=<hidden>" in shown
+    assert repr(Guard(None)) == "Guard(token=None)"
+
+
+def test_the_guard_refuses_a_header_of_any_bytes_without_raising() -> None:
+    guard = Guard(TOKEN.encode())
+    for header in ("Bearer \udcff\udcfe", "Bearer \ud800", f"Bearer {TOKEN}\udce9", "\udcc3("):
+        assert guard.refusal(header) is not None
+
+
+def test_every_declared_route_is_served_and_documented_as_declared() -> None:
+    """One declaration (handlers.ROUTES): the server and /openapi.json both come from it."""
+    settings = Settings(web_token=TOKEN)
+    app = create_app(settings, KafkaConnection.from_settings(settings), ignore_undecodable)
+    register_web(app, settings, None, None, StatusBoard(), lambda: True)  # type: ignore[arg-type]
+    served = {
+        (route.resource.canonical, route.method.lower())
+        for route in app.web.web_app.router.routes()
+        if route.resource is not None and route.method in {"GET", "POST"}
+    }
+    declared = {(route.path, route.method) for route in ROUTES}
+    assert declared <= served
+    documented = {
+        (path, method)
+        for path, operations in openapi_document(settings, ROUTES)["paths"].items()
+        for method in operations
+    }
+    assert documented == declared

@@ -1,22 +1,19 @@
 """A single-node KRaft Kafka broker from the official jars, for tests, CI and the demo.
 
-There is no Docker engine on our machines, but Java and Maven are: Maven fetches the
-pinned Apache Kafka release once into a cache, and each broker runs as a plain `java`
-process with its data in a work directory, so a restart on the same directory keeps data.
+No Docker engine is needed: the pinned Apache Kafka jars are fetched once into a cache
+(jars.py), and each broker runs as a plain `java` process (java.py) with its data in a work
+directory, so a restart on the same directory keeps data.
 """
 
 from __future__ import annotations
 
 import base64
 import os
-import re
-import shutil
 import signal
 import socket
 import subprocess
 import time
 import uuid
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,23 +23,10 @@ from confluent_kafka.admin import AdminClient
 from pydantic import SecretStr
 
 from stream.kafka import KafkaConnection
+from stream.kafka.local.jars import PACKAGE_DIR, fetch_jars
+from stream.kafka.local.java import java_runtime
 from stream.kafka.local.tls import BrokerTls
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-
-
-def _pinned_version() -> str:
-    """The pom is the single place the Kafka version is pinned; read it from there."""
-    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
-    root = ET.parse(PACKAGE_DIR / "pom.xml").getroot()
-    for dep in root.iterfind("m:dependencies/m:dependency", ns):
-        if dep.findtext("m:artifactId", namespaces=ns) == "kafka_2.13":
-            return dep.findtext("m:version", namespaces=ns) or ""
-    raise RuntimeError("stream/kafka/local/pom.xml does not pin kafka_2.13")
-
-
-KAFKA_VERSION = _pinned_version()
-DEFAULT_CACHE = Path.home() / ".cache" / "badbuzz" / f"kafka-{KAFKA_VERSION}" / "libs"
 PID_FILE = "broker.pid"
 
 
@@ -58,42 +42,6 @@ def port_in_use(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _require(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        raise RuntimeError(
-            f"`{tool}` is not on PATH: the local Kafka broker needs Java 17+ and Maven"
-        )
-    return path
-
-
-def fetch_jars(cache_dir: Path | None = None) -> Path:
-    """Materialise the broker's classpath once; later calls return the cached folder."""
-    libs = cache_dir or DEFAULT_CACHE
-    marker = libs / ".complete"
-    if marker.exists():
-        return libs
-    _require("java")
-    command = [
-        _require("mvn"),
-        "-q",
-        "-B",
-        "-Dstyle.color=never",
-        "-f",
-        str(PACKAGE_DIR / "pom.xml"),
-        "dependency:copy-dependencies",
-        f"-DoutputDirectory={libs}",
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        output = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr).splitlines()
-        errors = [line for line in output if "[ERROR] " in line]
-        detail = "\n".join(errors[:2] or output[-30:])
-        raise RuntimeError(f"Maven could not fetch the Kafka {KAFKA_VERSION} jars:\n{detail}")
-    marker.touch()
-    return libs
-
-
 BROKER_JVM = ("-Xms256m", "-Xmx512m", "-XX:+UseG1GC")
 # a tool that runs for a second: no optimising JIT to warm up, no GC threads to start
 TOOL_JVM = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
@@ -101,7 +49,7 @@ TOOL_JVM = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
 
 def _java(libs: Path, jvm_options: tuple[str, ...]) -> list[str]:
     return [
-        _require("java"),
+        java_runtime().java,
         *jvm_options,
         "-Djava.awt.headless=true",
         f"-Dlog4j.configuration=file:{PACKAGE_DIR / 'log4j.properties'}",

@@ -1,12 +1,13 @@
 """A throwaway certificate authority and broker certificate, made with Java's `keytool`
-(it comes with the JDK the broker needs), for secured local brokers in tests."""
+(from the same Java runtime as the broker), for secured local brokers in tests."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from stream.kafka.local.java import java_runtime
 
 BROKER_DNAME = "CN=badbuzz-broker"
 HOST_NAMES = "SAN=dns:localhost,ip:127.0.0.1"
@@ -26,10 +27,9 @@ class BrokerTls:
 
 
 def _keytool(*args: str) -> None:
-    keytool = shutil.which("keytool")
-    if keytool is None:
-        raise RuntimeError("`keytool` is not on PATH: a TLS test broker needs a JDK")
-    result = subprocess.run([keytool, *args], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [java_runtime().keytool, *args], capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         raise RuntimeError(f"keytool {args[0]} failed: {result.stdout}{result.stderr}")
 

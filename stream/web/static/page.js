@@ -3,6 +3,7 @@
 "use strict";
 
 const REFRESH_MS = 2000;
+const EXAMPLE_CHARS = 280;  // as BADBUZZ_NOTIFY_EXAMPLE_CHARS: a quoted tweet stays short
 
 function byId(id) { return document.getElementById(id); }
 
@@ -39,6 +40,11 @@ function describeProblem(result) {
   return result.status + " " + (body.error || "") + ": " + (body.detail || "");
 }
 
+function cut(text, limit) {
+  const chars = Array.from(String(text));  // by code point: an emoji is not split in two
+  return chars.length <= limit ? chars.join("") : chars.slice(0, limit - 1).join("") + "…";
+}
+
 function renderAlert(alert) {
   const item = document.createElement("li");
   item.className = "alert";
@@ -46,14 +52,30 @@ function renderAlert(alert) {
   head.textContent = alert.kind + " · " + alert.scope;
   item.appendChild(head);
   const counts = document.createElement("div");
-  counts.textContent = alert.count + " of " + alert.total + " (" + Math.round(alert.share * 100)
+  counts.textContent = Number(alert.count.toFixed(1)) + " of " + alert.total + " (" + Math.round(alert.share * 100)
     + "%), window " + alert.window_start + " – " + alert.window_end + ", " + alert.threshold;
   item.appendChild(counts);
+  if (alert.on_catch_up) {
+    const late = document.createElement("div");
+    late.className = "catch-up";
+    late.textContent = "raised on catch-up, " + Math.round(alert.delay_s / 60)
+      + " min after its window ended (a backlog or a replay): not happening now";
+    item.appendChild(late);
+  }
+  const terms = alert.terms || [];
+  if (terms.length) {
+    const about = document.createElement("div");
+    about.className = "terms";
+    about.textContent = "about: " + terms.map(
+      (t) => t.term + " (" + Math.round(t.count) + ", z " + Number(t.z_score).toFixed(1) + ")"
+    ).join(", ");
+    item.appendChild(about);
+  }
   const examples = document.createElement("ul");
   examples.className = "examples";
   for (const example of alert.examples) {
     const line = document.createElement("li");
-    line.textContent = "“" + example.text + "” (" + example.tweet_id + ")";
+    line.textContent = "“" + cut(example.text, EXAMPLE_CHARS) + "” (" + example.tweet_id + ")";
     examples.appendChild(line);
   }
   item.appendChild(examples);

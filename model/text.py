@@ -64,14 +64,14 @@ EMOJI_TABLE = str.maketrans(
 )
 
 
-def _url_replaced(run: re.Match[str]) -> str:
-    """A whitespace-free run with the URL it holds, if any, replaced by `<url>`."""
+def _url_replaced(run: re.Match[str], placeholder: str = "<url>") -> str:
+    """A whitespace-free run with the URL it holds, if any, replaced by `placeholder`."""
     word = run.group(0)
     starts = [found.start()] if (found := URL_START.search(word)) else []
     domain_at = max((found.start() for found in URL_DOMAIN.finditer(word)), default=-1)
     if (first_word_char := WORD_CHAR.search(word, 0, domain_at)) is not None:
         starts.append(first_word_char.start())
-    return f"{word[: min(starts)]} <url> " if starts else word
+    return f"{word[: min(starts)]} {placeholder} " if starts else word
 
 
 def clipped(text: str) -> str:
@@ -92,6 +92,13 @@ def normalize(text: str) -> str:
     text = REPEATED.sub(r"\1\1", text)
     text = REPEATED_PUNCT.sub(r"\1", text)
     return " ".join(text.split())
+
+
+def with_placeholders(text: str, url: str, user: str) -> str:
+    """The text with its URLs and user names replaced by `url` and `user`, all else kept (case,
+    accents, emoji): for a model that reads text as its training data writes it."""
+    text = RUN.sub(lambda run: _url_replaced(run, url), clipped(text))
+    return " ".join(MENTION.sub(user, text).split())
 
 
 def tokenize(text: str) -> list[str]:

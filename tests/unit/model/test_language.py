@@ -1,6 +1,6 @@
 import pytest
 
-from model.language import LanguageDetector, claimed_language, metric_language
+from model.language import LanguageDetector, claimed_language, metric_language, plainly_english
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +62,32 @@ def test_metrics_see_a_bounded_set_of_languages() -> None:
         "other",
         "other",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "english"),
+    [
+        ("@AirParadis the flight was late and nobody told us", True),
+        ("just landed, thank you for the smooth flight", True),
+        ("love it", False),  # too few words to tell: fastText decides
+        ("Je regarde the voice kids en replay", False),  # French words
+        ("Vous me croyez si je vous dis que je regarde the voice", False),
+        ("the hotel y la playa con mi familia", False),  # Spanish words
+        ("the café was closed and you know it", False),  # not plain ASCII
+    ],
+)
+def test_plainly_english_text_is_told_by_its_words(text: str, english: bool) -> None:
+    assert plainly_english(text) is english
+
+
+def test_a_plainly_english_tweet_is_read_without_fasttext(monkeypatch: pytest.MonkeyPatch) -> None:
+    detector = LanguageDetector(served={"en", "fr"})
+
+    def no_fasttext() -> None:
+        raise AssertionError("fastText was asked")
+
+    monkeypatch.setattr(detector, "_loaded", no_fasttext)
+
+    assert detector.resolve(["the flight was late and you lost my bag"], [None]) == ["en"]
+    with pytest.raises(AssertionError, match="fastText was asked"):
+        detector.resolve(["Mon vol est en retard"], [None])

@@ -64,9 +64,13 @@ EMOJI_TABLE = str.maketrans(
 )
 
 
-def _url_replaced(run: re.Match[str], placeholder: str = "<url>") -> str:
-    """A whitespace-free run with the URL it holds, if any, replaced by `placeholder`."""
-    word = run.group(0)
+def _url_replaced(run: re.Match[str]) -> str:
+    """A whitespace-free run with the URL it holds, if any, replaced by `<url>`."""
+    return _without_url(run.group(0), "<url>")
+
+
+def _without_url(word: str, placeholder: str) -> str:
+    """A whitespace-free word with the URL it holds, if any, replaced by `placeholder`."""
     starts = [found.start()] if (found := URL_START.search(word)) else []
     domain_at = max((found.start() for found in URL_DOMAIN.finditer(word)), default=-1)
     if (first_word_char := WORD_CHAR.search(word, 0, domain_at)) is not None:
@@ -96,9 +100,13 @@ def normalize(text: str) -> str:
 
 def with_placeholders(text: str, url: str, user: str) -> str:
     """The text with its URLs and user names replaced by `url` and `user`, all else kept (case,
-    accents, emoji): for a model that reads text as its training data writes it."""
-    text = RUN.sub(lambda run: _url_replaced(run, url), clipped(text))
-    return " ".join(MENTION.sub(user, text).split())
+    accents, emoji): for a model that reads text as its training data writes it. Only words
+    with a `/` or a `.` can hold a URL (see URL_START, URL_DOMAIN)."""
+    words = [
+        _without_url(word, url) if "/" in word or "." in word else word
+        for word in clipped(text).split()
+    ]
+    return " ".join(MENTION.sub(user, " ".join(words)).split())
 
 
 def tokenize(text: str) -> list[str]:

@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import model.text as text_module
-from model.text import MAX_TEXT_CHARS, RUN, _url_replaced, normalize, tokenize
+from model.text import (
+    MAX_TEXT_CHARS,
+    RUN,
+    _url_replaced,
+    normalize,
+    tokenize,
+    with_placeholders,
+)
 from tests.support import PROJECT_ROOT
 from training.data import csv_rows
 
@@ -154,3 +161,16 @@ def test_a_huge_character_reference_is_cut_before_html_unescape_can_raise() -> N
     with pytest.raises(ValueError, match="digits"):
         html.unescape(reference)
     assert tokenize(reference) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("Voir http://bit.ly/xsc2yb #carlton", "Voir http #carlton"),
+        ("@AirParadis mon vol!!  www.airparadis.fr/vols Été", "@user mon vol!! http Été"),
+        ("réservé sur airparadis.com/fr. Merci @a_b", "réservé sur http Merci @user"),
+        ("Fin. Pas de lien ici 😡", "Fin. Pas de lien ici 😡"),
+    ],
+)
+def test_placeholders_replace_urls_and_users_and_keep_the_rest(text: str, written: str) -> None:
+    assert with_placeholders(text, url="http", user="@user") == written

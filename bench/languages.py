@@ -1,8 +1,9 @@
-"""What languages cost the worker's scoring step, in one process (no Kafka): micro-batches of
-64 raw tweets through `process_batch` (validation, language, routing, scoring, events), side
-by side with the raw scorer on the same English texts.
+"""What languages cost the worker's scoring step, in one process (no Kafka): batches of raw
+tweets (the worker's `batch_size`, 256) through `process_batch` (validation, language,
+routing, scoring, events), side by side with the raw scorer on the same English texts in
+batches of 64, as bench.run measures it.
 
-    python -m bench.languages [--tweets 4096] [--repeats 5] [--threads 1]
+    python -m bench.languages [--tweets 4096] [--repeats 5] [--threads 1] [--batch 256]
 
 Streams are run in turn, `--repeats` times (a slow spell of a shared machine hits every one),
 and each keeps its best run, in tweets per wall-clock second and per CPU second of the
@@ -30,7 +31,7 @@ from stream.records import RawRecord
 from stream.settings import Settings
 from training.data import csv_rows
 
-BATCH = 64
+RAW_BATCH = 64
 FRENCH = Path("french") / "deft2017_task1_train.csv"  # inside the training data folder
 RAW = "raw scorer, english"
 ENGLISH = "worker, english, lang=en"  # what the worker did before languages: no detection
@@ -51,10 +52,10 @@ def records(texts: list[str], langs: list[str | None]) -> list[RawRecord]:
     ]
 
 
-def rates(run: Callable[[int], object], rows: int) -> tuple[float, float]:
+def rates(run: Callable[[int], object], rows: int, batch: int) -> tuple[float, float]:
     """Tweets per wall-clock second and per CPU second of the process."""
     wall, cpu = time.perf_counter(), time.process_time()
-    for start in range(0, rows, BATCH):
+    for start in range(0, rows, batch):
         run(start)
     return rows / (time.perf_counter() - wall), rows / (time.process_time() - cpu)
 
@@ -64,10 +65,13 @@ def main() -> None:
     parser.add_argument("--tweets", type=int, default=4096)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="the worker's inference_threads")
+    parser.add_argument("--batch", type=int, help="worker batch (default: Settings.batch_size)")
     parser.add_argument("--data-dir", type=Path, help="default: Settings.training_data_dir")
     args = parser.parse_args()
     model = SentimentModel.load(num_threads=args.threads)
-    data_dir = args.data_dir or Settings().training_data_dir
+    settings = Settings()
+    batch = args.batch or settings.batch_size
+    data_dir = args.data_dir or settings.training_data_dir
     english = tweet_texts(load_texts(data_dir), args.tweets)
     french = tweet_texts([row["text"] for row in csv_rows(data_dir / FRENCH)], args.tweets)
     mixed = [text for pair in zip(english, french, strict=True) for text in pair][: args.tweets]
@@ -85,23 +89,23 @@ def main() -> None:
 
     def worker(stream: list[RawRecord]) -> Callable[[int], object]:
         return lambda start: process_batch(
-            stream[start : start + BATCH],
+            stream[start : start + batch],
             model,
             None,
-            max_payload_bytes=65_536,
-            deadletter_payload_bytes=64,
+            max_payload_bytes=settings.max_payload_bytes,
+            deadletter_payload_bytes=settings.deadletter_payload_bytes,
             now=now,
-            event_time_max_ahead_s=300,
+            event_time_max_ahead_s=settings.event_time_max_ahead_s,
         )
 
-    runs = {RAW: (lambda start: model.predict_classes(english[start : start + BATCH]), english)}
+    runs = {RAW: (lambda start: model.predict_classes(english[start : start + RAW_BATCH]), english)}
     runs |= {name: (worker(stream), stream) for name, stream in streams.items()}
-    model.predict_classes(french[:BATCH], ["fr"] * BATCH)  # loads the French encoder
+    model.predict_classes(french[:RAW_BATCH], ["fr"] * RAW_BATCH)  # loads the French encoder
     model.languages_of(french[:1], [None])  # and the language identifier
     best: dict[str, tuple[float, float]] = {}
     for _ in range(args.repeats):
         for name, (run, rows) in runs.items():
-            wall, cpu = rates(run, len(rows))
+            wall, cpu = rates(run, len(rows), RAW_BATCH if name == RAW else batch)
             previous = best.get(name, (0.0, 0.0))
             best[name] = (max(previous[0], wall), max(previous[1], cpu))
     raw_wall, raw_cpu = best[RAW]

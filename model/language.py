@@ -3,7 +3,7 @@ fastText's language identifier (lid.176.ftz, the small model that the `fast-lang
 ships: loaded from the installed package, never downloaded).
 
 Measured on short tweets in docs/languages.md; fastText costs tens of microseconds a tweet,
-so plainly English text skips it (`plainly_english`).
+so tweets whose words plainly say English or French skip it (`told_by_words`).
 """
 
 from __future__ import annotations
@@ -25,9 +25,11 @@ OTHER = "other"
 # tweets read as Spanish, Catalan or German with low confidence.
 TRUSTED_GUESS = 0.5
 _LANGUAGE_CODE = re.compile(r"[a-z]{2}")
-# Plain-ASCII text with two of these English words, one of them from ENGLISH_WORDS, and no
-# common word of French, Spanish, Italian, Portuguese, German or Dutch is English without
-# asking fastText (docs/languages.md measures how often and how well).
+# Text is English or French without asking fastText when its words say so: two of the
+# language's words (one of them from its first, more telling set) and no common word of the
+# other languages listed; English text must also be plain ASCII. fastText's mistakes on
+# tweets (short or all-capitals French read as English or Spanish) are mostly tweets these
+# rules settle; docs/languages.md measures how often and how well.
 # fmt: off
 ENGLISH_WORDS = frozenset({
     "the", "and", "you", "your", "this", "that", "with", "have", "just", "what", "are", "they",
@@ -37,15 +39,30 @@ ENGLISH_COMMON = frozenset({
     "is", "to", "of", "in", "it", "my", "for", "not", "but", "was", "on", "at", "be", "me", "so",
     "i", "we", "all", "get", "can", "out", "now", "day", "good", "love", "going"
 })
-OTHER_LANGUAGE_WORDS = frozenset({
+NOT_ENGLISH = frozenset({
     "le", "la", "les", "de", "des", "du", "et", "je", "tu", "il", "elle", "pas", "est", "une",
     "un", "que", "qui", "pour", "dans", "sur", "ce", "c'est", "j'ai", "mais", "avec", "au", "aux",
     "en", "ne", "moi", "toi", "nous", "vous", "sont", "el", "los", "las", "y", "por", "para",
     "con", "una", "es", "del", "muy", "der", "die", "das", "und", "ist", "nicht", "ich", "mit",
     "auf", "het", "een", "niet", "di", "che", "non", "per", "della", "o", "os", "um", "uma", "com"
 })
+FRENCH_WORDS = frozenset({
+    "je", "j'ai", "c'est", "pas", "des", "une", "nous", "vous", "pour", "dans", "avec", "est",
+    "sur", "aux", "sont", "cette", "ça", "été", "être", "très", "il", "ils", "elle", "qu'il",
+    "n'est", "du", "au", "le"
+})
+FRENCH_COMMON = frozenset({
+    "la", "les", "de", "et", "en", "un", "que", "qui", "ce", "se", "ne", "on", "mais", "tout",
+    "plus", "sa", "son", "ses", "mon", "ma", "mes", "si", "a", "l'a", "d'un", "d'une", "c'était"
+})
+NOT_FRENCH = ENGLISH_WORDS | frozenset({
+    "el", "los", "las", "y", "por", "para", "con", "una", "es", "del", "muy", "lo", "como",
+    "pero", "más", "está", "són", "és", "amb", "els", "als", "seu", "què", "però", "der", "die",
+    "das", "und", "ist", "nicht", "ich", "mit", "auf", "het", "een", "niet", "di", "che", "non",
+    "per", "della", "gli", "sono", "um", "uma", "com", "não", "isso"
+})
 # fmt: on
-_WORD = re.compile(r"[a-z']+")
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _LABEL_PREFIX = len("__label__")
 
 
@@ -68,16 +85,23 @@ def bundled_identifier() -> Path:
     return Path(spec.submodule_search_locations[0]) / "resources" / "lid.176.ftz"
 
 
-def plainly_english(text: str) -> bool:
-    """Whether a tweet is English by its words alone (see ENGLISH_WORDS)."""
-    if not text.isascii():
-        return False
-    words = set(_WORD.findall(text.lower()))
-    return (
-        not words & OTHER_LANGUAGE_WORDS
-        and bool(words & ENGLISH_WORDS)
+def told_by_words(text: str) -> str | None:
+    """ "en" or "fr" when the tweet's words alone say so (see ENGLISH_WORDS), else None."""
+    words = set(_WORD.findall(text.lower().replace("\u2019", "'")))
+    if (
+        text.isascii()
+        and not words & NOT_ENGLISH
+        and words & ENGLISH_WORDS
         and len(words & (ENGLISH_WORDS | ENGLISH_COMMON)) >= 2
-    )
+    ):
+        return "en"
+    if (
+        not words & NOT_FRENCH
+        and words & FRENCH_WORDS
+        and len(words & (FRENCH_WORDS | FRENCH_COMMON)) >= 2
+    ):
+        return "fr"
+    return None
 
 
 def metric_language(lang: str) -> str:
@@ -100,8 +124,8 @@ class LanguageDetector:
             return self._model
 
     def detect(self, text: str) -> str:
-        if plainly_english(text):
-            return "en"
+        if (told := told_by_words(text)) is not None:
+            return told
         labels, probabilities = self._loaded().predict(" ".join(text.split()), k=3)
         guesses = [label[_LABEL_PREFIX:] for label in labels]
         if not guesses:

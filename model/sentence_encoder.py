@@ -22,7 +22,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,11 +51,12 @@ def package_weights() -> Path:
     return Path(spec.submodule_search_locations[0]) / "resources" / "weights.npz"
 
 
-def read_weights(path: Path) -> dict[str, np.ndarray]:
-    """Every array of the package's weights, the embedding table as one uint8 array whose
-    row `i` is chunk `i % CHUNKS`'s row `i // CHUNKS`."""
+def read_weights(path: Path, only: Collection[str] | None = None) -> dict[str, np.ndarray]:
+    """The package's weights (`only` these, when given), the embedding table as one uint8
+    array `table` whose row `i` is chunk `i % CHUNKS`'s row `i // CHUNKS`."""
     with np.load(path, allow_pickle=False) as archive:
-        weights = {k: archive[k] for k in archive.files if not k.startswith("q")}
+        names = [k for k in archive.files if not k.startswith("q") and (only is None or k in only)]
+        weights = {k: archive[k] for k in names}
         first = archive["q1"]
         table = np.empty((CHUNKS * first.shape[0], first.shape[1]), dtype=np.uint8)
         for chunk in range(CHUNKS):
@@ -139,7 +140,7 @@ class SentenceEncoder:
             )
             graph.allocate_tensors()
             inputs = {tuple(d["shape"]): d["index"] for d in graph.get_input_details()}
-            weights = read_weights(package_weights())
+            weights = read_weights(package_weights(), only=("scale", "lo"))
             self._loaded = _Loaded(
                 Tokenizer.from_str(text),
                 graph,

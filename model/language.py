@@ -109,11 +109,14 @@ def metric_language(lang: str) -> str:
 
 
 class LanguageDetector:
-    """fastText language identification over 176 languages; `served` languages win over a
-    low-confidence guess (`TRUSTED_GUESS`)."""
+    """fastText language identification over 176 languages. Under a low-confidence guess
+    (`TRUSTED_GUESS`), a `served` language among the next two guesses wins, else, for plain
+    ASCII text, `fallback`: fastText's unsure guesses on ASCII tweets are mostly short English
+    ones ("itchy back!! dont ya hate it!" reads as Pampanga)."""
 
-    def __init__(self, served: Collection[str]) -> None:
+    def __init__(self, served: Collection[str], fallback: str | None = None) -> None:
         self.served = frozenset(served)
+        self.fallback = fallback
         self._model: fasttext.FastText._FastText | None = None
         self._lock = threading.Lock()  # the stream and /predict may both detect
 
@@ -132,7 +135,10 @@ class LanguageDetector:
             return OTHER
         if guesses[0] in self.served or probabilities[0] >= TRUSTED_GUESS:
             return guesses[0]
-        return next((lang for lang in guesses[1:] if lang in self.served), guesses[0])
+        served = next((lang for lang in guesses[1:] if lang in self.served), None)
+        if served is not None:
+            return served
+        return self.fallback if self.fallback and text.isascii() else guesses[0]
 
     def resolve(self, texts: Sequence[str], claimed: Sequence[str | None]) -> list[str]:
         """Each text's language: the producer's claim when it is a language code, else

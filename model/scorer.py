@@ -141,7 +141,7 @@ class SentimentModel:
             if route.classes != self.classes or route.language != lang:
                 raise ValueError(f"{bundle}: route {lang} is a {route.language} {route.classes}")
         self.languages = frozenset({self.language, *self.routes})
-        self.detector = LanguageDetector(self.languages)
+        self.detector = LanguageDetector(self.languages, fallback=self.language)
 
     @classmethod
     def load(cls, path: Path | None = None, num_threads: int = 1) -> SentimentModel:

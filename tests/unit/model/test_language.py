@@ -96,3 +96,12 @@ def test_words_that_tell_the_language_skip_fasttext(monkeypatch: pytest.MonkeyPa
     assert detector.resolve(texts, [None, None]) == ["en", "fr"]
     with pytest.raises(AssertionError, match="fastText was asked"):
         detector.resolve(["Bon voyage"], [None])
+
+
+def test_an_unsure_guess_on_ascii_text_falls_back_to_the_bundles_language() -> None:
+    # fastText: Pampanga, p 0.27, no served language among its next two guesses
+    text = "itchy back!! dont ya hate it!"
+    assert LanguageDetector(served={"en", "fr"}).detect(text) == "pam"
+    assert LanguageDetector(served={"en", "fr"}, fallback="en").detect(text) == "en"
+    # a confident guess stays: Spanish, p 0.84
+    assert LanguageDetector(served={"en", "fr"}, fallback="en").detect("Loves twitter") == "es"

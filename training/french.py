@@ -34,6 +34,7 @@ CLASS_INDEX = {"negative": 0, "positive": 1, "neutral": NEUTRAL}  # training.dat
 DEFT_LABELS = {"negative": "negative", "positive": "positive", "objective": "neutral"}
 TEST_SHARE = 0.2
 REGULARISATION_C = 1.0
+FRENCH_APPROACH = "french-use-head"  # the tag of its MLflow runs (the report finds them by it)
 
 
 @dataclass(frozen=True)
@@ -162,9 +163,7 @@ def log_french_run(result: dict[str, Any], head_dir: Path) -> str:
     from training.tracking import flat_metrics, git_commit
 
     with mlflow.start_run(run_name=str(result["version"])) as run:
-        mlflow.set_tags(
-            {"approach": "french-use-head", "language": "fr", "git_commit": git_commit()}
-        )
+        mlflow.set_tags({"approach": FRENCH_APPROACH, "language": "fr", "git_commit": git_commit()})
         mlflow.log_params(
             {
                 "encoder": USE_ENCODER,

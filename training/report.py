@@ -9,8 +9,9 @@ from pathlib import Path
 import mlflow
 from mlflow.tracking import MlflowClient
 
+from training.french import FRENCH_APPROACH
 from training.plots import PLOTS
-from training.tracking import champion_version, latest_versions
+from training.tracking import EXPERIMENT, champion_version, latest_versions
 
 SETS = (("manual_test", "manual test"), ("test_sentiment140", "S140"), ("test_semeval", "SemEval"))
 CALIBRATION_SETS = ("manual_test", "test_semeval", "test_semeval2013")
@@ -62,6 +63,41 @@ def _row(approach: str, version: str, metrics: dict[str, float], champion: bool)
     return "| " + " | ".join(cells) + " |"
 
 
+def french_section(client: MlflowClient) -> list[str]:
+    """The latest French run's figures (`badbuzz train french`), or nothing without one."""
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    runs = (
+        client.search_runs(
+            [experiment.experiment_id],
+            filter_string=f"tags.approach = '{FRENCH_APPROACH}'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        if experiment is not None
+        else []
+    )
+    if not runs:
+        return []
+    metrics = runs[0].data.metrics
+    cells = [
+        f"{_pct(metrics.get(f'{split}.accuracy'))} / {metrics.get(f'{split}.roc_auc', 0):.3f} "
+        f"/ {_pct(metrics.get(f'{split}.macro_recall_3class'))}"
+        for split in ("test", "xlmt_val")
+    ]
+    return [
+        "## French (the bundle's `fr` route)",
+        "",
+        f"Latest `badbuzz train french` run, `{runs[0].info.run_name}` "
+        "(docs/languages.md): binary accuracy (%) / ROC-AUC on the negative and positive "
+        "tweets, three-class macro-recall (%) on all of them.",
+        "",
+        "| held-out split (DEFT-2017 + XLM-T train) | XLM-T val |",
+        "| ---: | ---: |",
+        f"| {cells[0]} | {cells[1]} |",
+        "",
+    ]
+
+
 def write_report(out_dir: Path = Path("reports")) -> Path:
     """Reads metrics from each version's run and copies its plots next to the table."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -104,6 +140,7 @@ def write_report(out_dir: Path = Path("reports")) -> Path:
             header,
             *rows,
             "",
+            *french_section(client),
         ]
     )
     path = out_dir / "comparison.md"

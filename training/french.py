@@ -167,6 +167,8 @@ def log_french_run(result: dict[str, Any], head_dir: Path) -> str:
         mlflow.log_params(
             {
                 "encoder": USE_ENCODER,
+                "encoder_graph": "int8 weights, dynamic-range activations (training/use_export.py)",
+                "text": "URLs as http, user names as @user (model/text.py with_placeholders)",
                 "head": "logistic regression, balanced classes",
                 "C": REGULARISATION_C,
                 "deft_mapping": "objective->neutral, mixed left out",

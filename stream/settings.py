@@ -118,6 +118,41 @@ class Settings(BaseSettings):
         description="`registry`: serve MLflow's badbuzz-sentiment@champion (MLFLOW_TRACKING_URI).",
     )
     inference_threads: int = Field(default=1, ge=1, description="CPU threads the model uses.")
+    topic_models: str = Field(
+        default="badbuzz.models",
+        description="Compacted control topic: which model is champion, which is in shadow, "
+        "and each version's bundle checksum (docs/models.md).",
+    )
+    topic_model_bundles: str = Field(
+        default="badbuzz.model-bundles",
+        description="Compacted: model bundles' bytes, in chunks, for workers to fetch.",
+    )
+    model_follow: bool = Field(
+        default=True,
+        description="Serve the champion the control topic names, and swap when it changes.",
+    )
+    model_fetch_timeout_s: float = Field(
+        default=60.0, gt=0, description="Longest wait for a bundle's chunks before refusing it."
+    )
+    shadow_every: int = Field(
+        default=2,
+        ge=1,
+        description="A shadow challenger scores one batch in this many (its cost on the stream).",
+    )
+    shadow_report_s: float = Field(
+        default=5.0, gt=0, description="How often a worker puts its shadow tally on the topic."
+    )
+    promote_min_scores: int = Field(
+        default=1000,
+        ge=0,
+        description="`badbuzz model promote`: live scores a challenger needs in shadow.",
+    )
+    promote_min_agreement: float = Field(
+        default=0.8,
+        ge=0.0,
+        le=1.0,
+        description="`badbuzz model promote`: least share of labels agreeing with the champion.",
+    )
 
     alert_window_s: int = Field(default=300, ge=10, description="Length of an alert window.")
     alert_step_s: int = Field(default=30, ge=1, description="How far windows hop (<= 60).")

@@ -135,7 +135,7 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="Longest wait for a bundle's chunks before refusing it."
     )
     shadow_every: int = Field(
-        default=2,
+        default=4,
         ge=1,
         description="A shadow challenger scores one batch in this many (its cost on the stream).",
     )

@@ -10,7 +10,7 @@ from typing import Literal
 from confluent_kafka import Producer
 
 from stream.kafka import KafkaConnection
-from stream.kafka.topics import ensure_badbuzz_topics
+from stream.kafka.topics import ensure_model_topics
 from stream.models.bundles import publish_bundle
 from stream.models.control import (
     CHALLENGER_KEY,
@@ -40,7 +40,7 @@ class ControlTopic:
     def __init__(self, settings: Settings, kafka: KafkaConnection) -> None:
         self.settings = settings
         self.kafka = kafka
-        ensure_badbuzz_topics(settings, kafka)
+        ensure_model_topics(settings, kafka)
         self.state: ControlState = read_control(kafka, settings.topic_models, READ_TIMEOUT_S)
 
     def write(self, key: str | bytes, value: bytes | None) -> None:

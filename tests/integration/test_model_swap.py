@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Producer
 
-from model.bundle import DEFAULT_BUNDLE, read_metadata
+from model.bundle import DEFAULT_BUNDLE, copy_as_version, read_metadata
 from stream.kafka import KafkaConnection
 from stream.models import commands
 from stream.models.bundles import chunk_key, chunks, pack, sha256
@@ -28,14 +27,6 @@ pytestmark = pytest.mark.integration
 
 PARTITIONS = 3
 SWAP_WITHIN_S = 20.0  # announcement to both workers serving, on a loaded 2-core machine
-
-
-def new_bundle(directory: Path, version: str) -> Path:
-    """The default model under another version: a real bundle with its own checksum."""
-    shutil.copytree(DEFAULT_BUNDLE, directory)
-    metadata = read_metadata(directory)
-    (directory / "metadata.json").write_text(json.dumps({**metadata, "version": version}))
-    return directory
 
 
 @pytest.fixture
@@ -158,11 +149,15 @@ def test_workers_swap_refuse_shadow_and_roll_back_under_traffic(
             60,
             workers,
         )
-        commands.publish(control(), new_bundle(tmp_path / "v2", "swap-2"), "champion")
+        commands.publish(
+            control(), copy_as_version(DEFAULT_BUNDLE, tmp_path / "v2", "swap-2"), "champion"
+        )
         took = wait_for(lambda: all(swaps(w, "swapped") == 1 for w in workers), 30, workers)
         assert took < SWAP_WITHIN_S, f"both workers swapped in {took:.1f} s"
 
-        commands.publish(control(), new_bundle(tmp_path / "v3", "swap-3"), "challenger")
+        commands.publish(
+            control(), copy_as_version(DEFAULT_BUNDLE, tmp_path / "v3", "swap-3"), "challenger"
+        )
         shadowed = 'badbuzz_shadow_scored_total{champion="swap-2",version="swap-3"}'
         wait_for(lambda: all(w.metrics().get(shadowed, 0) > 0 for w in workers), 30, workers)
         wait_for(lambda: len(control().state.shadow.get("swap-3", {})) == 2, 30, workers)
@@ -171,7 +166,7 @@ def test_workers_swap_refuse_shadow_and_roll_back_under_traffic(
         assert set(tally.labels) <= {"negative", "neutral", "positive"}  # from own priors
 
         topic = control()
-        publish_corrupted(topic, new_bundle(tmp_path / "bad", "swap-bad"))
+        publish_corrupted(topic, copy_as_version(DEFAULT_BUNDLE, tmp_path / "bad", "swap-bad"))
         promoted, said = commands.promote(topic, "swap-bad", gated=False)
         assert promoted, said
         wait_for(lambda: all(swaps(w, "refused") == 1 for w in workers), 30, workers)

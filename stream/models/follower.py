@@ -18,7 +18,7 @@ from pathlib import Path
 import structlog
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 
-from stream.kafka.compacted import reader_group, watermarks
+from stream.kafka.compacted import read_partition, reader_group, watermarks
 from stream.kafka.connection import KafkaConnection
 from stream.models import metrics
 from stream.models.bundles import BundleRefused, fetch_bundle, unpack
@@ -35,13 +35,11 @@ WARMUP_TEXTS = ["warming up the new model before it serves"] * 120
 
 
 def read_control(kafka: KafkaConnection, topic: str, timeout_s: float) -> ControlState:
-    """The control topic folded, as of its end now (for the CLI)."""
-    follower = ControlReader(kafka, topic)
-    try:
-        follower.read_to_end(timeout_s)
-        return follower.state
-    finally:
-        follower.close()
+    """The control topic folded, as of its end now (for `badbuzz model`)."""
+    state = ControlState()
+    for key, value in read_partition(kafka, topic, 0, timeout_s).items():
+        state.apply(key, value)
+    return state
 
 
 class ControlReader:
@@ -158,7 +156,9 @@ class ModelFollower:
             if shadow is not None:
                 self._models.stop_shadow()
                 log.info("model_shadow_stopped", version=shadow.version)
-        elif shadow is None or shadow.version != wanted:
+        elif wanted not in self._models.failed_shadows and (
+            shadow is None or shadow.version != wanted
+        ):
             challenger = self._ready(state, wanted)
             if challenger is not None:
                 self._models.start_shadow(challenger)

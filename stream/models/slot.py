@@ -16,10 +16,14 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import structlog
+
 from stream.models.shadow import Shadow, ShadowBatch
 from stream.pipeline.labelshift import LabelShift, label_shift_from
 from stream.pipeline.scoring import BatchOutcome, TextScorer
 from stream.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class ServingModels:
         self._champion = champion
         self._shadow: Shadow | None = None
         self._shadow_every = shadow_every
+        self.failed_shadows: set[str] = set()
         self._lock = threading.Lock()
 
     def current(self) -> Serving:
@@ -76,7 +81,15 @@ class ServingModels:
         shadow = self._shadow
         if shadow is None or shadow.version == champion.version:
             return None
-        return shadow.score(champion.version, outcome)
+        try:
+            return shadow.score(champion.version, outcome)
+        except Exception:  # a challenger's failure must never cost the champion's batch
+            log.exception("model_shadow_failed", version=shadow.version)
+            with self._lock:
+                self.failed_shadows.add(shadow.version)  # not started again
+                if self._shadow is shadow:
+                    self._shadow = None
+            return None
 
     def judge(self, labelled: Sequence[tuple[str, str]]) -> None:
         """Users' labels (tweet id, true label): who of champion and challenger had it right."""

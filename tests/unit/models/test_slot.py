@@ -48,3 +48,17 @@ def test_a_shadow_of_the_serving_version_scores_nothing() -> None:
     steps.models.start_shadow(Serving.of(SETTINGS, OneLabelScorer("old", 0.1)))
     scored = steps.score(raw_tweets("a"))
     assert steps.models.shadow_score(steps.models.current(), scored.outcome) is None
+
+
+class BrokenScorer(OneLabelScorer):
+    def predict_classes(self, texts):
+        raise RuntimeError("a challenger that cannot score")
+
+
+def test_a_failing_challenger_ends_its_shadow_and_the_champion_batch_is_untouched() -> None:
+    steps = pipeline()
+    steps.models.start_shadow(Serving.of(SETTINGS, BrokenScorer("broken", 0.5)))
+    scored = steps.score(raw_tweets("a"))
+    assert steps.models.shadow_score(steps.models.current(), scored.outcome) is None
+    assert steps.models.shadow is None and steps.models.failed_shadows == {"broken"}
+    assert [e.model_version for e in scored.outcome.events] == ["old"]

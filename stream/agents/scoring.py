@@ -15,7 +15,6 @@ from stream.agents.handling import Handling, rejected_inputs
 from stream.kafka.connection import KafkaConnection
 from stream.kafka.scoring_consumer import HandledBatch, ScoringConsumer
 from stream.models import metrics as model_metrics
-from stream.models.shadow import ShadowBatch
 from stream.models.slot import Serving
 from stream.observability import metrics
 from stream.observability.drift import DriftMonitor
@@ -43,19 +42,11 @@ class ScoringObserver:
         if pipeline.shift is not None:
             export_label_prior(lambda: pipeline.shift)
 
-    def delivered(
-        self,
-        records: Sequence[RawRecord],
-        undecodable: int,
-        scored: Scored,
-        shadowed: ShadowBatch | None = None,
-    ) -> None:
+    def delivered(self, records: Sequence[RawRecord], undecodable: int, scored: Scored) -> None:
         outcome = scored.outcome
         metrics.TWEETS_CONSUMED.inc(len(records) + undecodable)
         observe_batch(records, outcome.events, outcome.dead_letters, scored.inference_s)
         model_metrics.observe_champion(outcome.events, scored.inference_s)
-        if shadowed is not None:
-            model_metrics.observe_shadow(shadowed.version, shadowed.inference_s)
         self._handling.count_dead_letters(outcome.dead_letters)
         self._handling.status.record_batch(len(records))
         metrics.EVENT_TIME_CLAMPED.labels(source="tweets").inc(outcome.clamped)
@@ -134,10 +125,10 @@ def scoring_consumer(
         letters += [handling.undecodable_letter(batch) for batch in undecodable]
         metrics.MESSAGES_CONSUMED.labels(topic=settings.topic_raw).inc(len(undecodable))
         scored = merged(parts)
-        shadowed = pipeline.models.shadow_score(serving, scored.outcome)
+        pipeline.models.offer_shadow(serving, scored.outcome)
 
         def delivered() -> None:
-            observer.delivered(records, len(undecodable), scored, shadowed)
+            observer.delivered(records, len(undecodable), scored)
             handling.count_dead_letters(letters)
 
         # every output through the consumer's producer: in exactly-once mode, in the batch's

@@ -13,6 +13,7 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from schemas import SentimentEvent
+from stream.models.shadow import ShadowBatch
 from stream.models.slot import ServingModels
 from stream.observability.metrics import MODEL_INFO
 
@@ -37,6 +38,7 @@ MODEL_INFERENCE_SECONDS = Histogram(
 def export_serving(models: ServingModels) -> None:
     MODEL_INFO.info({"version": models.current().version})
     SHADOW.models = models
+    models.on_shadow = observe_shadow
 
 
 def observe_champion(events: Sequence[SentimentEvent], inference_s: float) -> None:
@@ -51,8 +53,8 @@ def observe_champion(events: Sequence[SentimentEvent], inference_s: float) -> No
         MODEL_SCORED.labels(version=version, label=label).inc(count)
 
 
-def observe_shadow(version: str, inference_s: float) -> None:
-    MODEL_INFERENCE_SECONDS.labels(version=version, role="shadow").observe(inference_s)
+def observe_shadow(batch: ShadowBatch) -> None:
+    MODEL_INFERENCE_SECONDS.labels(version=batch.version, role="shadow").observe(batch.inference_s)
 
 
 class ShadowCollector(Collector):
@@ -79,6 +81,13 @@ class ShadowCollector(Collector):
             "User-labelled tweets both scored, and which model had each right.",
             labels=[*names, "right"],
         )
+        skipped = CounterMetricFamily(
+            "badbuzz_shadow_skipped",
+            "Batches offered to the challenger while it was still busy: not scored in shadow.",
+            labels=["version"],
+        )
+        if shadow is not None:
+            skipped.add_metric([shadow.version], shadow.skipped)
         if shadow is not None and tally is not None:
             key = [shadow.version, tally.champion]
             scored.add_metric(key, tally.scored)
@@ -88,7 +97,7 @@ class ShadowCollector(Collector):
             feedback.add_metric([*key, "total"], tally.feedback)
             feedback.add_metric([*key, "champion"], tally.champion_right)
             feedback.add_metric([*key, "challenger"], tally.challenger_right)
-        yield from (scored, agreed, labels, feedback)
+        yield from (scored, agreed, labels, feedback, skipped)
 
 
 SHADOW = ShadowCollector()

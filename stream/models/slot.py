@@ -13,17 +13,13 @@ model version at one offset.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-import structlog
 
 from stream.models.shadow import Shadow, ShadowBatch
 from stream.pipeline.labelshift import LabelShift, label_shift_from
 from stream.pipeline.scoring import BatchOutcome, TextScorer
 from stream.settings import Settings
-
-log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,8 +44,9 @@ class ServingModels:
         self._champion = champion
         self._shadow: Shadow | None = None
         self._shadow_every = shadow_every
-        self.failed_shadows: set[str] = set()
         self._lock = threading.Lock()
+        self.failed_shadows: set[str] = set()  # not started again
+        self.on_shadow: Callable[[ShadowBatch], None] = lambda batch: None  # metrics
 
     def current(self) -> Serving:
         """The champion now: read once per batch, at its start."""
@@ -60,36 +57,36 @@ class ServingModels:
         the same version ends (it is the champion now); another keeps running against it."""
         with self._lock:
             replaced, self._champion = self._champion, champion
-            if self._shadow is not None and self._shadow.version == champion.version:
-                self._shadow = None
+            promoted = self._shadow is not None and self._shadow.version == champion.version
+        if promoted:
+            self.stop_shadow()
         return replaced
 
     def start_shadow(self, challenger: Serving) -> None:
+        self.stop_shadow()
         with self._lock:
-            self._shadow = Shadow(challenger, every=self._shadow_every)
+            self._shadow = Shadow(challenger, self._shadow_every, on_scored=self.on_shadow)
 
     def stop_shadow(self) -> None:
         with self._lock:
-            self._shadow = None
+            shadow, self._shadow = self._shadow, None
+        if shadow is not None:
+            shadow.stop()
 
     @property
     def shadow(self) -> Shadow | None:
         return self._shadow
 
-    def shadow_score(self, champion: Serving, outcome: BatchOutcome) -> ShadowBatch | None:
-        """The challenger on the batch `champion` scored, when its turn has come."""
+    def offer_shadow(self, champion: Serving, outcome: BatchOutcome) -> None:
+        """The batch `champion` scored, for the challenger to score beside it when idle."""
         shadow = self._shadow
         if shadow is None or shadow.version == champion.version:
-            return None
-        try:
-            return shadow.score(champion.version, outcome)
-        except Exception:  # a challenger's failure must never cost the champion's batch
-            log.exception("model_shadow_failed", version=shadow.version)
-            with self._lock:
-                self.failed_shadows.add(shadow.version)  # not started again
-                if self._shadow is shadow:
-                    self._shadow = None
-            return None
+            return
+        if shadow.failed:
+            self.failed_shadows.add(shadow.version)
+            self.stop_shadow()
+            return
+        shadow.offer(champion.version, outcome)
 
     def judge(self, labelled: Sequence[tuple[str, str]]) -> None:
         """Users' labels (tweet id, true label): who of champion and challenger had it right."""

@@ -43,11 +43,14 @@ def test_promoting_the_challenger_ends_its_shadow_and_another_keeps_running() ->
     assert models.shadow is None
 
 
-def test_a_shadow_of_the_serving_version_scores_nothing() -> None:
+def test_a_shadow_of_the_serving_version_is_offered_nothing() -> None:
     steps = pipeline()
     steps.models.start_shadow(Serving.of(SETTINGS, OneLabelScorer("old", 0.1)))
-    scored = steps.score(raw_tweets("a"))
-    assert steps.models.shadow_score(steps.models.current(), scored.outcome) is None
+    steps.models.offer_shadow(steps.models.current(), steps.score(raw_tweets("a")).outcome)
+    shadow = steps.models.shadow
+    assert shadow is not None
+    shadow.stop()
+    assert shadow.tally() is None
 
 
 class BrokenScorer(OneLabelScorer):
@@ -56,9 +59,15 @@ class BrokenScorer(OneLabelScorer):
 
 
 def test_a_failing_challenger_ends_its_shadow_and_the_champion_batch_is_untouched() -> None:
+    models = ServingModels(Serving.of(SETTINGS, OneLabelScorer("old", 0.9)))
+    models.start_shadow(Serving.of(SETTINGS, BrokenScorer("broken", 0.5)))
     steps = pipeline()
-    steps.models.start_shadow(Serving.of(SETTINGS, BrokenScorer("broken", 0.5)))
     scored = steps.score(raw_tweets("a"))
-    assert steps.models.shadow_score(steps.models.current(), scored.outcome) is None
-    assert steps.models.shadow is None and steps.models.failed_shadows == {"broken"}
+    shadow = models.shadow
+    assert shadow is not None
+    models.offer_shadow(models.current(), scored.outcome)
+    shadow.stop()  # its thread ended on the failure
+    assert shadow.failed
+    models.offer_shadow(models.current(), scored.outcome)
+    assert models.shadow is None and models.failed_shadows == {"broken"}
     assert [e.model_version for e in scored.outcome.events] == ["old"]

@@ -1,5 +1,6 @@
 """The endpoints over real HTTP on Faust's aiohttp application, without a broker: whatever
-the body and the headers, a client error is a 4xx with its reason, never a 500."""
+the body and the headers, a client error is a 4xx with its reason, never a 500; the server
+listens where it is told and serves the routes `handlers.ROUTES` declares."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from stream.pipeline.steps import Pipeline
 from stream.records import Outgoing, UndecodableBatch
 from stream.settings import Settings
 from stream.web import StatusBoard, register_web
-from stream.web.handlers import not_json
+from stream.web.handlers import ROUTES, not_json
+from stream.web.openapi import openapi_document
 from tests.support import hostile_payloads
 
 TOKEN = b"0123456789abcdef-token"
@@ -194,3 +196,30 @@ def test_a_content_type_the_email_parser_chokes_on_is_refused_not_crashed() -> N
     assert refused is not None and refused.reason == "unsupported_media_type"
     ok = make_mocked_request("POST", "/predict", headers={"Content-Type": "Application/JSON; x"})
     assert not_json(ok) is None
+
+
+def test_the_web_server_listens_on_loopback_unless_told_otherwise() -> None:
+    assert Settings().web_host == "127.0.0.1"
+    for told, bind in ((Settings(), "127.0.0.1"), (Settings(web_host="0.0.0.0"), "0.0.0.0")):
+        app = create_app(told, KafkaConnection.from_settings(told), ignore_undecodable)
+        assert app.conf.web_bind == bind
+
+
+def test_every_declared_route_is_served_and_documented_as_declared() -> None:
+    """One declaration (handlers.ROUTES): the server and /openapi.json both come from it."""
+    declared_by = Settings(web_token=TOKEN.decode())
+    app = create_app(declared_by, KafkaConnection.from_settings(declared_by), ignore_undecodable)
+    register_web(app, declared_by, None, None, StatusBoard(), lambda: True)  # type: ignore[arg-type]
+    served = {
+        (route.resource.canonical, route.method.lower())
+        for route in app.web.web_app.router.routes()
+        if route.resource is not None and route.method in {"GET", "POST"}
+    }
+    declared = {(route.path, route.method) for route in ROUTES}
+    assert declared <= served
+    documented = {
+        (path, method)
+        for path, operations in openapi_document(declared_by, ROUTES)["paths"].items()
+        for method in operations
+    }
+    assert documented == declared

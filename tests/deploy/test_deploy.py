@@ -540,9 +540,8 @@ def test_grafana_service_mounts_provisioning_and_dashboards() -> None:
     providers = load_yaml(provisioning / "dashboards" / "dashboards.yml")["providers"]
     for provider in providers:
         assert mount_source(service, provider["options"]["path"]) == DASHBOARD_FILE.parent
-    home = environment_of(service).get("GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH")
-    if home:
-        assert mount_source(service, home) == DASHBOARD_FILE
+    home = environment_of(service)["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert mount_source(service, home) == DASHBOARD_FILE
 
 
 def test_dashboard_panels_have_a_datasource_and_known_metrics() -> None:

@@ -65,7 +65,10 @@ class ServingModels:
     def start_shadow(self, challenger: Serving) -> None:
         self.stop_shadow()
         with self._lock:
-            self._shadow = Shadow(challenger, self._shadow_every, on_scored=self.on_shadow)
+            # `on_shadow` read when a batch is scored: metrics may be wired after the start
+            self._shadow = Shadow(
+                challenger, self._shadow_every, on_scored=lambda batch: self.on_shadow(batch)
+            )
 
     def stop_shadow(self) -> None:
         with self._lock:

@@ -158,8 +158,15 @@ def test_workers_swap_refuse_shadow_and_roll_back_under_traffic(
         commands.publish(
             control(), copy_as_version(DEFAULT_BUNDLE, tmp_path / "v3", "swap-3"), "challenger"
         )
-        shadowed = 'badbuzz_shadow_scored_total{champion="swap-2",version="swap-3"}'
-        wait_for(lambda: all(w.metrics().get(shadowed, 0) > 0 for w in workers), 30, workers)
+        shadowed = (
+            'badbuzz_shadow_scored_total{champion="swap-2",version="swap-3"}',
+            'badbuzz_model_inference_seconds_count{role="shadow",version="swap-3"}',
+        )
+        wait_for(
+            lambda: all(w.metrics().get(name, 0) > 0 for w in workers for name in shadowed),
+            30,
+            workers,
+        )
         wait_for(lambda: len(control().state.shadow.get("swap-3", {})) == 2, 30, workers)
         tally = control().state.shadow_total("swap-3", "swap-2")  # both workers' reports
         assert tally.agreed >= 0.9 * tally.scored > 0, tally  # the same weights, apart

@@ -71,3 +71,15 @@ def test_a_failing_challenger_ends_its_shadow_and_the_champion_batch_is_untouche
     models.offer_shadow(models.current(), scored.outcome)
     assert models.shadow is None and models.failed_shadows == {"broken"}
     assert [e.model_version for e in scored.outcome.events] == ["old"]
+
+
+def test_shadow_batches_reach_the_metrics_wired_after_the_shadow_started() -> None:
+    models = ServingModels(Serving.of(SETTINGS, OneLabelScorer("old", 0.9)))
+    models.start_shadow(Serving.of(SETTINGS, OneLabelScorer("new", 0.1)))
+    seen = []
+    models.on_shadow = seen.append
+    models.offer_shadow(models.current(), pipeline().score(raw_tweets("a", "b")).outcome)
+    shadow = models.shadow
+    assert shadow is not None
+    shadow.stop()
+    assert [(batch.version, batch.champion, batch.agreed) for batch in seen] == [("new", "old", 0)]

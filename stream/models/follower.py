@@ -18,18 +18,18 @@ from pathlib import Path
 import structlog
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 
+from model import SentimentModel
 from stream.kafka.compacted import read_partition, reader_group, watermarks
 from stream.kafka.connection import KafkaConnection
 from stream.models import metrics
 from stream.models.bundles import BundleRefused, fetch_bundle, unpack
 from stream.models.control import ControlState, encode, shadow_key
 from stream.models.slot import Serving, ServingModels
-from stream.pipeline.scoring import TextScorer
 from stream.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-Loader = Callable[[Path], TextScorer]
+Loader = Callable[[Path], SentimentModel]
 # texts enough to run every compiled batch size once (model/scorer.py `row_plan`: 64+32+16+8)
 WARMUP_TEXTS = ["warming up the new model before it serves"] * 120
 
@@ -180,6 +180,7 @@ class ModelFollower:
             model = self._load(path)
             if model.version != version:
                 raise BundleRefused(f"the bundle says it is {model.version}, not {version}")
+            model.metadata["reference_histogram"]  # drift's reference: missing, refused now
             model.predict_classes(WARMUP_TEXTS)
         except (BundleRefused, ValueError, RuntimeError, OSError, KeyError) as exc:
             return self._refuse(version, ref.sha256, str(exc))

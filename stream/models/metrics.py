@@ -19,7 +19,8 @@ from stream.observability.metrics import MODEL_INFO
 
 MODEL_SWAPS = Counter(
     "badbuzz_model_swaps",
-    "Champion changes on the control topic: swapped in, or refused (the old model serves on).",
+    "Models the control topic named: a champion swapped in, or a champion or challenger "
+    "refused (bad checksum or bundle; the model serving serves on).",
     ["outcome"],
 )
 MODEL_SCORED = Counter(

@@ -192,19 +192,23 @@ class Settings(BaseSettings):
         "weighs p_negative + this x p_neutral (0: only negative probability counts).",
     )
     alert_min_ratio: float = Field(
-        default=3.0, gt=1.0, description="Negatives must be this many times the usual count."
+        default=3.0,
+        gt=1.0,
+        description="A window's complaint weight must be this many times the weight expected "
+        "from its scope's usual rate.",
     )
     alert_max_p_value: float = Field(
         default=0.01,
         gt=0.0,
         le=1.0,
-        description="Poisson chance of so many negatives at the usual rate must be below this.",
+        description="Poisson chance of so much complaint weight at the usual rate must be "
+        "below this.",
     )
     alert_cold_start_negatives: int = Field(
         default=30,
         ge=1,
-        description="Negatives that alert for a scope with no history (prior usual count is "
-        "this / alert_min_ratio).",
+        description="Complaint weight that alerts for a scope with no history (its prior usual "
+        "weight in a window is this / alert_min_ratio).",
     )
     alert_prior_s: int = Field(
         default=60,
@@ -216,7 +220,7 @@ class Settings(BaseSettings):
     )
     alert_cooldown_s: int = Field(default=600, ge=0, description="Quiet time after a resolve.")
     alert_examples: int = Field(
-        default=3, ge=0, description="Recent negative tweets quoted in an alert."
+        default=3, ge=0, description="Recent likely complaints quoted in an alert."
     )
     alert_example_chars: int = Field(
         default=280, ge=1, description="An example's text is cut to this many characters."

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 
@@ -15,6 +15,8 @@ from schemas import DeadLetter, Label, SentimentEvent
 from stream.agents.handling import Handling, rejected_inputs
 from stream.kafka.connection import KafkaConnection
 from stream.kafka.scoring_consumer import HandledBatch, ScoringConsumer
+from stream.models import metrics as model_metrics
+from stream.models.slot import Serving
 from stream.observability import metrics
 from stream.observability.drift import DriftMonitor
 from stream.pipeline.labelshift import LabelShift
@@ -32,45 +34,66 @@ class ScoringObserver:
     def __init__(self, handling: Handling) -> None:
         settings, pipeline = handling.settings, handling.pipeline
         self._handling = handling
-        self._scorer = pipeline.scorer
+        self._models = pipeline.models
         self._oov_every = settings.drift_oov_every
-        self._drift = DriftMonitor(
-            pipeline.scorer.metadata["reference_histogram"], settings.drift_window
-        )
+        self._drift_window = settings.drift_window
+        self._drift_version = ""
         self._batches = itertools.count()
-        metrics.MODEL_INFO.info({"version": pipeline.scorer.version})
+        model_metrics.export_serving(pipeline.models)
         if pipeline.shift is not None:
-            export_label_prior(pipeline.shift)
+            export_label_prior(lambda: pipeline.shift)
 
     def delivered(self, records: Sequence[RawRecord], undecodable: int, scored: Scored) -> None:
         outcome = scored.outcome
         metrics.TWEETS_CONSUMED.inc(len(records) + undecodable)
         observe_batch(records, outcome.events, outcome.dead_letters, scored.inference_s)
+        model_metrics.observe_champion(outcome.events, scored.inference_s)
         self._handling.count_dead_letters(outcome.dead_letters)
         self._handling.status.record_batch(len(records))
         metrics.EVENT_TIME_CLAMPED.labels(source="tweets").inc(outcome.clamped)
         self._observe_drift(outcome)
 
     def _observe_drift(self, outcome: BatchOutcome) -> None:
-        """On the tweets the bundle's own model read, like its reference histogram."""
-        own = [event for event in outcome.events if event.lang == self._scorer.language]
+        """Drift belongs to a model version: after a swap it starts anew against the new
+        bundle's reference, and the old model's last batches are left out of it. It is
+        measured on the tweets the bundle's own model read, like its reference histogram."""
+        model = self._models.current().model
+        own = [event for event in outcome.events if event.lang == model.language]
+        if not own or own[0].model_version != model.version:
+            return
+        if self._drift_version != model.version:
+            self._drift = DriftMonitor(model.metadata["reference_histogram"], self._drift_window)
+            self._drift_version = model.version
         negative = [event.label is Label.NEGATIVE for event in own]
         self._drift.observe(outcome.model_p_positive, negative)
         metrics.DRIFT_PSI.set(self._drift.psi)
         metrics.PREDICTED_NEGATIVE_SHARE.set(self._drift.negative_share)
-        if own and next(self._batches) % self._oov_every == 0:
+        if next(self._batches) % self._oov_every == 0:
             texts = [event.text for event in own]
-            metrics.OOV_TOKEN_RATE.set(self._scorer.oov_rate(texts))
+            metrics.OOV_TOKEN_RATE.set(model.oov_rate(texts))
 
 
-def export_label_prior(shift: LabelShift) -> None:
+def export_label_prior(current: Callable[[], LabelShift | None]) -> None:
     """The live prior is read when Prometheus scrapes, not copied into gauges after every
-    scoring and feedback batch."""
+    scoring and feedback batch; `current` is the served model's, whichever it is then."""
+    shift = current()
+    if shift is None:
+        return
     for index, name in enumerate(shift.classes):
         metrics.LABEL_PRIOR.labels(**{"class": name}).set_function(
-            lambda index=index: float(shift.overall.prior[index])
+            lambda index=index: prior_share(current(), index)
         )
-    metrics.LABEL_PRIOR_SCOPES.set_function(lambda: shift.scopes_with_own_prior)
+    metrics.LABEL_PRIOR_SCOPES.set_function(lambda: scopes_with_own_prior(current()))
+
+
+def prior_share(shift: LabelShift | None, index: int) -> float:
+    if shift is None or index >= len(shift.classes):
+        return float("nan")
+    return float(shift.overall.prior[index])
+
+
+def scopes_with_own_prior(shift: LabelShift | None) -> int:
+    return 0 if shift is None else shift.scopes_with_own_prior
 
 
 def scoring_consumer(
@@ -78,16 +101,23 @@ def scoring_consumer(
 ) -> ScoringConsumer:
     settings, pipeline = handling.settings, handling.pipeline
 
-    async def handle_raw(
+    def handle_raw(
         records: list[RawRecord], undecodable: list[UndecodableBatch]
+    ) -> Awaitable[HandledBatch]:
+        """Called on the consumer's thread in consumption order: the batch takes its model
+        here (stream/models/slot.py), then is handled, maybe on a handler thread."""
+        return handle_with(pipeline.models.current(), records, undecodable)
+
+    async def handle_with(
+        serving: Serving, records: list[RawRecord], undecodable: list[UndecodableBatch]
     ) -> HandledBatch:
-        """One batch, on the consumer's thread: what to produce, and what to count once the
-        broker has it. A batch whose scoring keeps raising is scored input by input."""
+        """One batch: what to produce, and what to count once the broker has it. A batch
+        whose scoring keeps raising is scored input by input."""
         parts: list[Scored] = []
         lag = {partition: left for (_, partition), left in consumer.lag.items()}
 
         async def score(batch: Sequence[RawRecord]) -> None:
-            parts.append(pipeline.score(batch, lag))
+            parts.append(pipeline.score(batch, lag, serving))
 
         if not records and not undecodable:  # an idle tick: the watermarks alone, so
             # windows are decided as the clock moves on; nothing consumed, nothing to count
@@ -98,6 +128,7 @@ def scoring_consumer(
         letters += [handling.undecodable_letter(batch) for batch in undecodable]
         metrics.MESSAGES_CONSUMED.labels(topic=settings.topic_raw).inc(len(undecodable))
         scored = merged(parts)
+        pipeline.models.offer_shadow(serving, scored.outcome)
 
         def delivered() -> None:
             observer.delivered(records, len(undecodable), scored)

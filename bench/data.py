@@ -13,12 +13,34 @@ from stream.kafka import KafkaConnection
 from training.data import csv_rows
 
 SAMPLE = Path("sentiment140") / "train_sample_100k.csv.gz"  # inside the training data folder
+FRENCH = Path("french") / "deft2017_task1_train.csv"  # French tweets, in the same folder
 Message = tuple[bytes, bytes]
 
 
 def load_texts(data_dir: Path) -> list[str]:
     """The Sentiment140 sample's texts, from the folder `Settings.training_data_dir` names."""
     return [row["text"] for row in csv_rows(data_dir / SAMPLE) if row["text"].strip()]
+
+
+def load_french_texts(data_dir: Path) -> list[str]:
+    """DEFT-2017's French tweets (docs/languages.md), from the same folder."""
+    return [row["text"] for row in csv_rows(data_dir / FRENCH) if row["text"].strip()]
+
+
+def mixed(
+    english: list[str], french: list[str], french_share: float
+) -> tuple[list[str], list[str]]:
+    """As many texts as `english`, French spread evenly at `french_share` (0.5: every other),
+    and each one's language."""
+    langs = [
+        "fr" if int((n + 1) * french_share) > int(n * french_share) else "en"
+        for n in range(len(english))
+    ]
+    texts = [
+        french[n % len(french)] if lang == "fr" else text
+        for n, (text, lang) in enumerate(zip(english, langs, strict=True))
+    ]
+    return texts, langs
 
 
 def tweet_texts(texts: list[str], count: int) -> list[str]:

@@ -24,15 +24,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.data import load_texts, tweet_texts
+from bench.data import load_french_texts, load_texts, mixed, tweet_texts
 from model import SentimentModel
 from stream.pipeline.scoring import process_batch
 from stream.records import RawRecord
 from stream.settings import Settings
-from training.data import csv_rows
 
 RAW_BATCH = 64
-FRENCH = Path("french") / "deft2017_task1_train.csv"  # inside the training data folder
 RAW = "raw scorer, english"
 ENGLISH = "worker, english, lang=en"  # what the worker did before languages: no detection
 ENGLISH_DETECTED = "worker, english, no lang"
@@ -73,15 +71,14 @@ def main() -> None:
     batch = args.batch or settings.batch_size
     data_dir = args.data_dir or settings.training_data_dir
     english = tweet_texts(load_texts(data_dir), args.tweets)
-    french = tweet_texts([row["text"] for row in csv_rows(data_dir / FRENCH)], args.tweets)
-    mixed = [text for pair in zip(english, french, strict=True) for text in pair][: args.tweets]
-    mixed_langs = ["en", "fr"] * (args.tweets // 2 + 1)
+    french = tweet_texts(load_french_texts(data_dir), args.tweets)
+    half, half_langs = mixed(english, french, 0.5)
     none = [None] * args.tweets
     streams = {
         ENGLISH: records(english, ["en"] * args.tweets),
         ENGLISH_DETECTED: records(english, none),
-        "worker, 50/50 french/english, lang given": records(mixed, mixed_langs[: args.tweets]),
-        MIXED: records(mixed, none),
+        "worker, 50/50 french/english, lang given": records(half, list(half_langs)),
+        MIXED: records(half, none),
         "worker, french, lang=fr": records(french, ["fr"] * args.tweets),
         "worker, french, no lang": records(french, none),
     }

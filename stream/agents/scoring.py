@@ -198,7 +198,8 @@ def observe_batch(
     metrics.INFERENCE_SECONDS.observe(inference_s)
     metrics.LAST_BATCH_AT.set(done)
     for event in events:
-        metrics.TWEETS_SCORED.labels(label=event.label.value).inc()
+        if event.scored:  # a flagged tweet is in the language counter only
+            metrics.TWEETS_SCORED.labels(label=event.label.value).inc()
         metrics.TWEETS_BY_LANGUAGE.labels(
             lang=metric_language(event.lang or OTHER), scored=str(event.scored).lower()
         ).inc()

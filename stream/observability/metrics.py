@@ -148,7 +148,8 @@ def declare_label_values(reasons: tuple[str, ...], input_topics: tuple[str, ...]
     for reason in reasons:
         DEAD_LETTERS.labels(reason=reason)
     for label in Label:
-        TWEETS_SCORED.labels(label=label.value)
+        if label is not Label.UNSUPPORTED_LANGUAGE:  # never scored: badbuzz_tweets_language
+            TWEETS_SCORED.labels(label=label.value)
     for lang in (*METRIC_LANGUAGES, OTHER):
         for scored in ("true", "false"):
             TWEETS_BY_LANGUAGE.labels(lang=lang, scored=scored)

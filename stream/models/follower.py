@@ -182,6 +182,8 @@ class ModelFollower:
                 raise BundleRefused(f"the bundle says it is {model.version}, not {version}")
             model.metadata["reference_histogram"]  # drift's reference: missing, refused now
             model.predict_classes(WARMUP_TEXTS)
+            for lang in sorted(model.languages - {model.language}):  # each route loads now
+                model.predict_classes(WARMUP_TEXTS[:8], [lang] * 8)
         except (BundleRefused, ValueError, RuntimeError, OSError, KeyError) as exc:
             return self._refuse(version, ref.sha256, str(exc))
         log.info("model_ready", version=version, seconds=round(time.perf_counter() - started, 2))

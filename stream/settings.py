@@ -154,6 +154,18 @@ class Settings(BaseSettings):
         description="`badbuzz model promote`: least share of labels agreeing with the champion.",
     )
 
+    retrain_group: str = Field(
+        default="badbuzz-retrain",
+        description="`badbuzz train retrain`: the consumer group (never joined) whose committed "
+        "offsets mark the feedback the last successful run read.",
+    )
+    retrain_min_new_feedback: int = Field(
+        default=100,
+        ge=0,
+        description="`badbuzz train retrain`: fewest new trusted feedback rows since the last "
+        "successful run for it to train; with fewer it does nothing and says so.",
+    )
+
     alert_window_s: int = Field(default=300, ge=10, description="Length of an alert window.")
     alert_step_s: int = Field(default=30, ge=1, description="How far windows hop (<= 60).")
     alert_lateness_s: int = Field(

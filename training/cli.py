@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -85,9 +87,23 @@ def cmd_train_all(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_train_retrain(args: argparse.Namespace, settings: Settings) -> int:
+    """Once, or with `--every`, again and again: a run that fails is reported and the next
+    one reads its feedback as new again."""
+    _tracking(args)
+    if args.every is None:
+        return retrain_once(args, settings)
+    while True:
+        try:
+            retrain_once(args, settings)
+        except Exception:  # the schedule outlives a broker or MLflow down for a while
+            traceback.print_exc()
+        print(f"next retrain in {args.every:g} s", flush=True)
+        time.sleep(args.every)
+
+
+def retrain_once(args: argparse.Namespace, settings: Settings) -> int:
     """Trains only when enough feedback is new since the last successful run, and moves the
     marker only once everything asked (training, registering, publishing) is done."""
-    _tracking(args)
     from training.retrain import FeedbackMarker, FeedbackRead, read_feedback_file, retrain
 
     min_new = settings.retrain_min_new_feedback if args.min_new is None else args.min_new
@@ -102,7 +118,8 @@ def cmd_train_retrain(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if read.new < min_new:
             reason = f"{read.new} new feedback rows since the last run, fewer than {min_new}"
-            print(json.dumps({"retrained": False, "new_feedback": read.new, "reason": reason}))
+            said = {"retrained": False, "new_feedback": read.new, "reason": reason}
+            print(json.dumps(said), flush=True)
             return 0
         result = retrain(
             read.examples,
@@ -123,7 +140,7 @@ def cmd_train_retrain(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         if marker is not None:
             marker.close()
-    print(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2), flush=True)
     return 0
 
 
@@ -274,6 +291,13 @@ def add_train_commands(trainers: argparse._SubParsersAction) -> None:
         type=int,
         help="train only with at least this many trusted feedback rows new since the last "
         "successful run (default: BADBUZZ_RETRAIN_MIN_NEW_FEEDBACK)",
+    )
+    again.add_argument(
+        "--every",
+        type=float,
+        metavar="SECONDS",
+        help="run again every SECONDS, for ever (a scheduler's loop, e.g. the compose "
+        "service's); default: once",
     )
     again.set_defaults(func=cmd_train_retrain)
 

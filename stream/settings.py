@@ -134,6 +134,15 @@ class Settings(BaseSettings):
     model_fetch_timeout_s: float = Field(
         default=60.0, gt=0, description="Longest wait for a bundle's chunks before refusing it."
     )
+    model_fetch_retry_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="First wait before fetching again a bundle whose fetch failed for a "
+        "passing reason (timeout, broker away); doubled at each failure.",
+    )
+    model_fetch_retry_max_s: float = Field(
+        default=300.0, gt=0, description="Longest wait between two fetches of such a bundle."
+    )
     shadow_every: int = Field(
         default=4,
         ge=1,

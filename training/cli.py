@@ -92,6 +92,8 @@ def cmd_train_retrain(args: argparse.Namespace, settings: Settings) -> int:
     _tracking(args)
     if args.every is None:
         return retrain_once(args, settings)
+    if args.every <= 0:
+        raise SystemExit("badbuzz train retrain: --every wants a number of seconds above 0")
     while True:
         try:
             retrain_once(args, settings)

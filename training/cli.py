@@ -132,7 +132,9 @@ def retrain_once(args: argparse.Namespace, settings: Settings) -> int:
             promote=not args.shadow,
         )
         result = {"retrained": True, "new_feedback": read.new, **result}
-        if args.shadow:
+        if args.shadow and not result["eligible"]:
+            result["shadow"] = "not published: below the recall floor or too slow offline"
+        elif args.shadow:
             from stream.models import commands
 
             control = commands.ControlTopic(settings, KafkaConnection.from_settings(settings))

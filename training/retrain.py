@@ -151,7 +151,10 @@ def retrain(
 ) -> dict[str, Any]:
     """Trains and registers the challenger; with `promote`, moves the `champion` alias if it
     is better offline. Without, the alias is left to `badbuzz model promote` after a shadow
-    run on live traffic."""
+    run on live traffic; `eligible` says whether it passes the offline rule (both recalls
+    above the floor, fast enough) that a challenger needs to be worth a shadow."""
+    from mlflow.tracking import MlflowClient
+
     from training.baseline import BaselineConfig, train_bundle
     from training.calibrate import calibrate_bundle
     from training.pipeline import registered_version
@@ -181,4 +184,5 @@ def retrain(
         "champion_before": None if before is None else str(before.version),
         "champion_after": after,
         "promoted": after == registered_version(run_id),
+        "eligible": selection.eligible(MlflowClient().get_run(run_id).data.metrics),
     }

@@ -73,6 +73,7 @@ def test_retrain_shadow_publishes_the_challenger_a_worker_shadows_it_and_marks_i
     )
     out = tmp_path / "challenger"
     tiny = ["--limit", "300", "--mlflow-dir", str(tmp_path / "mlflow"), "--min-new", "2"]
+    tiny += ["--recall-floor", "0", "--min-tweets-per-s", "0"]  # a tiny run passes the rule
     retrain = ["retrain", "--shadow", "--out", str(out), *tiny]
 
     with pytest.raises(FileNotFoundError):  # fails before it trains: the marker stays put
@@ -84,7 +85,7 @@ def test_retrain_shadow_publishes_the_challenger_a_worker_shadows_it_and_marks_i
     result = printed(capsys)
     version = read_metadata(out)["version"]
     assert result["retrained"] and result["new_feedback"] == 2 and result["feedback_rows"] == 2
-    assert not result["promoted"]
+    assert result["eligible"] and not result["promoted"]
     assert f"{version} is in shadow" in result["shadow"]
     state = commands.ControlTopic(settings, kafka).state
     assert state.challenger == version and state.champion is None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +48,21 @@ def test_every_wants_a_positive_number_of_seconds(monkeypatch: pytest.MonkeyPatc
     args = cli.build_parser().parse_args(["retrain", "--every", "0"])
     with pytest.raises(SystemExit, match="above 0"):
         args.func(args, Settings())
+
+
+def test_a_challenger_that_fails_the_offline_rule_is_not_put_in_shadow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from stream.models import commands
+    from training import retrain
+
+    feedback = tmp_path / "rows.jsonl"
+    row = {"tweet_id": "1", "text": "lost my bag", "label": "negative", "source": "http"}
+    feedback.write_text(json.dumps(row) + "\n")
+    monkeypatch.setattr(cli, "_tracking", lambda args: None)
+    monkeypatch.setattr(retrain, "retrain", lambda *args, **kwargs: {"eligible": False})
+    monkeypatch.setattr(commands, "publish", lambda *args: pytest.fail("published"))
+    argv = ["retrain", "--shadow", "--feedback-file", str(feedback), "--min-new", "1"]
+    assert cli.main(argv, Settings()) == 0
+    said = json.loads(capsys.readouterr().out)
+    assert said["retrained"] and said["shadow"].startswith("not published"), said

@@ -87,6 +87,15 @@ def try_produce(
     return True
 
 
+def produce_polling(
+    producer: Producer, message: Outgoing, on_delivery: DeliveryReport | None = None
+) -> None:
+    """`try_produce` from a client thread: while the local queue is full, serve delivery
+    reports until it has room."""
+    while not try_produce(producer, message, on_delivery):
+        producer.poll(0.01)
+
+
 def close_producer(producer: Producer, timeout_s: float) -> None:
     """Deliver what `timeout_s` allows, drop the rest, and stop the client's threads at once:
     `Producer.close()` alone waits up to `message.timeout.ms` (minutes) for an unreachable

@@ -39,7 +39,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 lint: install
 	$(BIN)/ruff check .
 
-# promtool, for the alert-rule tests in tests/test_deploy.py: Debian's `prometheus` package,
+# promtool, for the alert-rule tests in tests/deploy/test_deploy.py: Debian's `prometheus` package,
 # unpacked into the venv rather than installed (installing it would also start a Prometheus
 # server on :9090 where systemd runs). Alertmanager, for tests/integration/test_notify.py:
 # Debian's `prometheus-alertmanager`, unpacked the same way; its binary reads its built-in

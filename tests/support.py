@@ -15,11 +15,13 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from hypothesis import strategies as st
 
+from schemas import Alert, AlertExample, AlertKind, AlertStatus, AlertTerm
 from stream.kafka import KafkaConnection
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +48,66 @@ FAST_ALERTS = {
     "BADBUZZ_ALERT_STEP_S": "5",
     "BADBUZZ_ALERT_IDLE_GRACE_S": "5",
 }
+
+
+# the alert tests' worker: a floor of 15 (complaint weight), one alert per scope in ten minutes
+ALERT_ENV = {
+    "BADBUZZ_ALERT_MIN_NEGATIVES": "15",
+    "BADBUZZ_ALERT_COOLDOWN_S": "600",
+    **FAST_ALERTS,
+}
+ANGRY_TWEETS = [
+    "worst airline ever, flight cancelled and no refund, disgusting",
+    "lost my luggage again, rude staff, never flying with them again",
+    "delayed 6 hours, no food, no information, terrible service",
+    "awful experience, dirty plane and the crew was so rude",
+]
+
+
+def now_iso(offset_s: float = 0.0) -> str:
+    """A created_at `offset_s` seconds from now."""
+    return (datetime.now(UTC) + timedelta(seconds=offset_s)).isoformat()
+
+
+def burst(
+    prefix: str, count: int, brand: str, created_at: str | None = None, first: int = 0
+) -> list[tuple[bytes, bytes]]:
+    """`count` angry tweets about `brand`, ids `prefix-first`, `prefix-first+1`..."""
+    return [
+        tweet_payload(
+            f"{prefix}-{n}",
+            ANGRY_TWEETS[n % len(ANGRY_TWEETS)],
+            brand=brand,
+            created_at=created_at or now_iso(),
+        )
+        for n in range(first, first + count)
+    ]
+
+
+ALERT_T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def sample_alert(
+    status: AlertStatus = AlertStatus.RAISED, at: datetime = ALERT_T0, **extra: object
+) -> Alert:
+    """An alert as the notifier receives it, with an example and a term that need escaping."""
+    fields = {
+        "alert_id": "a1",
+        "kind": AlertKind.NEGATIVE_SENTIMENT,
+        "status": status,
+        "scope": "airparadis",
+        "window_start": at - timedelta(minutes=5),
+        "window_end": at,
+        "count": 28,
+        "total": 40,
+        "share": 0.7,
+        "threshold": "28 negatives >= 3.0x the usual 3.6",
+        "examples": [AlertExample(tweet_id="1", text="flight <b>cancelled</b>\x1b[2J " * 5)],
+        "terms": [AlertTerm(term="cancelled", z_score=3.1, count=7)],
+        "raised_at": at,
+        **extra,
+    }
+    return Alert.model_validate(fields)
 
 
 def topic_env(bootstrap: str, suffix: str) -> dict[str, str]:

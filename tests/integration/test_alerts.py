@@ -17,43 +17,18 @@ from stream.settings import Settings
 from stream.tools.eval_alerts import Columns, payloads, pipeline_alerts, read_labelled_csv
 from stream.tools.replay import read_tweets
 from tests.support import (
-    FAST_ALERTS,
+    ALERT_ENV,
     PROJECT_ROOT,
     Collector,
     WorkerProcess,
+    burst,
+    now_iso,
     produce,
     tweet_payload,
     wrong_prediction_report,
 )
 
 pytestmark = pytest.mark.integration
-
-ALERT_ENV = {
-    "BADBUZZ_ALERT_MIN_NEGATIVES": "15",
-    "BADBUZZ_ALERT_COOLDOWN_S": "600",
-    **FAST_ALERTS,
-}
-ANGRY = [
-    "worst airline ever, flight cancelled and no refund, disgusting",
-    "lost my luggage again, rude staff, never flying with them again",
-    "delayed 6 hours, no food, no information, terrible service",
-    "awful experience, dirty plane and the crew was so rude",
-]
-
-
-def now_iso(offset_s: float = 0.0) -> str:
-    return (datetime.now(UTC) + timedelta(seconds=offset_s)).isoformat()
-
-
-def burst(
-    prefix: str, count: int, brand: str, created_at: str | None = None, first: int = 0
-) -> list[tuple[bytes, bytes]]:
-    return [
-        tweet_payload(
-            f"{prefix}-{n}", ANGRY[n % len(ANGRY)], brand=brand, created_at=created_at or now_iso()
-        )
-        for n in range(first, first + count)
-    ]
 
 
 def raised(alerts: list[dict], kind: str, scope: str) -> list[dict]:

@@ -16,8 +16,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from model import SentimentModel
-from tests.integration.test_alerts import ALERT_ENV, burst
-from tests.support import WorkerProcess, produce
+from tests.support import ALERT_ENV, WorkerProcess, burst, produce
 
 pytestmark = pytest.mark.integration
 

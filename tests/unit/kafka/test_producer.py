@@ -1,8 +1,10 @@
-"""A produce error for one message: which ones are for good, and what is sent instead."""
+"""A produce error for one message: which ones are for good, and what is sent instead; and a
+producer whose broker is gone closes without hanging a worker's shutdown or restart."""
 
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -10,7 +12,8 @@ from confluent_kafka import KafkaError, Producer
 
 from model import SentimentModel
 from stream.agents.handling import Handling
-from stream.kafka.producer import OutputRejected, is_rejected, try_produce
+from stream.kafka.local import free_port
+from stream.kafka.producer import OutputRejected, close_producer, is_rejected, try_produce
 from stream.pipeline.signals import signal_partition
 from stream.pipeline.steps import Pipeline
 from stream.records import Outgoing, RawRecord
@@ -125,3 +128,13 @@ def test_an_output_past_the_workers_limit_is_never_sent(pipeline: Pipeline) -> N
     assert [e["tweet_id"] for e in events] == ["t-1"]
     # the signals stay under the limit: split, their examples cut
     assert any(m.topic == "badbuzz-signals" for m in messages)
+
+
+def test_a_producer_with_an_unreachable_broker_closes_within_its_timeout() -> None:
+    producer = Producer({"bootstrap.servers": f"127.0.0.1:{free_port()}", "log_level": 0})
+    producer.produce("tweets.sentiment", b"never delivered")
+    started = time.monotonic()
+    close_producer(producer, timeout_s=0.5)
+    # Producer.close() alone waits for message.timeout.ms (300 s by default) here
+    assert time.monotonic() - started < 5
+    assert len(producer) == 0

@@ -2,38 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from schemas import Alert, AlertExample, AlertKind, AlertStatus, AlertTerm
+from schemas import AlertStatus
 from stream.notify.episodes import ActiveAlerts
 from stream.notify.payload import Presentation, alertmanager_alert
+from tests.support import ALERT_T0, sample_alert
 
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PAGE = Presentation("http://status.example/", example_chars=40)
 
 
-def alert(status: AlertStatus = AlertStatus.RAISED, at: datetime = T0, **extra: object) -> Alert:
-    fields = {
-        "alert_id": "a1",
-        "kind": AlertKind.NEGATIVE_SENTIMENT,
-        "status": status,
-        "scope": "airparadis",
-        "window_start": at - timedelta(minutes=5),
-        "window_end": at,
-        "count": 28,
-        "total": 40,
-        "share": 0.7,
-        "threshold": "28 negatives >= 3.0x the usual 3.6",
-        "examples": [AlertExample(tweet_id="1", text="flight <b>cancelled</b>\x1b[2J " * 5)],
-        "terms": [AlertTerm(term="cancelled", z_score=3.1, count=7)],
-        "raised_at": at,
-        **extra,
-    }
-    return Alert.model_validate(fields)
-
-
 def test_labels_identify_the_episode_and_annotations_carry_what_to_read() -> None:
-    sent = alertmanager_alert(alert(), T0 - timedelta(minutes=5), T0 + timedelta(minutes=4), PAGE)
+    sent = alertmanager_alert(
+        sample_alert(), ALERT_T0 - timedelta(minutes=5), ALERT_T0 + timedelta(minutes=4), PAGE
+    )
     assert sent["labels"] == {
         "alertname": "BadBuzz",
         "kind": "negative_sentiment",
@@ -59,19 +41,19 @@ def test_labels_identify_the_episode_and_annotations_carry_what_to_read() -> Non
 
 def test_active_alerts_are_refreshed_until_resolved() -> None:
     active = ActiveAlerts(PAGE, resend_s=60, ttl_s=240)
-    raised = active.apply(alert(), T0)
-    assert raised["endsAt"] == (T0 + timedelta(seconds=240)).isoformat()
-    assert active.refresh_due(T0)
-    assert [a["labels"]["alert_id"] for a in active.refreshed(T0)] == ["a1"]
-    assert not active.refresh_due(T0 + timedelta(seconds=59))
-    later = T0 + timedelta(seconds=60)
+    raised = active.apply(sample_alert(), ALERT_T0)
+    assert raised["endsAt"] == (ALERT_T0 + timedelta(seconds=240)).isoformat()
+    assert active.refresh_due(ALERT_T0)
+    assert [a["labels"]["alert_id"] for a in active.refreshed(ALERT_T0)] == ["a1"]
+    assert not active.refresh_due(ALERT_T0 + timedelta(seconds=59))
+    later = ALERT_T0 + timedelta(seconds=60)
     assert active.refresh_due(later)
     (again,) = active.refreshed(later)
     assert again["startsAt"] == raised["startsAt"]  # the episode keeps its start
     assert again["endsAt"] == (later + timedelta(seconds=240)).isoformat()
 
-    end = T0 + timedelta(minutes=20)
-    resolved = active.apply(alert(AlertStatus.RESOLVED, at=end), end + timedelta(seconds=2))
+    end = ALERT_T0 + timedelta(minutes=20)
+    resolved = active.apply(sample_alert(AlertStatus.RESOLVED, at=end), end + timedelta(seconds=2))
     assert resolved["startsAt"] == raised["startsAt"]
     assert resolved["endsAt"] == end.isoformat()
     assert len(active) == 0 and active.refreshed(end) == []
@@ -79,5 +61,5 @@ def test_active_alerts_are_refreshed_until_resolved() -> None:
 
 def test_a_resolution_of_an_unknown_alert_is_still_sent_resolved() -> None:
     active = ActiveAlerts(PAGE, resend_s=60, ttl_s=240)
-    resolved = active.apply(alert(AlertStatus.RESOLVED), T0 + timedelta(seconds=5))
-    assert resolved["endsAt"] == T0.isoformat() and resolved["startsAt"] < resolved["endsAt"]
+    resolved = active.apply(sample_alert(AlertStatus.RESOLVED), ALERT_T0 + timedelta(seconds=5))
+    assert resolved["endsAt"] == ALERT_T0.isoformat() and resolved["startsAt"] < resolved["endsAt"]

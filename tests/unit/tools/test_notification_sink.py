@@ -10,7 +10,7 @@ from schemas import AlertStatus
 from stream.notify.episodes import ActiveAlerts
 from stream.notify.payload import Presentation
 from stream.tools.notification_sink import NotificationSink
-from tests.unit.notify.test_payload import T0, alert
+from tests.support import ALERT_T0, sample_alert
 
 
 def post(url: str, alerts: list[dict]) -> int:
@@ -23,14 +23,16 @@ def post(url: str, alerts: list[dict]) -> int:
 
 def test_the_sink_shows_a_firing_then_a_resolved_notification_once_each() -> None:
     shown: list[str] = []
-    now = T0 + timedelta(seconds=1)
+    now = ALERT_T0 + timedelta(seconds=1)
     active = ActiveAlerts(Presentation("http://127.0.0.1:6066/"), resend_s=60, ttl_s=240)
     with NotificationSink(clock=lambda: now, show=shown.append) as sink:
-        assert post(sink.url, [active.apply(alert(), T0)]) == 200
-        assert post(sink.url, active.refreshed(T0)) == 200
-        end = T0 + timedelta(minutes=10)
+        assert post(sink.url, [active.apply(sample_alert(), ALERT_T0)]) == 200
+        assert post(sink.url, active.refreshed(ALERT_T0)) == 200
+        end = ALERT_T0 + timedelta(minutes=10)
         now = end + timedelta(seconds=1)
-        assert post(sink.url, [active.apply(alert(AlertStatus.RESOLVED, at=end), now)]) == 200
+        assert (
+            post(sink.url, [active.apply(sample_alert(AlertStatus.RESOLVED, at=end), now)]) == 200
+        )
     assert len(shown) == 2 and len(sink.received) == 2
     firing, resolved = shown
     assert firing.startswith("notification received:\n[FIRING] Bad buzz about airparadis")

@@ -1,5 +1,6 @@
 """The endpoints over real HTTP on Faust's aiohttp application, without a broker: whatever
-the body and the headers, a client error is a 4xx with its reason, never a 500."""
+the body and the headers, a client error is a 4xx with its reason, never a 500; the server
+listens where it is told and serves the routes `handlers.ROUTES` declares."""
 
 from __future__ import annotations
 
@@ -15,13 +16,17 @@ from hypothesis import strategies as st
 
 from model import SentimentModel
 from model.text import MAX_TEXT_CHARS
+from schemas import Feedback
 from stream.app import create_app
 from stream.kafka import KafkaConnection
+from stream.pipeline.intake import Rejection
 from stream.pipeline.steps import Pipeline
 from stream.records import Outgoing, UndecodableBatch
 from stream.settings import Settings
 from stream.web import StatusBoard, register_web
-from stream.web.handlers import not_json
+from stream.web.api import PredictResponse, http_status
+from stream.web.handlers import ROUTES, not_json
+from stream.web.openapi import openapi_document
 from tests.support import hostile_payloads
 
 TOKEN = b"0123456789abcdef-token"
@@ -162,6 +167,24 @@ PREDICT_BODIES = st.fixed_dictionaries(
 ).map(lambda document: json.dumps(document).encode())
 
 
+ACCEPTED = {"/predict": (200, PredictResponse), "/feedback": (202, Feedback)}
+# what aiohttp's HTTP parser refuses before any handler runs, with a plain-text 400: a header
+# value holding a control character, and a body it cannot undo its Content-Encoding for
+# (brotli is not installed; a deflate body that is not one)
+PARSER_ENCODINGS = {b"br", b"deflate"}
+SAID_JSON = {JSON, JSON + b"; charset=latin-1"}
+NOT_SAID_JSON = {None, b"text/plain", b"*/*"}
+
+
+def forbidden_in_a_header(value: bytes | None) -> bool:
+    return value is not None and any((c < 0x20 and c != 0x09) or c == 0x7F for c in value)
+
+
+def status_of(error: str) -> int:
+    """The status a refusal carries, by the reason it gives."""
+    return 401 if error == "unauthorized" else http_status(Rejection(error, ""))
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     path=st.sampled_from(["/predict", "/feedback"]),
@@ -170,7 +193,7 @@ PREDICT_BODIES = st.fixed_dictionaries(
     authorization=st.none() | st.just(b"Bearer " + TOKEN) | HEADER_VALUES.map(b"Bearer ".__add__),
     encoding=st.none() | ENCODINGS,
 )
-def test_any_body_and_headers_get_an_answer_below_500(
+def test_any_body_and_headers_get_a_documented_answer_and_a_refusal_says_why(
     server: Server,
     path: str,
     body: bytes,
@@ -182,10 +205,25 @@ def test_any_body_and_headers_get_an_answer_below_500(
     named[b"Content-Encoding"] = encoding
     headers = [(name, value) for name, value in named.items() if value is not None]
     status, answer = server.post(path, body, headers)
-    assert status < 500, (status, answer[:200])
-    if status >= 400 and answer.startswith(b"{"):
+    if not answer.startswith(b"{"):  # refused by the HTTP parser, before the handlers
+        assert status == 400, (status, answer[:200])
+        assert encoding in PARSER_ENCODINGS or any(map(forbidden_in_a_header, named.values()))
+        return
+    documented = openapi_document(server.settings, ROUTES)["paths"][path]["post"]["responses"]
+    assert str(status) in documented, (status, answer[:200])
+    accepted_status, accepted = ACCEPTED[path]
+    if status == accepted_status:
+        accepted.model_validate_json(answer)
+    else:
         error, detail = problem(answer)
-        assert error and detail
+        assert detail and status == status_of(error), (status, error)
+    # what the headers alone decide, in the order the handlers check them
+    if path == "/feedback" and authorization != AUTH[1]:
+        assert status == 401
+    elif content_type in NOT_SAID_JSON:
+        assert status == 415
+    elif content_type in SAID_JSON and len(body) > MAX_BODY and encoding in (None, b"identity"):
+        assert status == 413
 
 
 def test_a_content_type_the_email_parser_chokes_on_is_refused_not_crashed() -> None:
@@ -194,3 +232,30 @@ def test_a_content_type_the_email_parser_chokes_on_is_refused_not_crashed() -> N
     assert refused is not None and refused.reason == "unsupported_media_type"
     ok = make_mocked_request("POST", "/predict", headers={"Content-Type": "Application/JSON; x"})
     assert not_json(ok) is None
+
+
+def test_the_web_server_listens_on_loopback_unless_told_otherwise() -> None:
+    assert Settings().web_host == "127.0.0.1"
+    for told, bind in ((Settings(), "127.0.0.1"), (Settings(web_host="0.0.0.0"), "0.0.0.0")):
+        app = create_app(told, KafkaConnection.from_settings(told), ignore_undecodable)
+        assert app.conf.web_bind == bind
+
+
+def test_every_declared_route_is_served_and_documented_as_declared() -> None:
+    """One declaration (handlers.ROUTES): the server and /openapi.json both come from it."""
+    declared_by = Settings(web_token=TOKEN.decode())
+    app = create_app(declared_by, KafkaConnection.from_settings(declared_by), ignore_undecodable)
+    register_web(app, declared_by, None, None, StatusBoard(), lambda: True)  # type: ignore[arg-type]
+    served = {
+        (route.resource.canonical, route.method.lower())
+        for route in app.web.web_app.router.routes()
+        if route.resource is not None and route.method in {"GET", "POST"}
+    }
+    declared = {(route.path, route.method) for route in ROUTES}
+    assert declared <= served
+    documented = {
+        (path, method)
+        for path, operations in openapi_document(declared_by, ROUTES)["paths"].items()
+        for method in operations
+    }
+    assert documented == declared

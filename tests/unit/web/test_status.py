@@ -1,17 +1,21 @@
-"""The status board is written by the scoring consumer's threads and read by /status on
-Faust's event loop; the lag /status shows is the one Prometheus scrapes."""
+"""The status board: recent throughput, the last dead letters and the open alerts, bounded;
+written by the scoring consumer's threads and read by /status on Faust's event loop; the lag
+/status shows is the one Prometheus scrapes."""
 
 from __future__ import annotations
 
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
+from schemas import Alert, AlertKind, AlertStatus, DeadLetter
 from stream.observability.metrics import ConsumerLag
 from stream.web.status import StatusBoard, lag_from
-from tests.unit.test_web import letter
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -69,3 +73,78 @@ def test_status_reads_lag_from_the_consumers_as_a_scrape_does() -> None:
     scoring = {("tweets.raw", 0): 1}  # partition 1 was revoked: it drops out at once
     lag.read_from(lambda: scoring)
     assert [(e.partition, e.lag) for e in lag_from(lag)] == [(0, 1)]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_throughput_counts_the_recent_window_only() -> None:
+    clock = FakeClock()
+    board = StatusBoard(clock=clock, throughput_window_s=10)
+    assert board.tweets_per_s() == 0.0
+    clock.now += 2
+    board.record_batch(100)
+    assert board.tweets_per_s() == 50.0  # 2 s since start, shorter than the window
+    clock.now += 8
+    board.record_batch(100)
+    assert board.tweets_per_s() == 20.0
+    clock.now += 9
+    assert board.tweets_per_s() == 10.0  # the first batch left the window
+    clock.now += 30
+    assert board.tweets_per_s() == 0.0
+
+
+def letter(offset: int) -> DeadLetter:
+    return DeadLetter(
+        source_topic="tweets.raw",
+        partition=1,
+        offset=offset,
+        reason="malformed_json",
+        detail="Expecting value",
+        payload_base64="",
+        payload_size=0,
+        payload_truncated=False,
+        rejected_at=NOW,
+    )
+
+
+def test_the_last_dead_letters_are_kept_newest_first_and_bounded() -> None:
+    board = StatusBoard(max_dead_letters=3)
+    board.record_dead_letters([letter(n) for n in range(5)])
+    assert [d.offset for d in board.dead_letters()] == [4, 3, 2]
+    assert board.dead_letters()[0].reason == "malformed_json"
+
+
+def alert(scope: str, status: AlertStatus, kind: AlertKind = AlertKind.NEGATIVE_SENTIMENT) -> Alert:
+    return Alert(
+        alert_id=f"{kind}-{scope}",
+        kind=kind,
+        status=status,
+        scope=scope,
+        window_start=NOW,
+        window_end=NOW,
+        count=20,
+        total=25,
+        share=0.8,
+        threshold="share >= 0.6",
+        raised_at=NOW,
+    )
+
+
+def test_an_alert_is_open_from_raised_until_resolved_and_the_list_is_bounded() -> None:
+    board = StatusBoard(max_open_alerts=2)
+    board.record_alerts([alert("a", AlertStatus.RAISED)])
+    board.record_alerts([alert("a", AlertStatus.RAISED, AlertKind.NEGATIVE_FEEDBACK)])
+    assert [(a.scope, a.kind) for a in board.open_alerts()] == [
+        ("a", AlertKind.NEGATIVE_FEEDBACK),
+        ("a", AlertKind.NEGATIVE_SENTIMENT),
+    ]
+    board.record_alerts([alert("a", AlertStatus.RESOLVED)])
+    assert [a.kind for a in board.open_alerts()] == [AlertKind.NEGATIVE_FEEDBACK]
+    board.record_alerts([alert("b", AlertStatus.RAISED), alert("c", AlertStatus.RAISED)])
+    assert [a.scope for a in board.open_alerts()] == ["c", "b"]

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 from bench.report import RANGE, markdown_table
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import PROJECT_ROOT
 
 
 def test_the_docs_table_is_the_one_generated_from_the_committed_results() -> None:
-    doc = (ROOT / "docs" / "benchmark.md").read_text()
+    doc = (PROJECT_ROOT / "docs" / "benchmark.md").read_text()
     found = re.search(r"<!-- bench-table:[^\n]*-->\n(.*?)\n<!-- /bench-table -->", doc, re.S)
     assert found, "docs/benchmark.md has lost its bench-table markers"
-    results = json.loads((ROOT / "bench" / "results.json").read_text())
+    results = json.loads((PROJECT_ROOT / "bench" / "results.json").read_text())
     assert found.group(1) == markdown_table(results), (
         "regenerate it: python -m bench.report --markdown"
     )

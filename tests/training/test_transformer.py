@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from model import SentimentModel
 from model.bundle import Vocabulary, read_encoder
 from model.wordpiece import WordPieceEncoder, tweet_text
-from tests.support import TRAINING_DATA
+from tests.support import PROJECT_ROOT, TRAINING_DATA
 from training.data import load_corpus
 from training.minilm import l2_normalize, pretrained_dir, pretrained_minilm
 from training.teacher import load_teacher_scores
@@ -34,7 +34,7 @@ SENTENCES = [
     "supercalifragilisticexpialidocious unbelievably\tgood\u200b stuff",
 ]
 
-REFERENCE_EMBEDDINGS = Path(__file__).parent / "reference" / "all-minilm-l6-v2.npz"
+REFERENCE_EMBEDDINGS = PROJECT_ROOT / "tests" / "reference" / "all-minilm-l6-v2.npz"
 
 
 @pytest.fixture(scope="module")

@@ -121,7 +121,7 @@ def test_tiny_run_is_tracked_registered_promoted_and_served(
         tmp_path / "reports",
         limit=300,
         epochs=1,
-        only=["baseline"],  # the BiLSTM export alone takes ~40 s; see test_training.py
+        only=["baseline"],  # the BiLSTM, slow to export, is test_pipeline.py's
     )
     assert set(result["registered"]) == {"baseline"}
     client = MlflowClient()

@@ -22,13 +22,13 @@ from stream.cli import build_parser
 from stream.observability import metrics
 from stream.settings import Settings
 from stream.web.auth import load_token
+from tests.support import PROJECT_ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-COMPOSE_FILE = ROOT / "docker-compose.yml"
-PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
-GRAFANA_DIR = ROOT / "deploy" / "grafana"
+COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
+PROMETHEUS_DIR = PROJECT_ROOT / "deploy" / "prometheus"
+GRAFANA_DIR = PROJECT_ROOT / "deploy" / "grafana"
 DASHBOARD_FILE = GRAFANA_DIR / "dashboards" / "badbuzz.json"
-SECRETS_DIR = ROOT / "deploy" / "secrets"
+SECRETS_DIR = PROJECT_ROOT / "deploy" / "secrets"
 DRIFT_GAUGES = {"badbuzz_drift_psi", "badbuzz_predicted_negative_share", "badbuzz_oov_token_rate"}
 REQUIRED_ALERTS = {
     "NegativeSentimentSpike",
@@ -170,7 +170,10 @@ def allowed_metric_names() -> set[str]:
 
 def promtool() -> str:
     found = shutil.which("promtool")
-    for candidate in (Path(sys.executable).parent / "promtool", ROOT / ".venv/bin/promtool"):
+    for candidate in (
+        Path(sys.executable).parent / "promtool",
+        PROJECT_ROOT / ".venv/bin/promtool",
+    ):
         if found is None and candidate.is_file():
             found = str(candidate)
     if found is None:
@@ -183,7 +186,7 @@ def promtool() -> str:
 
 def run_promtool(*args: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [promtool(), *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [promtool(), *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, f"promtool {' '.join(args)}:\n{result.stdout}{result.stderr}"
     return result
@@ -226,7 +229,7 @@ def test_host_paths_exist_and_named_volumes_are_declared() -> None:
             if is_bind:
                 path = host_path(source)
                 assert path.exists(), f"{name}: {source} (mounted at {target}) is not in the repo"
-                assert path.is_relative_to(ROOT), f"{name}: {source} is outside the repo"
+                assert path.is_relative_to(PROJECT_ROOT), f"{name}: {source} is outside the repo"
             else:
                 assert source in declared, f"{name}: volume {source} is not declared"
         for env_file in service.get("env_file", []) or []:
@@ -242,7 +245,7 @@ def test_dependencies_name_real_services() -> None:
 def test_badbuzz_commands_are_real_cli_commands() -> None:
     commands = badbuzz_commands()
     assert {argv[0] for _, argv in commands} >= {"topics", "worker", "replay"}
-    dockerfile = (ROOT / "Dockerfile").read_text()
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
     copied = re.findall(r"^COPY\s+(\S+)", dockerfile, flags=re.MULTILINE)
     for name, argv in commands:
         try:
@@ -251,7 +254,7 @@ def test_badbuzz_commands_are_real_cli_commands() -> None:
             pytest.fail(f"{name}: `badbuzz {' '.join(argv)}` is not a valid command ({exc})")
         file = getattr(args, "file", None)
         if file is not None:  # a file read inside the image: in the repo and copied in
-            assert (ROOT / file).is_file(), f"{name}: {file} is not in the repo"
+            assert (PROJECT_ROOT / file).is_file(), f"{name}: {file} is not in the repo"
             assert any(Path(file).is_relative_to(source.rstrip("/")) for source in copied), (
                 f"{name}: the Dockerfile does not copy {file} into the image"
             )
@@ -325,7 +328,7 @@ def test_the_secret_files_are_git_ignored() -> None:
         path = host_path(secret["file"])
         assert path.parent == SECRETS_DIR
         ignored = subprocess.run(
-            ["git", "check-ignore", "-q", str(path)], cwd=ROOT, check=False, timeout=30
+            ["git", "check-ignore", "-q", str(path)], cwd=PROJECT_ROOT, check=False, timeout=30
         )
         assert ignored.returncode == 0, f"{path} could be committed"
 
@@ -336,7 +339,7 @@ def test_make_secrets_writes_usable_random_secrets_once(tmp_path: Path) -> None:
     def make_secrets() -> dict[str, str]:
         subprocess.run(
             ["make", "--no-print-directory", "-s", "secrets", f"SECRETS_DIR={secrets_dir}"],
-            cwd=ROOT,
+            cwd=PROJECT_ROOT,
             check=True,
             capture_output=True,
             timeout=60,
@@ -354,8 +357,8 @@ def test_make_secrets_writes_usable_random_secrets_once(tmp_path: Path) -> None:
 
 # --- the image ------------------------------------------------------------------------------
 
-DOCKERFILE = ROOT / "Dockerfile"
-LOCK_FILE = ROOT / "requirements" / "runtime.lock"
+DOCKERFILE = PROJECT_ROOT / "Dockerfile"
+LOCK_FILE = PROJECT_ROOT / "requirements" / "runtime.lock"
 PINNED_BASE = re.compile(r"^[\w./-]+:\d+\.\d+\.\d+[\w.-]*@sha256:[0-9a-f]{64}$")
 
 
@@ -421,7 +424,7 @@ def canonical(name: str) -> str:
 
 
 def test_the_lock_pins_every_runtime_dependency_at_its_pyproject_version() -> None:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
     locked = locked_versions()
     for requirement in project["project"]["dependencies"]:
         name, _, version = requirement.partition("==")
@@ -537,9 +540,8 @@ def test_grafana_service_mounts_provisioning_and_dashboards() -> None:
     providers = load_yaml(provisioning / "dashboards" / "dashboards.yml")["providers"]
     for provider in providers:
         assert mount_source(service, provider["options"]["path"]) == DASHBOARD_FILE.parent
-    home = environment_of(service).get("GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH")
-    if home:
-        assert mount_source(service, home) == DASHBOARD_FILE
+    home = environment_of(service)["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert mount_source(service, home) == DASHBOARD_FILE
 
 
 def test_dashboard_panels_have_a_datasource_and_known_metrics() -> None:
@@ -588,7 +590,7 @@ def test_dashboard_queries_are_valid_promql(tmp_path: Path) -> None:
 
 # --- Alertmanager and the notifier ----------------------------------------------------------
 
-ALERTMANAGER_DIR = ROOT / "deploy" / "alertmanager"
+ALERTMANAGER_DIR = PROJECT_ROOT / "deploy" / "alertmanager"
 
 
 def test_alertmanager_groups_and_inhibits_by_labels_the_notifier_sends() -> None:

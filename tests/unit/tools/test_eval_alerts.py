@@ -1,7 +1,6 @@
 """`badbuzz eval-alerts`: human-label alerts against the model's, replayed without Kafka."""
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -16,8 +15,9 @@ from stream.tools.eval_alerts import (
     read_labelled_csv,
     replay_alerts,
 )
+from tests.support import PROJECT_ROOT
 
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "labelled_airline_tweets.csv"
+FIXTURE = PROJECT_ROOT / "tests" / "fixtures" / "labelled_airline_tweets.csv"
 COLUMNS = Columns(label="airline_sentiment")
 SETTINGS = Settings(label_shift=False)
 

@@ -16,6 +16,7 @@ import structlog
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from stream.kafka import KafkaConnection
+from stream.observability.logs import LIBRDKAFKA
 from stream.observability.metrics import PUBLISH_RETRIES
 from stream.records import Outgoing
 
@@ -113,6 +114,7 @@ class OutputProducer:
         self._producer = Producer(
             kafka.librdkafka(
                 {
+                    "logger": LIBRDKAFKA,
                     # no duplicate or reordered output when librdkafka retries a send; it implies
                     # acks=all and caps max.in.flight.requests.per.connection at 5 by itself
                     "enable.idempotence": True,

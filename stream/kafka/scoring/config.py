@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from stream.kafka.connection import KafkaConnection
+from stream.observability.logs import LIBRDKAFKA
 from stream.settings import Settings
 
 Guarantee = Literal["at_least_once", "exactly_once"]
@@ -59,6 +60,7 @@ class ScoringConfig:
         """Cooperative-sticky, offsets stored by hand (committed by the sender's rules)."""
         return {
             **self.client,
+            "logger": LIBRDKAFKA,
             "group.id": self.group_id,
             "partition.assignment.strategy": "cooperative-sticky",
             "auto.offset.reset": "earliest",
@@ -74,7 +76,13 @@ class ScoringConfig:
         }
 
     def producer(self) -> dict[str, Any]:
-        config = {**self.client, "acks": "all", "enable.idempotence": True, "linger.ms": 2}
+        config = {
+            **self.client,
+            "logger": LIBRDKAFKA,
+            "acks": "all",
+            "enable.idempotence": True,
+            "linger.ms": 2,
+        }
         if self.exactly_once:
             # stable across this worker's restarts: the restarted worker fences its killed
             # predecessor and aborts the transaction it left open, instead of read_committed

@@ -28,7 +28,7 @@ class ScoringConfig:
     session_timeout_s: float
     guarantee: Guarantee
     transactional_id: str
-    idle_tick_s: float | None  # an empty batch this often while nothing is read; None: never
+    idle_tick_s: float  # an empty batch this often while nothing is read
     lag_interval_s: float
 
     @classmethod

@@ -143,11 +143,9 @@ class ScoringConsumer:
     def _idle_tick_due(self) -> bool:
         """With nothing to read, the handler still runs every `idle_tick_s` on an empty batch
         (the alert watermarks move on with the clock while the input is idle)."""
-        tick_s = self._config.idle_tick_s
         return (
-            tick_s is not None
-            and bool(self.assigned)
-            and time.monotonic() - self._last_handled >= tick_s
+            bool(self.assigned)
+            and time.monotonic() - self._last_handled >= self._config.idle_tick_s
         )
 
     def _process(self, messages: list[Message]) -> None:

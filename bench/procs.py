@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from model.bundle import DEFAULT_BUNDLE, copy_as_version
 from stream.kafka import KafkaConnection
 from stream.kafka.local import free_port
+from stream.models import commands
+from stream.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 QUIX_VERSION = "3.28.1"
@@ -125,11 +128,12 @@ class WorkerConfig:
     batch: int
     wait_ms: int
     guarantee: Guarantee = "at_least_once"
+    shadow: bool = False  # a challenger (the same weights, another version) in shadow
 
     @property
     def label(self) -> str:
         suffix = " exactly-once" if self.guarantee == "exactly_once" else ""
-        return f"{self.batch}/{self.wait_ms}ms{suffix}"
+        return f"{self.batch}/{self.wait_ms}ms{suffix}{' with shadow' if self.shadow else ''}"
 
 
 def worker_group(
@@ -155,6 +159,8 @@ def worker(
         "BADBUZZ_TOPIC_FEEDBACK_LABELLED": f"{topics.raw}.feedback.labelled",
         "BADBUZZ_TOPIC_ALERTS": f"{topics.raw}.alerts",
         "BADBUZZ_TOPIC_DEADLETTER": f"{topics.raw}.deadletter",
+        "BADBUZZ_TOPIC_MODELS": f"{topics.raw}.models",
+        "BADBUZZ_TOPIC_MODEL_BUNDLES": f"{topics.raw}.model-bundles",
         "BADBUZZ_TOPIC_PARTITIONS": str(partitions),
         "BADBUZZ_BATCH_SIZE": str(config.batch),
         "BADBUZZ_BATCH_MAX_WAIT_MS": str(config.wait_ms),
@@ -163,8 +169,22 @@ def worker(
         "BADBUZZ_WEB_PORT": str(free_port()),
         "BADBUZZ_WEB_HOST": "127.0.0.1",
     }
+    if config.shadow:
+        put_in_shadow(kafka, env, workdir)
     command = [sys.executable, "-m", "stream.cli", "worker"]
     return Child(f"badbuzz worker {config.label}", command, env, workdir)
+
+
+def put_in_shadow(kafka: KafkaConnection, env: dict[str, str], workdir: Path) -> None:
+    """The default bundle under another version, published as the challenger on the
+    worker's own control topic before it starts (stream/models/)."""
+    topics = Settings(
+        topic_models=env["BADBUZZ_TOPIC_MODELS"],
+        topic_model_bundles=env["BADBUZZ_TOPIC_MODEL_BUNDLES"],
+        topic_partitions=int(env["BADBUZZ_TOPIC_PARTITIONS"]),
+    )
+    challenger = copy_as_version(DEFAULT_BUNDLE, workdir / "challenger", "bench-challenger")
+    commands.publish(commands.ControlTopic(topics, kafka), challenger, "challenger")
 
 
 def plain_loop(kafka: KafkaConnection, topics: Topics, batch: int, workdir: Path) -> Child:

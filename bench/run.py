@@ -84,6 +84,8 @@ def contenders(args: argparse.Namespace, kafka: KafkaConnection) -> list[Contend
     out.append(
         Contender("worker-brands", "worker_many_brands", False, worker(configs[0]), args.brands)
     )
+    shadowed = replace(configs[0], shadow=True)
+    out.append(Contender("worker-shadow", "worker_shadow", False, worker(shadowed)))
     if args.scale_out:
         out.append(
             Contender(

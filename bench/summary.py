@@ -58,6 +58,8 @@ def ratios(raw_scorer: float, rows: list[dict[str, Any]]) -> dict[str, float]:
         out["best_worker_vs_quix"] = best / by_role["quix"]
     if "worker" in by_role and "worker_many_brands" in by_role:
         out["many_brands_vs_one_brand"] = by_role["worker_many_brands"] / by_role["worker"]
+    if "worker" in by_role and "worker_shadow" in by_role:
+        out["shadow_vs_without"] = by_role["worker_shadow"] / by_role["worker"]
     if "worker" in by_role and "worker_exactly_once" in by_role:
         out["exactly_once_vs_at_least_once"] = by_role["worker_exactly_once"] / by_role["worker"]
     return {name: round(value, 3) for name, value in out.items()}
@@ -76,6 +78,7 @@ RATIO_GOALS = {
     "best_worker_vs_quix": 2.0,
     "exactly_once_vs_at_least_once": 0.7,
     "many_brands_vs_one_brand": 0.7,
+    "shadow_vs_without": 0.6,  # issue 21
 }
 
 

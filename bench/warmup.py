@@ -1,11 +1,11 @@
 """A freshly started broker is warmed before anything is measured.
 
 Kafka runs on the JVM: the first seconds of a new traffic shape (small paced produce
-requests, fetches that return a few records, consumer offsets) compile that code path. On the
-bench's two shared cores that took 1.2 to 1.8 cores of the broker for about 15 s, and the first
-contender's paced phase measured the broker's compiler, not the contender (p99 up to 1.7 s where
-later runs gave 0.17 s). A production broker is warm, so the bench runs the same shapes once,
-unmeasured: a paced producer, a relay that consumes, produces and commits, and a reader.
+requests, fetches that return a few records, consumer offsets) compile that code path, and the
+first contender's paced phase measured the broker's compiler, not the contender
+(docs/benchmark.md gives the figures). A production broker is warm, so the bench runs the same
+shapes once, unmeasured: a paced producer, a relay that consumes, produces and commits, and a
+reader.
 """
 
 from __future__ import annotations

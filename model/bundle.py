@@ -11,6 +11,7 @@ vocab.txt) in its metadata; bundles without an `encoder` key use vocab.json as a
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -72,6 +73,15 @@ class Vocabulary:
 
 def read_metadata(bundle: Path) -> dict[str, Any]:
     return json.loads((bundle / "metadata.json").read_text())
+
+
+def copy_as_version(source: Path, directory: Path, version: str) -> Path:
+    """The same model under another version, so another checksum: a rehearsal of a swap
+    with real weights (the benchmark's shadow, the swap tests)."""
+    shutil.copytree(source, directory)
+    metadata = read_metadata(directory)
+    (directory / "metadata.json").write_text(json.dumps({**metadata, "version": version}))
+    return directory
 
 
 def read_vocabulary(bundle: Path, max_len: int) -> Vocabulary:

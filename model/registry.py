@@ -52,3 +52,21 @@ def fetch_champion(dest_dir: Path, tracking_uri: str | None = None) -> Path:
             if path.is_file():
                 shutil.copy2(path, dest_dir / path.name)
     return dest_dir
+
+
+def set_champion_alias(bundle_version: str, tracking_uri: str | None = None) -> str | None:
+    """Points `champion` at the registered version of that bundle (training tags each with
+    its `bundle_version`); returns the registry's version number, None when none is tagged."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(
+        tracking_uri=registry_uri(tracking_uri), registry_uri=registry_uri(tracking_uri)
+    )
+    found = client.search_model_versions(
+        f"name='{MODEL_NAME}' and tags.bundle_version='{bundle_version}'"
+    )
+    if not found:
+        return None
+    number = str(max(int(version.version) for version in found))
+    client.set_registered_model_alias(MODEL_NAME, CHAMPION, number)
+    return number

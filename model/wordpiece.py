@@ -4,7 +4,7 @@ transformer-vocabulary bundles without TensorFlow or `transformers`.
 It is the uncased `BertTokenizer` of all-MiniLM-L6-v2 (clean control characters, space out
 CJK characters, lowercase and strip accents, split on whitespace and punctuation, greedy
 longest-match-first pieces with `##` continuations), built from the bundle's vocab.txt
-alone. `tests/test_wordpiece_parity.py` holds it to the earlier pure-Python encoder, id for
+alone. `tests/unit/model/test_wordpiece.py` holds it to the earlier pure-Python encoder, id for
 id, on every Sentiment140 and SemEval tweet. The batch call runs in Rust without the GIL,
 so it can overlap with Kafka I/O and with inference.
 """

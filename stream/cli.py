@@ -124,7 +124,29 @@ def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
     from stream.kafka.topics import ensure_badbuzz_topics
 
     ensure_badbuzz_topics(settings, KafkaConnection.from_settings(settings))
-    print("topics ready: " + ", ".join(settings.all_topics))
+    models = (settings.topic_models, settings.topic_model_bundles)
+    print("topics ready: " + ", ".join((*settings.all_topics, *models)))
+    return 0
+
+
+def cmd_model(args: argparse.Namespace, settings: Settings) -> int:
+    from stream.models import commands
+
+    try:
+        control = commands.ControlTopic(settings, KafkaConnection.from_settings(settings))
+        if args.action == "publish":
+            print(commands.publish(control, args.bundle, args.role))
+        elif args.action == "promote":
+            promoted, said = commands.promote(control, args.version, gated=not args.no_gate)
+            print(said)
+            return 0 if promoted else 1
+        elif args.action == "rollback":
+            print(commands.rollback(control))
+        else:
+            print(commands.status(control))
+    except commands.ModelCommandError as error:
+        print(f"badbuzz model {args.action}: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -242,6 +264,32 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("topics", help="create the topics (the worker also does it)").set_defaults(
         func=cmd_topics
     )
+
+    model = commands.add_parser(
+        "model", help="publish, shadow, promote and roll back the model workers serve"
+    )
+    model_actions = model.add_subparsers(dest="action", required=True)
+    publish = model_actions.add_parser(
+        "publish", help="put a bundle on Kafka for the workers (in shadow by default)"
+    )
+    publish.add_argument("bundle", type=Path, help="bundle directory (metadata.json names it)")
+    publish.add_argument(
+        "--role",
+        choices=["challenger", "champion", "none"],
+        default="challenger",
+        help="challenger: scored in shadow; champion: served at once; none: only stored "
+        "(default: %(default)s)",
+    )
+    promote = model_actions.add_parser(
+        "promote", help="make a published version champion, gated on its shadow figures"
+    )
+    promote.add_argument("version", help="the bundle's version (its metadata's `version`)")
+    promote.add_argument(
+        "--no-gate", action="store_true", help="promote whatever the shadow figures say"
+    )
+    model_actions.add_parser("rollback", help="return to the champion before this one")
+    model_actions.add_parser("status", help="champion, challenger, its shadow figures")
+    model.set_defaults(func=cmd_model)
 
     kafka = commands.add_parser("kafka", help="start/stop a local single-node Kafka")
     kafka.add_argument("action", choices=["up", "down"], help="start or stop the broker")

@@ -118,6 +118,41 @@ class Settings(BaseSettings):
         description="`registry`: serve MLflow's badbuzz-sentiment@champion (MLFLOW_TRACKING_URI).",
     )
     inference_threads: int = Field(default=1, ge=1, description="CPU threads the model uses.")
+    topic_models: str = Field(
+        default="badbuzz.models",
+        description="Compacted control topic: which model is champion, which is in shadow, "
+        "and each version's bundle checksum (docs/models.md).",
+    )
+    topic_model_bundles: str = Field(
+        default="badbuzz.model-bundles",
+        description="Compacted: model bundles' bytes, in chunks, for workers to fetch.",
+    )
+    model_follow: bool = Field(
+        default=True,
+        description="Serve the champion the control topic names, and swap when it changes.",
+    )
+    model_fetch_timeout_s: float = Field(
+        default=60.0, gt=0, description="Longest wait for a bundle's chunks before refusing it."
+    )
+    shadow_every: int = Field(
+        default=4,
+        ge=1,
+        description="A shadow challenger scores one batch in this many (its cost on the stream).",
+    )
+    shadow_report_s: float = Field(
+        default=5.0, gt=0, description="How often a worker puts its shadow tally on the topic."
+    )
+    promote_min_scores: int = Field(
+        default=1000,
+        ge=0,
+        description="`badbuzz model promote`: live scores a challenger needs in shadow.",
+    )
+    promote_min_agreement: float = Field(
+        default=0.8,
+        ge=0.0,
+        le=1.0,
+        description="`badbuzz model promote`: least share of labels agreeing with the champion.",
+    )
 
     alert_window_s: int = Field(default=300, ge=10, description="Length of an alert window.")
     alert_step_s: int = Field(default=30, ge=1, description="How far windows hop (<= 60).")
@@ -157,19 +192,23 @@ class Settings(BaseSettings):
         "weighs p_negative + this x p_neutral (0: only negative probability counts).",
     )
     alert_min_ratio: float = Field(
-        default=3.0, gt=1.0, description="Negatives must be this many times the usual count."
+        default=3.0,
+        gt=1.0,
+        description="A window's complaint weight must be this many times the weight expected "
+        "from its scope's usual rate.",
     )
     alert_max_p_value: float = Field(
         default=0.01,
         gt=0.0,
         le=1.0,
-        description="Poisson chance of so many negatives at the usual rate must be below this.",
+        description="Poisson chance of so much complaint weight at the usual rate must be "
+        "below this.",
     )
     alert_cold_start_negatives: int = Field(
         default=30,
         ge=1,
-        description="Negatives that alert for a scope with no history (prior usual count is "
-        "this / alert_min_ratio).",
+        description="Complaint weight that alerts for a scope with no history (its prior usual "
+        "weight in a window is this / alert_min_ratio).",
     )
     alert_prior_s: int = Field(
         default=60,
@@ -181,7 +220,7 @@ class Settings(BaseSettings):
     )
     alert_cooldown_s: int = Field(default=600, ge=0, description="Quiet time after a resolve.")
     alert_examples: int = Field(
-        default=3, ge=0, description="Recent negative tweets quoted in an alert."
+        default=3, ge=0, description="Recent likely complaints quoted in an alert."
     )
     alert_example_chars: int = Field(
         default=280, ge=1, description="An example's text is cut to this many characters."

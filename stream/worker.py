@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 
 import faust
 import structlog
@@ -25,11 +26,13 @@ from stream.kafka.faust_lag import FaustLag
 from stream.kafka.producer import OutputProducer
 from stream.kafka.state_store import PartitionedStateStore
 from stream.kafka.topics import ensure_badbuzz_topics, partition_counts
+from stream.models.follower import ModelFollower
 from stream.observability import metrics
 from stream.observability.logs import configure_logging
 from stream.pipeline.faults import PROCESSING_FAILED
 from stream.pipeline.intake import REASONS
 from stream.pipeline.steps import Pipeline, Topology
+from stream.serving import load_bundle
 from stream.settings import Settings
 from stream.web import StatusBoard, register_web
 
@@ -50,6 +53,8 @@ def required_access(settings: Settings) -> Mapping[str, frozenset[AclOperation]]
         settings.topic_signals: both,
         settings.topic_alert_state: both,
         settings.topic_feedback_labelled: write,
+        settings.topic_models: both,  # read whole; each worker writes its shadow tally
+        settings.topic_model_bundles: read,
         **{topic: write for topic in settings.output_topics},
     }
 
@@ -68,6 +73,7 @@ def build_worker(
         (*REASONS, PROCESSING_FAILED, OUTPUT_TOO_LARGE, PRODUCE_FAILED), settings.input_topics
     )
 
+    follower = follow_models(settings, kafka, pipeline)
     app = create_app(settings, kafka, handling.dead_letter_undecodable)
     observer = ScoringObserver(handling)
     scoring = scoring_consumer(kafka, handling, observer)
@@ -82,6 +88,8 @@ def build_worker(
     @app.task
     async def start_scoring() -> None:
         scoring.start()
+        if follower is not None:
+            follower.start()
 
     faust_lag = FaustLag((settings.topic_feedback, settings.topic_signals))
     metrics.CONSUMER_LAG.read_from(lambda: scoring.lag, lambda: faust_lag.latest)
@@ -93,10 +101,29 @@ def build_worker(
     @app.on_before_shutdown.connect
     async def flush_outputs(app: faust.App, **kwargs: object) -> None:
         await asyncio.to_thread(scoring.stop)
+        if follower is not None:
+            await asyncio.to_thread(follower.stop)
         outputs.close()
 
     register_web(app, settings, pipeline, outputs, status, lambda: scoring.alive)
     return app
+
+
+def follow_models(
+    settings: Settings, kafka: KafkaConnection, pipeline: Pipeline
+) -> ModelFollower | None:
+    """The control topic's champion installed before the first batch, and followed after."""
+    if not settings.model_follow:
+        return None
+    follower = ModelFollower(
+        settings,
+        kafka,
+        pipeline.models,
+        partial(load_bundle, settings),
+        settings.scoring_transactional_id,
+    )
+    follower.catch_up(settings.startup_timeout_s)
+    return follower
 
 
 def topology_of(settings: Settings, kafka: KafkaConnection) -> Topology:

@@ -122,6 +122,8 @@ def topic_env(bootstrap: str, suffix: str) -> dict[str, str]:
         "BADBUZZ_TOPIC_FEEDBACK_LABELLED": f"labelled-{suffix}",
         "BADBUZZ_TOPIC_ALERTS": f"alerts-{suffix}",
         "BADBUZZ_TOPIC_DEADLETTER": f"deadletter-{suffix}",
+        "BADBUZZ_TOPIC_MODELS": f"models-{suffix}",
+        "BADBUZZ_TOPIC_MODEL_BUNDLES": f"bundles-{suffix}",
     }
 
 

@@ -100,7 +100,13 @@ def cmd_train_retrain(args: argparse.Namespace, settings: Settings) -> int:
         args.data_dir,
         limit=args.limit,
         selection=_selection(args),
+        promote=not args.shadow,
     )
+    if args.shadow:
+        from stream.models import commands
+
+        control = commands.ControlTopic(settings, KafkaConnection.from_settings(settings))
+        result["shadow"] = commands.publish(control, args.out, "challenger")
     print(json.dumps(result, indent=2))
     return 0
 
@@ -240,6 +246,12 @@ def add_train_commands(trainers: argparse._SubParsersAction) -> None:
         type=Path,
         default=Path("var/candidates/retrained"),
         help="challenger bundle directory (default: %(default)s)",
+    )
+    again.add_argument(
+        "--shadow",
+        action="store_true",
+        help="leave the champion alias alone and put the challenger in shadow on the "
+        "workers (`badbuzz model promote` decides, on its live figures)",
     )
     again.set_defaults(func=cmd_train_retrain)
 

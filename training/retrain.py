@@ -72,7 +72,11 @@ def retrain(
     *,
     limit: int | None = None,
     selection: Selection = DEFAULT_SELECTION,
+    promote: bool = True,
 ) -> dict[str, Any]:
+    """Trains and registers the challenger; with `promote`, moves the `champion` alias if it
+    is better offline. Without, the alias is left to `badbuzz model promote` after a shadow
+    run on live traffic."""
     from training.baseline import BaselineConfig, train_bundle
     from training.calibrate import calibrate_bundle
     from training.pipeline import registered_version
@@ -92,7 +96,9 @@ def retrain(
         out_dir, metadata, approach="baseline-retrained", params=params, corpus=corpus
     )
     before = champion_version()
-    after = promote_champion(selection)
+    after = (
+        promote_champion(selection) if promote else None if before is None else str(before.version)
+    )
     return {
         "challenger": registered_version(run_id),
         "feedback_rows": kept,

@@ -7,6 +7,7 @@ import itertools
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 
 import structlog
 
@@ -14,7 +15,9 @@ from schemas import DeadLetter, Label, SentimentEvent
 from stream.agents.handling import Handling, rejected_inputs
 from stream.kafka.connection import KafkaConnection
 from stream.kafka.offsets import Partition
-from stream.kafka.scoring import HandledBatch, ScoringConfig, ScoringConsumer
+from stream.kafka.scoring import BatchWork, HandledBatch, ScoringConfig, ScoringConsumer
+from stream.models import metrics as model_metrics
+from stream.models.slot import Serving
 from stream.observability import metrics
 from stream.observability.drift import DriftMonitor
 from stream.pipeline.labelshift import LabelShift
@@ -32,49 +35,70 @@ class ScoringObserver:
     def __init__(self, handling: Handling) -> None:
         settings, pipeline = handling.settings, handling.pipeline
         self._handling = handling
-        self._scorer = pipeline.scorer
+        self._models = pipeline.models
         self._oov_every = settings.drift_oov_every
-        self._drift = DriftMonitor(
-            pipeline.scorer.metadata["reference_histogram"], settings.drift_window
-        )
+        self._drift_window = settings.drift_window
+        self._drift_version = ""
         self._batches = itertools.count()
-        metrics.MODEL_INFO.info({"version": pipeline.scorer.version})
+        model_metrics.export_serving(pipeline.models)
         if pipeline.shift is not None:
-            export_label_prior(pipeline.shift)
+            export_label_prior(lambda: pipeline.shift)
 
     def delivered(self, records: Sequence[RawRecord], undecodable: int, scored: Scored) -> None:
         outcome = scored.outcome
         metrics.TWEETS_CONSUMED.inc(len(records) + undecodable)
         observe_batch(records, outcome.events, outcome.dead_letters, scored.inference_s)
+        model_metrics.observe_champion(outcome.events, scored.inference_s)
         self._handling.count_dead_letters(outcome.dead_letters)
         self._handling.status.record_batch(len(records))
         metrics.EVENT_TIME_CLAMPED.labels(source="tweets").inc(outcome.clamped)
         self._observe_drift(outcome)
 
     def _observe_drift(self, outcome: BatchOutcome) -> None:
+        """Drift belongs to a model version: after a swap it starts anew against the new
+        bundle's reference, and the old model's last batches are left out of it."""
+        model = self._models.current().model
+        if not outcome.events or outcome.events[0].model_version != model.version:
+            return
+        if self._drift_version != model.version:
+            self._drift = DriftMonitor(model.metadata["reference_histogram"], self._drift_window)
+            self._drift_version = model.version
         negative = [event.label is Label.NEGATIVE for event in outcome.events]
         self._drift.observe(outcome.model_p_positive, negative)
         metrics.DRIFT_PSI.set(self._drift.psi)
         metrics.PREDICTED_NEGATIVE_SHARE.set(self._drift.negative_share)
         if outcome.events and next(self._batches) % self._oov_every == 0:
             texts = [event.text for event in outcome.events]
-            metrics.OOV_TOKEN_RATE.set(self._scorer.oov_rate(texts))
+            metrics.OOV_TOKEN_RATE.set(model.oov_rate(texts))
 
 
-def export_label_prior(shift: LabelShift) -> None:
+def export_label_prior(current: Callable[[], LabelShift | None]) -> None:
     """The live prior is read when Prometheus scrapes, not copied into gauges after every
-    scoring and feedback batch."""
+    scoring and feedback batch; `current` is the served model's, whichever it is then."""
+    shift = current()
+    if shift is None:
+        return
     for index, name in enumerate(shift.classes):
         metrics.LABEL_PRIOR.labels(**{"class": name}).set_function(
-            lambda index=index: float(shift.overall.prior[index])
+            lambda index=index: prior_share(current(), index)
         )
-    metrics.LABEL_PRIOR_SCOPES.set_function(lambda: shift.scopes_with_own_prior)
+    metrics.LABEL_PRIOR_SCOPES.set_function(lambda: scopes_with_own_prior(current()))
+
+
+def prior_share(shift: LabelShift | None, index: int) -> float:
+    if shift is None or index >= len(shift.classes):
+        return float("nan")
+    return float(shift.overall.prior[index])
+
+
+def scopes_with_own_prior(shift: LabelShift | None) -> int:
+    return 0 if shift is None else shift.scopes_with_own_prior
 
 
 class RawBatchHandler:
-    """One batch of tweets.raw, on the consumer's thread, without an event loop: what to
-    produce, and what to count once the broker has it. A batch whose scoring keeps raising is
-    scored input by input, and the inputs that still raise are dead-lettered."""
+    """tweets.raw's batch handler, synchronous, with no event loop. Called on the consumer's
+    thread in read order, a batch takes its model there (stream/models/slot.py); the work
+    returned handles it, maybe on a handler thread."""
 
     def __init__(
         self,
@@ -87,9 +111,15 @@ class RawBatchHandler:
         self._observer = observer
         self._lag = lag
 
-    def __call__(
-        self, records: list[RawRecord], undecodable: list[UndecodableBatch]
+    def __call__(self, records: list[RawRecord], undecodable: list[UndecodableBatch]) -> BatchWork:
+        return partial(self.handle, self._pipeline.models.current(), records, undecodable)
+
+    def handle(
+        self, serving: Serving, records: list[RawRecord], undecodable: list[UndecodableBatch]
     ) -> HandledBatch:
+        """One batch: what to produce, and what to count once the broker has it. A batch
+        whose scoring keeps raising is scored input by input, and the inputs that still raise
+        are dead-lettered."""
         handling, pipeline = self._handling, self._pipeline
         lag = {partition: left for (_, partition), left in self._lag().items()}
         if not records and not undecodable:  # an idle tick: the watermarks alone, so
@@ -98,7 +128,7 @@ class RawBatchHandler:
         parts: list[Scored] = []
         letters = (
             handling.isolate(
-                "score", records, lambda batch: parts.append(pipeline.score(batch, lag))
+                "score", records, lambda batch: parts.append(pipeline.score(batch, lag, serving))
             )
             if records
             else []
@@ -106,6 +136,7 @@ class RawBatchHandler:
         letters += [handling.undecodable_letter(batch) for batch in undecodable]
         metrics.MESSAGES_CONSUMED.labels(topic=handling.settings.topic_raw).inc(len(undecodable))
         scored = merged(parts)
+        pipeline.models.offer_shadow(serving, scored.outcome)
 
         def delivered() -> None:
             self._observer.delivered(records, len(undecodable), scored)

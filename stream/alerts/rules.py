@@ -41,12 +41,14 @@ def poisson_upper_tail(count: float, mean: float) -> float:
 
 @dataclass(frozen=True)
 class AdaptiveNegativeRule:
-    """A scope's negatives in the window against that scope's own usual rate.
+    """A scope's complaint weight in the window (the `negatives` of its counts: each tweet
+    weighs p_negative + neutral_weight x p_neutral, stream/alerts/measure.py) against that
+    scope's own usual rate.
 
-    The usual rate is the trailing history's negatives per second, shrunk towards a prior
+    The usual rate is the trailing history's weight per second, shrunk towards a prior
     rate (`cold_start_negatives / min_ratio` per window, worth `prior_s` seconds of
     history), so a scope with no history is held to the cold-start floor and one with an
-    hour of history to its own rate. It fires when the count is large in absolute terms
+    hour of history to its own rate. It fires when the weight is large in absolute terms
     (`min_negatives`), relative to the usual rate (`min_ratio`), and unlikely under it
     (Poisson upper tail below `max_p_value`): the ratio keeps busy scopes from alerting on
     small relative changes that are significant, the p-value keeps small scopes from

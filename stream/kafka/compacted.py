@@ -57,12 +57,14 @@ def read_partition(
         consumer.close()
 
 
-# what a broker answers for a topic it learnt of a moment ago, or while a leader moves
+# what a broker answers for a topic it learnt of a moment ago, or while a leader moves (and
+# what the client says of a partition its metadata does not have yet)
 SETTLING = frozenset(
     {
         KafkaError.NOT_LEADER_FOR_PARTITION,
         KafkaError.LEADER_NOT_AVAILABLE,
         KafkaError.UNKNOWN_TOPIC_OR_PART,
+        KafkaError._UNKNOWN_PARTITION,
     }
 )
 

@@ -70,6 +70,13 @@ def ensure_badbuzz_topics(settings: Settings, kafka: KafkaConnection) -> None:
         settings.topic_replication_factor,
         compacted=[settings.topic_feedback_labelled, settings.topic_alert_state],
     )
+    ensure_model_topics(settings, kafka)
+
+
+def ensure_model_topics(settings: Settings, kafka: KafkaConnection) -> None:
+    """One partition each: the control topic is read whole and in order by every worker."""
+    models = [settings.topic_models, settings.topic_model_bundles]
+    ensure_topics(kafka, models, 1, settings.topic_replication_factor, compacted=models)
 
 
 def partition_counts(

@@ -48,6 +48,14 @@ class FeedbackOutcome:
             if report.source is not None and report.true_label is not None
         ]
 
+    def labelled_tweets(self) -> list[tuple[str, str]]:
+        """(tweet id, true label) of the reports with a source: what a shadow is judged on."""
+        return [
+            (report.tweet_id, report.true_label.value)
+            for _, report in self.accepted
+            if report.source is not None and report.true_label is not None
+        ]
+
 
 def process_feedback(
     records: Sequence[RawRecord],

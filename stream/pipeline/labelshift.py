@@ -86,9 +86,8 @@ class RollingPrior:
     two fixed-size buffers whatever the traffic.
 
     Scores re-run the EM once a twentieth of the window is new (`refresh_if_due`), not on every
-    batch: an EM over 5,000 scores costs about 3 ms, which on batches of a few dozen tweets
-    was a fifth of the scoring time. Labels then follow a prior at most 250 scores old, out
-    of the 5,000 it rests on."""
+    batch: on small batches the EM was a large share of the scoring time (docs/architecture.md
+    gives the figures). Labels then follow a prior at most a twentieth of its window old."""
 
     def __init__(
         self,

@@ -23,6 +23,7 @@ from schemas import Alert, AlertKind, DeadLetter, Label
 from stream.alerts.detector import Admitted, ScopeState, detectors_from, window_spec_from
 from stream.alerts.store import StateStore
 from stream.alerts.watermarks import FEEDBACK_SOURCE, InputClock, Mark, ScoredEventTimes, raw_source
+from stream.models.slot import Serving, ServingModels
 from stream.pipeline.feedback import FeedbackOutcome, labelled_example, process_feedback
 from stream.pipeline.labelshift import LabelShift, label_shift_from
 from stream.pipeline.scoring import (
@@ -130,15 +131,23 @@ class Pipeline:
         topology: Topology | None = None,
     ) -> None:
         self.settings = settings
-        self.scorer = scorer
+        self.models = ServingModels(Serving(scorer, shift), settings.shadow_every)
         self.clock = clock
-        self.shift = shift
         self.topology = topology or Topology(settings.topic_partitions, settings.topic_partitions)
         self.detectors = detectors_from(settings)
         self._spec = window_spec_from(settings)
         self._scored_times = ScoredEventTimes()
         self._reported_times = ScoredEventTimes()
         self._partitions: dict[int, AlertPartition] = {}
+
+    @property
+    def scorer(self) -> TextScorer:
+        """The champion now (/predict, the status page); a batch keeps the one it started with."""
+        return self.models.current().model
+
+    @property
+    def shift(self) -> LabelShift | None:
+        return self.models.current().shift
 
     @classmethod
     def from_settings(
@@ -150,16 +159,23 @@ class Pipeline:
     ) -> Pipeline:
         return cls(settings, scorer, clock, label_shift_from(settings, scorer), topology)
 
-    def score(self, records: Sequence[RawRecord], lag: Mapping[int, int] | None = None) -> Scored:
+    def score(
+        self,
+        records: Sequence[RawRecord],
+        lag: Mapping[int, int] | None = None,
+        serving: Serving | None = None,
+    ) -> Scored:
         """Validate, score in one model call, and say what to send: events, dead letters, and
         the signals with each raw partition's watermark. `lag`: what is left to read of each
-        raw partition this worker reads (0: caught up, so idle)."""
+        raw partition this worker reads (0: caught up, so idle). `serving`: the model the
+        batch took when it was read (stream/models/slot.py), else the champion now."""
         started = time.perf_counter()
         now = self.clock()
+        serving = serving or self.models.current()
         outcome = process_batch(
             records,
-            self.scorer,
-            self.shift,
+            serving.model,
+            serving.shift,
             max_payload_bytes=self.settings.max_payload_bytes,
             deadletter_payload_bytes=self.settings.deadletter_payload_bytes,
             now=now,
@@ -210,8 +226,10 @@ class Pipeline:
             now=now,
             event_time_max_ahead_s=self.settings.event_time_max_ahead_s,
         )
-        if self.shift is not None:
-            self.shift.observe_labels(outcome.known_labels())
+        shift = self.shift
+        if shift is not None:
+            shift.observe_labels(outcome.known_labels())
+        self.models.judge(outcome.labelled_tweets())
         examples = [
             Outgoing(
                 self.settings.topic_feedback_labelled,

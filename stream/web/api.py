@@ -78,12 +78,26 @@ class Problem(BaseModel):
     detail: str
 
 
+class ShadowStatus(BaseModel):
+    """A challenger scored beside the champion on this worker, never published (docs/models.md)."""
+
+    version: str
+    champion: str
+    scored: int
+    agreement: float | None = Field(description="Share of its labels the champion gave too.")
+    labels: dict[str, int]
+    feedback: int = Field(description="User-labelled tweets both models scored.")
+    champion_right: int
+    challenger_right: int
+
+
 class ModelStatus(BaseModel):
     version: str
     threshold: float
     prior: dict[str, float] | None = Field(
         default=None, description="Class prior the scores assume, when the model exposes one."
     )
+    shadow: ShadowStatus | None = None
 
 
 class LagEntry(BaseModel):

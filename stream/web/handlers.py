@@ -140,7 +140,7 @@ class WebApi:
     async def status_json(self, view: View, request: Request) -> Response:
         report = StatusReport(
             generated_at=datetime.now(UTC),
-            model=model_status(self.pipeline.scorer),
+            model=model_status(self.pipeline.models),
             tweets_per_s=round(self.status.tweets_per_s(), 2),
             throughput_window_s=self.status.throughput_window_s,
             consumer_lag=lag_from(metrics.CONSUMER_LAG),

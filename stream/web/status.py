@@ -7,10 +7,11 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 
-from model import SentimentModel
 from schemas import Alert, AlertStatus, DeadLetter
+from stream.models.shadow import Shadow
+from stream.models.slot import ServingModels
 from stream.observability.metrics import ConsumerLag
-from stream.web.api import DeadLetterSummary, LagEntry, ModelStatus
+from stream.web.api import DeadLetterSummary, LagEntry, ModelStatus, ShadowStatus
 
 
 class StatusBoard:
@@ -101,10 +102,29 @@ def lag_from(lag: ConsumerLag) -> list[LagEntry]:
     ]
 
 
-def model_status(scorer: SentimentModel) -> ModelStatus:
-    """Version, threshold, and the class prior the model's probabilities are calibrated under."""
+def model_status(models: ServingModels) -> ModelStatus:
+    """Version, threshold, the class prior the model's probabilities are calibrated under,
+    and the challenger in shadow with its figures so far."""
+    scorer = models.current().model
     return ModelStatus(
         version=scorer.version,
         threshold=scorer.threshold,
         prior={c: float(p) for c, p in zip(scorer.classes, scorer.train_prior, strict=True)},
+        shadow=shadow_status(models.shadow),
+    )
+
+
+def shadow_status(shadow: Shadow | None) -> ShadowStatus | None:
+    tally = None if shadow is None else shadow.tally()
+    if shadow is None or tally is None:
+        return None
+    return ShadowStatus(
+        version=shadow.version,
+        champion=tally.champion,
+        scored=tally.scored,
+        agreement=round(tally.agreed / tally.scored, 4) if tally.scored else None,
+        labels=tally.labels,
+        feedback=tally.feedback,
+        champion_right=tally.champion_right,
+        challenger_right=tally.challenger_right,
     )

@@ -19,6 +19,7 @@ import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
 from stream.cli import build_parser
+from stream.models import metrics as model_metrics
 from stream.observability import metrics
 from stream.settings import Settings
 from stream.web.auth import load_token
@@ -121,8 +122,8 @@ def mount_source(service: dict[str, Any], container_path: str) -> Path:
 
 
 def known_metric_names() -> set[str]:
-    """Exposition names of every collector in stream/observability/metrics.py, plus the drift
-    gauges."""
+    """Exposition names of every collector in stream/observability/metrics.py and
+    stream/models/metrics.py, plus the drift gauges and the shadow's counters."""
     suffixes = {
         "counter": ("_total", "_created"),
         "gauge": ("",),
@@ -131,7 +132,8 @@ def known_metric_names() -> set[str]:
         "info": ("_info",),
     }
     names = set(DRIFT_GAUGES) | {metrics.CONSUMER_LAG.name}  # read from its source on scrape
-    for collector in vars(metrics).values():
+    names |= {f"{family.name}_total" for family in model_metrics.SHADOW.collect()}
+    for collector in [*vars(metrics).values(), *vars(model_metrics).values()]:
         if isinstance(collector, MetricWrapperBase):
             names.update(collector._name + suffix for suffix in suffixes[collector._type])
     return names
@@ -569,7 +571,12 @@ def test_dashboard_shows_every_exported_metric() -> None:
         *(metric_names_in(t["expr"]) for p in dashboard_panels() for t in p["targets"])
     )
     families = {re.sub(r"_(total|bucket|sum|count|info)$", "", name) for name in used}
-    exported = {c._name for c in vars(metrics).values() if isinstance(c, MetricWrapperBase)}
+    exported = {
+        c._name
+        for c in [*vars(metrics).values(), *vars(model_metrics).values()]
+        if isinstance(c, MetricWrapperBase)
+    }
+    exported |= {family.name for family in model_metrics.SHADOW.collect()}
     assert not exported - families, f"metrics missing from the dashboard: {exported - families}"
 
 

@@ -19,7 +19,12 @@ def unique_env(kafka_bootstrap: str) -> dict[str, str]:
     env = topic_env(kafka_bootstrap, suffix=uuid.uuid4().hex[:8])
     ensure_topics(
         KafkaConnection(kafka_bootstrap),
-        [value for key, value in env.items() if key.startswith("BADBUZZ_TOPIC_")],
+        [
+            value
+            for key, value in env.items()
+            # the model topics are the worker's to create: one partition, compacted
+            if key.startswith("BADBUZZ_TOPIC_") and not key.startswith("BADBUZZ_TOPIC_MODEL")
+        ],
         partitions=3,
     )
     return env

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -11,18 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from model.bundle import DEFAULT_BUNDLE
+from model.bundle import DEFAULT_BUNDLE, copy_as_version
 from tests.support import Collector, WorkerProcess, produce, tweet_payload
 
 pytestmark = pytest.mark.integration
-
-
-def new_bundle(directory: Path, version: str) -> Path:
-    """The default model under a new version: what a promoted champion looks like to us."""
-    shutil.copytree(DEFAULT_BUNDLE, directory)
-    metadata = json.loads((directory / "metadata.json").read_text())
-    (directory / "metadata.json").write_text(json.dumps({**metadata, "version": version}))
-    return directory
 
 
 def test_rolling_restart_to_a_new_model_loses_nothing(
@@ -45,7 +35,7 @@ def test_rolling_restart_to_a_new_model_loses_nothing(
     events = Collector(bootstrap, unique_env["BADBUZZ_TOPIC_SENTIMENT"])
     try:
         events.poll_until(lambda m: len(m) >= 200, timeout=60, alive=lambda: old.alive)
-        model_path = str(new_bundle(tmp_path / "champion", "champion-2"))
+        model_path = str(copy_as_version(DEFAULT_BUNDLE, tmp_path / "champion", "champion-2"))
         new = start_worker({**unique_env, "BADBUZZ_MODEL_PATH": model_path}, name="new")
         events.poll_until(
             lambda m: any(e["model_version"] == "champion-2" for e in m),

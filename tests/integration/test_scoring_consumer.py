@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from stream.kafka import KafkaConnection
-from stream.kafka.scoring import HandledBatch, ScoringConfig, ScoringConsumer
+from stream.kafka.scoring import BatchWork, HandledBatch, ScoringConfig, ScoringConsumer
 from stream.records import RawRecord, UndecodableBatch
 from stream.settings import Settings
 from tests.support import produce, tweet_payload
@@ -24,8 +24,11 @@ def test_a_failure_inside_the_consumer_thread_is_reported_not_swallowed(
     failures: list[BaseException] = []
     reported = threading.Event()
 
-    def broken(records: list[RawRecord], undecodable: list[UndecodableBatch]) -> HandledBatch:
-        raise RuntimeError("a bug in the handler")
+    def broken(records: list[RawRecord], undecodable: list[UndecodableBatch]) -> BatchWork:
+        def work() -> HandledBatch:
+            raise RuntimeError("a bug in the handler")
+
+        return work
 
     def on_failure(error: BaseException) -> None:
         failures.append(error)

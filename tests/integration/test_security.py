@@ -50,8 +50,8 @@ def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafk
 
 def worker_acls(settings: Settings, principal: str) -> list[AclBinding]:
     """The README's list: per topic the operations `required_access` names, Read on the
-    two consumer groups (Faust's and the scoring consumer's), Read on the state readers'
-    throwaway groups (a prefix); nothing else."""
+    two consumer groups (Faust's and the scoring consumer's), Read on the state and model
+    readers' throwaway groups (prefixes); nothing else."""
 
     def allow(
         kind: ResourceType, name: str, op: AclOperation, pattern: ResourcePatternType
@@ -66,8 +66,8 @@ def worker_acls(settings: Settings, principal: str) -> list[AclBinding]:
     ]
     acls.append(allow(ResourceType.GROUP, settings.app_id, AclOperation.READ, literal))
     acls.append(allow(ResourceType.GROUP, settings.scoring_group_id, AclOperation.READ, literal))
-    readers = f"{settings.topic_alert_state}-reader-"
-    acls.append(allow(ResourceType.GROUP, readers, AclOperation.READ, prefixed))
+    for topic in (settings.topic_alert_state, settings.topic_models, settings.topic_model_bundles):
+        acls.append(allow(ResourceType.GROUP, f"{topic}-reader-", AclOperation.READ, prefixed))
     return acls
 
 

@@ -65,7 +65,7 @@ def poisoned(corpus_train: list[Example]) -> list[dict[str, str]]:
 
 
 @pytest.mark.timeout(240)
-def test_a_better_challenger_is_promoted_and_a_worse_one_is_not(
+def test_a_challenger_for_shadow_leaves_the_alias_a_better_one_moves_it_a_worse_does_not(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from training.tracking import champion_version, configure
@@ -76,12 +76,13 @@ def test_a_better_challenger_is_promoted_and_a_worse_one_is_not(
     bad = examples_from_rows(poisoned(train))
     gate = {"limit": LIMIT, "selection": Selection("validation.accuracy", 0.0, 0.0)}
 
-    first = retrain(bad, tmp_path / "v1", TRAINING_DATA, **gate)
-    assert first["promoted"] and first["champion_before"] is None
+    shadowed = retrain(bad, tmp_path / "v1", TRAINING_DATA, **gate, promote=False)
+    assert not shadowed["promoted"] and shadowed["challenger"]
+    assert champion_version() is None  # `badbuzz model promote` decides, after the shadow
 
     better = retrain([], tmp_path / "v2", TRAINING_DATA, **gate)
     assert better["promoted"], better
-    assert better["champion_before"] == first["challenger"]
+    assert better["champion_before"] is None
 
     worse = retrain(bad, tmp_path / "v3", TRAINING_DATA, **gate)
     assert not worse["promoted"], worse

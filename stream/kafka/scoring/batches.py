@@ -37,9 +37,13 @@ class HandledBatch:
     then: Callable[[], None] = lambda: None
 
 
-# Records and undecodable inputs in, a handled batch out, on the caller's thread. Inputs never
-# raise there (they are dead-lettered); what does is a bug, the consumer's failure.
-BatchHandler = Callable[[list[RawRecord], list[UndecodableBatch]], HandledBatch]
+# Makes a batch's handled batch, synchronously, on a handler thread.
+BatchWork = Callable[[], HandledBatch]
+# Records and undecodable inputs in, the work that handles them out: called on the consumer's
+# thread in read order, so what must follow that order is decided there (the model a batch
+# is scored with). Inputs never raise in either (they are dead-lettered); what does is a bug,
+# the consumer's failure.
+BatchHandler = Callable[[list[RawRecord], list[UndecodableBatch]], BatchWork]
 # What to send instead of an output Kafka refused for good: its inputs' dead letters.
 RejectedHandler = Callable[[Outgoing, KafkaError], list[Outgoing]]
 

@@ -30,12 +30,14 @@ class HandlerPool:
         return len(self._pending) >= self._threads
 
     def submit(self, batch: InputBatch) -> None:
-        """With one thread, the batch is handled here and now."""
+        """The handler is called here, in read order; its work runs on a handler thread, or
+        here and now with one thread."""
+        work = self._handle(batch.records, batch.undecodable)
         if self._pool is not None:
-            future = self._pool.submit(self._handle, batch.records, batch.undecodable)
+            future = self._pool.submit(work)
         else:
             future = Future()
-            future.set_result(self._handle(batch.records, batch.undecodable))
+            future.set_result(work())
         self._pending.append((future, batch.ranges))
 
     def next_done(self, wait: bool) -> tuple[HandledBatch, Ranges] | None:

@@ -88,6 +88,13 @@ function render(status) {
   byId("model-prior").textContent = status.model.prior
     ? Object.entries(status.model.prior).map(([k, v]) => k + " " + v.toFixed(3)).join(", ")
     : "not exposed by this model";
+  const shadow = status.model.shadow;
+  byId("model-shadow").textContent = shadow
+    ? shadow.version + ": " + shadow.scored + " scored, agreement "
+      + (shadow.agreement === null ? "-" : shadow.agreement.toFixed(3))
+      + "; right on " + shadow.challenger_right + " of " + shadow.feedback
+      + " labelled tweets (champion " + shadow.champion_right + ")"
+    : "none";
   byId("throughput").textContent = status.tweets_per_s + " tweets/s (last "
     + status.throughput_window_s + " s)";
   const lagTotal = status.consumer_lag.reduce((sum, entry) => sum + entry.lag, 0);

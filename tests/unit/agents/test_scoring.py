@@ -13,6 +13,7 @@ import numpy as np
 
 from stream.agents.handling import Handling
 from stream.agents.scoring import RawBatchHandler
+from stream.models.slot import Serving
 from stream.pipeline.steps import Pipeline, Scored
 from stream.records import RawRecord, UndecodableBatch
 from stream.settings import Settings
@@ -61,7 +62,7 @@ def raw(offset: int, text: str) -> RawRecord:
     return RawRecord("tweets.raw", 0, offset, NOW.timestamp(), value)
 
 
-def handler() -> tuple[RawBatchHandler, PoisonScorer, Delivered]:
+def handler() -> tuple[RawBatchHandler, PoisonScorer, Delivered, Pipeline]:
     settings = Settings(label_shift=False, processing_attempts=2, processing_backoff_s=0.0)
     scorer = PoisonScorer()
     pipeline = Pipeline(settings, scorer, lambda: NOW)
@@ -70,13 +71,13 @@ def handler() -> tuple[RawBatchHandler, PoisonScorer, Delivered]:
     observer = Delivered()
     lag = {("tweets.raw", 0): 3}
     handle = RawBatchHandler(handling, observer, lambda: lag)  # type: ignore[arg-type]
-    return handle, scorer, observer
+    return handle, scorer, observer, pipeline
 
 
 def test_a_poisoned_batch_is_isolated_and_its_poison_dead_lettered_with_the_outputs() -> None:
-    handle, scorer, observer = handler()
+    handle, scorer, observer, _ = handler()
     records = [raw(0, "late again"), raw(1, "poison pill"), raw(2, "lost my bags")]
-    handled = handle(records, [])
+    handled = handle(records, [])()
     # the batch twice (the policy's attempts), then each input alone
     assert [len(batch) for batch in scorer.batches] == [3, 3, 1, 1, 1]
     events = [json.loads(m.value) for m in handled.outgoing if m.topic == "tweets.sentiment"]
@@ -90,9 +91,9 @@ def test_a_poisoned_batch_is_isolated_and_its_poison_dead_lettered_with_the_outp
 
 
 def test_an_undecodable_input_is_dead_lettered_beside_the_scored_batch() -> None:
-    handle, _, observer = handler()
+    handle, _, observer, _ = handler()
     broken = UndecodableBatch("tweets.raw", 0, 5, 5, ValueError("bad crc"))
-    handled = handle([raw(4, "fine flight")], [broken])
+    handled = handle([raw(4, "fine flight")], [broken])()
     letters = [json.loads(m.value) for m in handled.outgoing if m.topic == "tweets.deadletter"]
     assert [d["offset"] for d in letters] == [5]
     handled.then()
@@ -100,9 +101,22 @@ def test_an_undecodable_input_is_dead_lettered_beside_the_scored_batch() -> None
 
 
 def test_an_idle_tick_sends_the_watermarks_and_counts_nothing() -> None:
-    handle, scorer, observer = handler()
-    handled = handle([], [])
+    handle, scorer, observer, _ = handler()
+    handled = handle([], [])()
     assert {m.topic for m in handled.outgoing} == {"badbuzz-signals"}
     assert scorer.batches == []
     handled.then()
     assert observer.batches == []
+
+
+def test_a_batch_is_scored_by_the_model_it_took_when_it_was_read() -> None:
+    """The handler is called in read order on the consumer's thread; its work may run later,
+    on a handler thread, after a swap: the batch keeps the model it took."""
+    handle, _, _, pipeline = handler()
+    work = handle([raw(0, "late again")], [])
+    successor = PoisonScorer()
+    successor.version = "poison-2"
+    pipeline.models.swap(Serving.of(pipeline.settings, successor))
+    events = [json.loads(m.value) for m in work().outgoing if m.topic == "tweets.sentiment"]
+    assert [e["model_version"] for e in events] == ["poison-1"]
+    assert successor.batches == []

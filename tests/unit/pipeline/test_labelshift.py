@@ -139,7 +139,7 @@ def test_the_prior_metrics_read_the_live_estimate_when_scraped() -> None:
         max_scopes=3,
         pseudo_count=10.0,
     )
-    export_label_prior(shift)
+    export_label_prior(lambda: shift)
 
     def scraped(name: str) -> float | None:
         return REGISTRY.get_sample_value("badbuzz_label_prior", {"class": name})

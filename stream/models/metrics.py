@@ -1,0 +1,105 @@
+"""Prometheus metrics of the models served: swaps, and per version what each model does.
+
+The champion's figures are counted per delivered batch; the shadow's are read from its
+tally when Prometheus scrapes (stream/models/shadow.py), so the stream pays nothing for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from schemas import SentimentEvent
+from stream.models.shadow import ShadowBatch
+from stream.models.slot import ServingModels
+from stream.observability.metrics import MODEL_INFO
+
+MODEL_SWAPS = Counter(
+    "badbuzz_model_swaps",
+    "Models the control topic named: a champion swapped in, or a champion or challenger "
+    "refused (bad checksum or bundle; the model serving serves on).",
+    ["outcome"],
+)
+MODEL_SCORED = Counter(
+    "badbuzz_model_scored",
+    "Tweets labelled by the champion, by model version and label.",
+    ["version", "label"],
+)
+MODEL_INFERENCE_SECONDS = Histogram(
+    "badbuzz_model_inference_seconds",
+    "Time to score one batch, by model version and role (champion or shadow).",
+    ["version", "role"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
+
+
+def export_serving(models: ServingModels) -> None:
+    MODEL_INFO.info({"version": models.current().version})
+    SHADOW.models = models
+    models.on_shadow = observe_shadow
+
+
+def observe_champion(events: Sequence[SentimentEvent], inference_s: float) -> None:
+    if not events:
+        return
+    version = events[0].model_version
+    MODEL_INFERENCE_SECONDS.labels(version=version, role="champion").observe(inference_s)
+    labels: dict[str, int] = {}
+    for event in events:
+        labels[event.label.value] = labels.get(event.label.value, 0) + 1
+    for label, count in labels.items():
+        MODEL_SCORED.labels(version=version, label=label).inc(count)
+
+
+def observe_shadow(batch: ShadowBatch) -> None:
+    MODEL_INFERENCE_SECONDS.labels(version=batch.version, role="shadow").observe(batch.inference_s)
+
+
+class ShadowCollector(Collector):
+    """The running challenger's tally against the champion, as counters."""
+
+    def __init__(self) -> None:
+        self.models: ServingModels | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        shadow = None if self.models is None else self.models.shadow
+        tally = None if shadow is None else shadow.tally()
+        names = ("version", "champion")
+        scored = CounterMetricFamily(
+            "badbuzz_shadow_scored", "Tweets the challenger scored in shadow.", labels=names
+        )
+        agreed = CounterMetricFamily(
+            "badbuzz_shadow_agreed", "Of them, labelled as the champion did.", labels=names
+        )
+        labels = CounterMetricFamily(
+            "badbuzz_shadow_labels", "The challenger's labels.", labels=[*names, "label"]
+        )
+        feedback = CounterMetricFamily(
+            "badbuzz_shadow_feedback",
+            "User-labelled tweets both scored, and which model had each right.",
+            labels=[*names, "right"],
+        )
+        skipped = CounterMetricFamily(
+            "badbuzz_shadow_skipped",
+            "Batches offered to the challenger while it was still busy: not scored in shadow.",
+            labels=["version"],
+        )
+        if shadow is not None:
+            skipped.add_metric([shadow.version], shadow.skipped)
+        if shadow is not None and tally is not None:
+            key = [shadow.version, tally.champion]
+            scored.add_metric(key, tally.scored)
+            agreed.add_metric(key, tally.agreed)
+            for label, count in sorted(tally.labels.items()):
+                labels.add_metric([*key, label], count)
+            feedback.add_metric([*key, "total"], tally.feedback)
+            feedback.add_metric([*key, "champion"], tally.champion_right)
+            feedback.add_metric([*key, "challenger"], tally.challenger_right)
+        yield from (scored, agreed, labels, feedback, skipped)
+
+
+SHADOW = ShadowCollector()
+REGISTRY.register(SHADOW)

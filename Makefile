@@ -83,7 +83,8 @@ kafka-down: runtime
 	$(BIN)/badbuzz kafka down
 
 # --- Supply chain and secrets (docs/security.md) ---------------------------------------------
-# The image installs requirements/runtime.lock with --require-hashes. `make lock` re-resolves it
+# The image installs requirements/runtime.lock with --require-hashes (its `train` stage also
+# requirements/train.lock: the runtime plus the train extra). `make lock` re-resolves them
 # with uv, constrained to the versions the test environment has (`make install`), so the image
 # runs what the tests ran; `make audit` checks it with pip-audit. Both tools live in a venv of
 # their own. AUDIT_FLAGS=--strict (the default) also fails when a package could not be looked up.
@@ -105,6 +106,10 @@ lock: install $(LOCK_VENV)/.installed
 	  --constraint $(LOCK_VENV)/tested.txt --generate-hashes \
 	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
 	  --custom-compile-command "make lock" --quiet --output-file requirements/runtime.lock
+	$(LOCK_VENV)/bin/uv pip compile pyproject.toml requirements/build.in --extra train \
+	  --constraint $(LOCK_VENV)/tested.txt --generate-hashes \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	  --custom-compile-command "make lock" --quiet --output-file requirements/train.lock
 
 audit: $(LOCK_VENV)/.installed
 	$(LOCK_VENV)/bin/pip-audit --requirement requirements/runtime.lock --require-hashes \

@@ -134,6 +134,15 @@ class Settings(BaseSettings):
     model_fetch_timeout_s: float = Field(
         default=60.0, gt=0, description="Longest wait for a bundle's chunks before refusing it."
     )
+    model_fetch_retry_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="First wait before fetching again a bundle whose fetch failed for a "
+        "passing reason (timeout, broker away); doubled at each failure.",
+    )
+    model_fetch_retry_max_s: float = Field(
+        default=300.0, gt=0, description="Longest wait between two fetches of such a bundle."
+    )
     shadow_every: int = Field(
         default=4,
         ge=1,
@@ -152,6 +161,18 @@ class Settings(BaseSettings):
         ge=0.0,
         le=1.0,
         description="`badbuzz model promote`: least share of labels agreeing with the champion.",
+    )
+
+    retrain_group: str = Field(
+        default="badbuzz-retrain",
+        description="`badbuzz train retrain`: the consumer group (never joined) whose committed "
+        "offsets mark the feedback the last successful run read.",
+    )
+    retrain_min_new_feedback: int = Field(
+        default=100,
+        ge=0,
+        description="`badbuzz train retrain`: fewest new trusted feedback rows since the last "
+        "successful run for it to train; with fewer it does nothing and says so.",
     )
 
     alert_window_s: int = Field(default=300, ge=10, description="Length of an alert window.")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -85,29 +87,64 @@ def cmd_train_all(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_train_retrain(args: argparse.Namespace, settings: Settings) -> int:
+    """Once, or with `--every`, again and again: a run that fails is reported and the next
+    one reads its feedback as new again."""
     _tracking(args)
-    from training.retrain import read_feedback_file, read_feedback_topic, retrain
+    if args.every is None:
+        return retrain_once(args, settings)
+    if args.every <= 0:
+        raise SystemExit("badbuzz train retrain: --every wants a number of seconds above 0")
+    while True:
+        try:
+            retrain_once(args, settings)
+        except Exception:  # the schedule outlives a broker or MLflow down for a while
+            traceback.print_exc()
+        print(f"next retrain in {args.every:g} s", flush=True)
+        time.sleep(args.every)
 
-    if args.feedback_file is not None:
-        feedback = read_feedback_file(args.feedback_file)
+
+def retrain_once(args: argparse.Namespace, settings: Settings) -> int:
+    """Trains only when enough feedback is new since the last successful run, and moves the
+    marker only once everything asked (training, registering, publishing) is done."""
+    from training.retrain import FeedbackMarker, FeedbackRead, read_feedback_file, retrain
+
+    min_new = settings.retrain_min_new_feedback if args.min_new is None else args.min_new
+    marker: FeedbackMarker | None = None
+    if args.feedback_file is not None:  # an export: every row counts as new, no marker
+        examples = read_feedback_file(args.feedback_file)
+        read = FeedbackRead(examples, len(examples), {})
     else:
-        feedback = read_feedback_topic(
-            KafkaConnection.from_settings(settings), settings.topic_feedback_labelled
+        kafka = KafkaConnection.from_settings(settings)
+        marker = FeedbackMarker(kafka, settings.topic_feedback_labelled, settings.retrain_group)
+        read = marker.read()
+    try:
+        if read.new < min_new:
+            reason = f"{read.new} new feedback rows since the last run, fewer than {min_new}"
+            said = {"retrained": False, "new_feedback": read.new, "reason": reason}
+            print(json.dumps(said), flush=True)
+            return 0
+        result = retrain(
+            read.examples,
+            args.out,
+            args.data_dir,
+            limit=args.limit,
+            selection=_selection(args),
+            promote=not args.shadow,
         )
-    result = retrain(
-        feedback,
-        args.out,
-        args.data_dir,
-        limit=args.limit,
-        selection=_selection(args),
-        promote=not args.shadow,
-    )
-    if args.shadow:
-        from stream.models import commands
+        result = {"retrained": True, "new_feedback": read.new, **result}
+        if args.shadow and not result["eligible"]:
+            result["shadow"] = "not published: below the recall floor or too slow offline"
+        elif args.shadow:
+            from stream.models import commands
 
-        control = commands.ControlTopic(settings, KafkaConnection.from_settings(settings))
-        result["shadow"] = commands.publish(control, args.out, "challenger")
-    print(json.dumps(result, indent=2))
+            control = commands.ControlTopic(settings, KafkaConnection.from_settings(settings))
+            result["shadow"] = commands.publish(control, args.out, "challenger")
+        if marker is not None:
+            marker.advance(read.ends)
+    finally:
+        if marker is not None:
+            marker.close()
+    print(json.dumps(result, indent=2), flush=True)
     return 0
 
 
@@ -252,6 +289,19 @@ def add_train_commands(trainers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="leave the champion alias alone and put the challenger in shadow on the "
         "workers (`badbuzz model promote` decides, on its live figures)",
+    )
+    again.add_argument(
+        "--min-new",
+        type=int,
+        help="train only with at least this many trusted feedback rows new since the last "
+        "successful run (default: BADBUZZ_RETRAIN_MIN_NEW_FEEDBACK)",
+    )
+    again.add_argument(
+        "--every",
+        type=float,
+        metavar="SECONDS",
+        help="run again every SECONDS, for ever (a scheduler's loop, e.g. the compose "
+        "service's); default: once",
     )
     again.set_defaults(func=cmd_train_retrain)
 

@@ -5,18 +5,24 @@ the champion; the `champion` alias moves only if the challenger is strictly bett
 configured metric (`promote_champion` is the gate). Feedback rows whose text is one of the
 frozen evaluation rows are dropped, so feedback can never leak a test tweet into training, and
 so are rows no writer vouched for (source `unknown` or none: see docs/security.md).
+
+The challenger is trained on the base corpus plus all the trusted feedback so far (the
+compacted topic's latest row per tweet), but a run trains only when enough of it is new
+since the last successful run: a `FeedbackMarker` keeps where that run stopped reading.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from confluent_kafka import OFFSET_INVALID, Consumer, TopicPartition
+
 from stream.kafka import KafkaConnection
-from stream.kafka.compacted import read_topic
+from stream.kafka.compacted import read_partition_records
 from training.data import Corpus, Example, data_hash, load_corpus
 from training.selection import DEFAULT_SELECTION, Selection
 
@@ -45,14 +51,83 @@ def read_feedback_file(path: Path) -> list[Example]:
         return examples_from_rows(json.loads(line) for line in handle if line.strip())
 
 
-def read_feedback_topic(
-    kafka: KafkaConnection, topic: str, timeout_s: float = 10.0
-) -> list[Example]:
-    """Everything on the compacted feedback topic (the latest row per tweet), read from the
-    start to its current end."""
-    return examples_from_rows(
-        json.loads(value) for value in read_topic(kafka, topic, timeout_s).values()
-    )
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """The latest row of one tweet on the feedback topic, and where it is."""
+
+    partition: int
+    offset: int
+    row: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FeedbackRead:
+    """The feedback topic as read now: every trusted example, how many tweets got a trusted
+    label since the marker, and each partition's end offset (the marker once this run is
+    done)."""
+
+    examples: list[Example]
+    new: int
+    ends: dict[int, int]
+
+
+def feedback_since(
+    records: Iterable[FeedbackRecord], marker: dict[int, int], ends: dict[int, int]
+) -> FeedbackRead:
+    """All the trusted examples; the new ones are those at or past the marker's offset in
+    their partition (a partition the marker does not name is new from its start)."""
+    records = list(records)
+    examples = examples_from_rows(r.row for r in records)
+    fresh = examples_from_rows(r.row for r in records if r.offset >= marker.get(r.partition, 0))
+    return FeedbackRead(examples, len(fresh), ends)
+
+
+class FeedbackMarker:
+    """Where the last successful retrain stopped reading the feedback topic: offsets
+    committed under a consumer group of the retrain's own, never joined. Kafka keeps them
+    beside the data they point into; a run that fails commits nothing, so the next run sees
+    its feedback as new again."""
+
+    def __init__(
+        self, kafka: KafkaConnection, topic: str, group: str, timeout_s: float = 10.0
+    ) -> None:
+        self._kafka = kafka
+        self._topic = topic
+        self._timeout_s = timeout_s
+        self._consumer = Consumer(
+            kafka.librdkafka({"group.id": group, "enable.auto.commit": False})
+        )
+
+    def read(self) -> FeedbackRead:
+        """Every partition from its start to its end now, against the marker."""
+        topic = self._consumer.list_topics(self._topic, timeout=self._timeout_s).topics[self._topic]
+        records: list[FeedbackRecord] = []
+        ends: dict[int, int] = {}
+        for partition in sorted(topic.partitions):
+            latest, ends[partition] = read_partition_records(
+                self._kafka, self._topic, partition, self._timeout_s
+            )
+            records += [
+                FeedbackRecord(partition, offset, json.loads(value))
+                for offset, value in latest.values()
+            ]
+        return feedback_since(records, self.committed(list(ends)), ends)
+
+    def committed(self, partitions: list[int]) -> dict[int, int]:
+        offsets = self._consumer.committed(
+            [TopicPartition(self._topic, p) for p in partitions], timeout=self._timeout_s
+        )
+        return {tp.partition: tp.offset for tp in offsets if tp.offset != OFFSET_INVALID}
+
+    def advance(self, ends: dict[int, int]) -> None:
+        """Called once the run has done everything it was asked to."""
+        self._consumer.commit(
+            offsets=[TopicPartition(self._topic, p, end) for p, end in ends.items()],
+            asynchronous=False,
+        )
+
+    def close(self) -> None:
+        self._consumer.close()
 
 
 def dataset_v2(corpus: Corpus, feedback: list[Example]) -> tuple[Corpus, int]:
@@ -76,7 +151,10 @@ def retrain(
 ) -> dict[str, Any]:
     """Trains and registers the challenger; with `promote`, moves the `champion` alias if it
     is better offline. Without, the alias is left to `badbuzz model promote` after a shadow
-    run on live traffic."""
+    run on live traffic; `eligible` says whether it passes the offline rule (both recalls
+    above the floor, fast enough) that a challenger needs to be worth a shadow."""
+    from mlflow.tracking import MlflowClient
+
     from training.baseline import BaselineConfig, train_bundle
     from training.calibrate import calibrate_bundle
     from training.pipeline import registered_version
@@ -106,4 +184,5 @@ def retrain(
         "champion_before": None if before is None else str(before.version),
         "champion_after": after,
         "promoted": after == registered_version(run_id),
+        "eligible": selection.eligible(MlflowClient().get_run(run_id).data.metrics),
     }

@@ -1,6 +1,6 @@
 """Reading a compacted topic back: the latest value of every key, up to the topic's end as
-it was when reading started. The alert state store reads a partition back this way, and
-retraining reads the labelled-feedback topic."""
+it was when reading started. The alert state store reads a partition back this way, the
+model follower its control topic, and retraining the labelled-feedback topic."""
 
 from __future__ import annotations
 
@@ -16,6 +16,15 @@ def read_partition(
     kafka: KafkaConnection, topic: str, partition: int, timeout_s: float
 ) -> dict[bytes, bytes]:
     """The latest value of every key in one partition, as of its current end."""
+    records, _ = read_partition_records(kafka, topic, partition, timeout_s)
+    return {key: value for key, (_, value) in records.items()}
+
+
+def read_partition_records(
+    kafka: KafkaConnection, topic: str, partition: int, timeout_s: float
+) -> tuple[dict[bytes, tuple[int, bytes]], int]:
+    """The latest (offset, value) of every key in one partition, and the end offset it was
+    read to (what a reader that wants only newer records next time remembers)."""
     consumer = Consumer(
         kafka.librdkafka(
             {
@@ -28,9 +37,9 @@ def read_partition(
     try:
         deadline = time.monotonic() + timeout_s
         low, high = watermarks(consumer, TopicPartition(topic, partition), deadline)
-        values: dict[bytes, bytes] = {}
+        values: dict[bytes, tuple[int, bytes]] = {}
         if high <= low:
-            return values
+            return values, high
         consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING)])
         position = low
         while position < high:
@@ -51,8 +60,8 @@ def read_partition(
             if message.value() is None:
                 values.pop(key, None)
             else:
-                values[key] = message.value()
-        return values
+                values[key] = (message.offset(), message.value())
+        return values, high
     finally:
         consumer.close()
 
@@ -90,16 +99,3 @@ def reader_group(topic: str) -> str:
     """librdkafka insists on a group id; this one is never joined nor committed to, and its
     prefix (`<topic>-reader-`) is what a prefixed ACL names."""
     return f"{topic}-reader-{uuid.uuid4().hex[:8]}"
-
-
-def read_topic(kafka: KafkaConnection, topic: str, timeout_s: float) -> dict[bytes, bytes]:
-    """The latest value of every key in every partition of `topic`."""
-    consumer = Consumer(kafka.librdkafka({"group.id": reader_group(topic)}))
-    try:
-        partitions = consumer.list_topics(topic, timeout=timeout_s).topics[topic].partitions
-    finally:
-        consumer.close()
-    values: dict[bytes, bytes] = {}
-    for partition in sorted(partitions):
-        values |= read_partition(kafka, topic, partition, timeout_s)
-    return values

@@ -21,7 +21,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from model.bundle import read_metadata
-from stream.kafka.compacted import reader_group
+from stream.kafka.compacted import SETTLING, reader_group
 from stream.kafka.connection import KafkaConnection
 from stream.models.control import BundleRef
 
@@ -30,6 +30,11 @@ CHUNK_BYTES = 512 * 1024  # under the 1 MB a broker accepts by default, with roo
 
 class BundleRefused(Exception):
     """A bundle that cannot be served: missing chunks, wrong checksum, unreadable files."""
+
+
+class BundleUnavailable(Exception):
+    """A bundle not fetched for a passing reason (chunks not read in time, a broker away):
+    worth fetching again later."""
 
 
 def pack(bundle: Path) -> bytes:
@@ -127,12 +132,14 @@ def fetch_bundle(kafka: KafkaConnection, ref: BundleRef, timeout_s: float) -> by
         deadline = time.monotonic() + timeout_s
         while len(parts) < ref.chunks:
             if time.monotonic() > deadline:
-                raise BundleRefused(f"{ref.version}: {len(parts)} of {ref.chunks} chunks read")
+                raise BundleUnavailable(f"{ref.version}: {len(parts)} of {ref.chunks} chunks read")
             message = consumer.poll(0.5)
             if message is None:
                 continue
-            if message.error() is not None:
-                raise BundleRefused(f"{ref.version}: {message.error()}")
+            error = message.error()
+            if error is not None:
+                passing = error.retriable() or error.code() in SETTLING
+                raise (BundleUnavailable if passing else BundleRefused)(f"{ref.version}: {error}")
             expected = chunk_key(ref.version, ref.sha256, len(parts))
             if message.key() != expected:  # compacted away, or written over
                 raise BundleRefused(f"{ref.version}: chunk {len(parts)} missing at {ref.location}")

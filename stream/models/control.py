@@ -107,6 +107,13 @@ class ControlState:
             else:
                 tallies[worker] = ShadowTally(**body)
 
+    def named(self) -> set[str]:
+        """The versions a worker should hold: the champion and the challenger."""
+        named = {self.challenger} if self.challenger else set()
+        if self.champion is not None:
+            named.add(self.champion.version)
+        return named
+
     def shadow_total(self, version: str, champion: str) -> ShadowTally:
         """Every worker's tally for `version` in shadow of `champion`, summed."""
         total = ShadowTally(champion)

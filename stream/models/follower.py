@@ -5,7 +5,9 @@ Every worker reads the whole topic from its beginning with a consumer of its own
 and never in a group (a group would give each worker one share of it). A named bundle is
 fetched, checked against its sha256, loaded and warmed up before it is handed to the slot;
 one that fails any of these is refused (a log line, `badbuzz_model_swaps_total{outcome=
-"refused"}`) and the model serving keeps serving.
+"refused"}`) and the model serving keeps serving. One whose chunks could not be read for a
+passing reason (not in time, a broker away) is fetched again after a doubling wait while it
+is still named (`outcome="fetch_failed"`).
 """
 
 from __future__ import annotations
@@ -16,14 +18,22 @@ from collections.abc import Callable
 from pathlib import Path
 
 import structlog
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
 
 from model import SentimentModel
 from stream.kafka.compacted import read_partition, reader_group, watermarks
 from stream.kafka.connection import KafkaConnection
 from stream.models import metrics
-from stream.models.bundles import BundleRefused, fetch_bundle, unpack
+from stream.models.bundles import BundleRefused, BundleUnavailable, fetch_bundle, unpack
 from stream.models.control import ControlState, encode, shadow_key
+from stream.models.retry import FetchRetries
 from stream.models.slot import Serving, ServingModels
 from stream.settings import Settings
 
@@ -99,6 +109,7 @@ class ModelFollower:
         models: ServingModels,
         load: Loader,
         worker: str,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings
         self._kafka = kafka
@@ -106,7 +117,10 @@ class ModelFollower:
         self._load = load
         self._worker = worker
         self._reader = ControlReader(kafka, settings.topic_models)
-        self._refused: set[tuple[str, str]] = set()  # (version, sha256) refused once
+        self._refused: set[tuple[str, str]] = set()  # (version, sha256) refused for good
+        self._retries = FetchRetries(
+            settings.model_fetch_retry_s, settings.model_fetch_retry_max_s, clock
+        )
         self._loaded: dict[str, Serving] = {}  # the last versions installed, for a rollback
         self._running = threading.Event()
         self._thread = threading.Thread(target=self._run, name="model-follower", daemon=True)
@@ -117,7 +131,7 @@ class ModelFollower:
         """Reads the topic to its end and installs what it names: at start, before the
         first batch, so a restarted worker serves the champion, not its image's bundle."""
         self._reader.read_to_end(timeout_s)
-        self._follow()
+        self.follow()
 
     def start(self) -> None:
         self._running.set()
@@ -130,8 +144,9 @@ class ModelFollower:
     def _run(self) -> None:
         try:
             while self._running.is_set():
-                if not self._reader.poll(0.5):
-                    self._follow()
+                at_end = not self._reader.poll(0.5)
+                if at_end or self._retries.due(self._reader.state.named()):
+                    self.follow()
                 self._report_shadow()
         except Exception:  # the worker keeps scoring with what it has
             log.exception("model_follower_failed")
@@ -140,7 +155,8 @@ class ModelFollower:
             if self._producer is not None:
                 self._producer.flush(5)
 
-    def _follow(self) -> None:
+    def follow(self) -> None:
+        """Installs the champion and starts the shadow that the topic, as read so far, names."""
         state = self._reader.state
         if state.champion is not None and state.champion.version != self._models.current().version:
             champion = self._ready(state, state.champion.version)
@@ -169,13 +185,23 @@ class ModelFollower:
         if version in self._loaded:
             return Serving.of(self._settings, self._loaded.pop(version).model)
         ref = state.bundles.get(version)
-        if (version, "" if ref is None else ref.sha256) in self._refused:
+        bundle = (version, "" if ref is None else ref.sha256)
+        if bundle in self._refused or self._retries.waiting(bundle):
             return None
         if ref is None:
             return self._refuse(version, "", "no bundle published for this version")
         started = time.perf_counter()
         try:
             data = fetch_bundle(self._kafka, ref, self._settings.model_fetch_timeout_s)
+        except (BundleUnavailable, KafkaException) as exc:
+            wait = self._retries.failed(bundle)
+            metrics.MODEL_SWAPS.labels(outcome="fetch_failed").inc()
+            log.warning("model_fetch_failed", version=version, reason=str(exc), retry_in_s=wait)
+            return None
+        except BundleRefused as exc:
+            return self._refuse(version, ref.sha256, str(exc))
+        self._retries.succeeded(bundle)
+        try:
             path = unpack(data, self._settings.data_dir / "models" / f"{version}-{ref.sha256[:12]}")
             model = self._load(path)
             if model.version != version:

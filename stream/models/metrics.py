@@ -19,8 +19,9 @@ from stream.observability.metrics import MODEL_INFO
 
 MODEL_SWAPS = Counter(
     "badbuzz_model_swaps",
-    "Models the control topic named: a champion swapped in, or a champion or challenger "
-    "refused (bad checksum or bundle; the model serving serves on).",
+    "Models the control topic named: a champion swapped in, a champion or challenger "
+    "refused (bad checksum or bundle; the model serving serves on), or its fetch failed "
+    "for a passing reason (fetch_failed: tried again after a wait).",
     ["outcome"],
 )
 MODEL_SCORED = Counter(

@@ -24,6 +24,7 @@ from stream.observability import metrics
 from stream.settings import Settings
 from stream.web.auth import load_token
 from tests.support import PROJECT_ROOT
+from training.cli import build_parser as build_train_parser
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 PROMETHEUS_DIR = PROJECT_ROOT / "deploy" / "prometheus"
@@ -250,8 +251,12 @@ def test_badbuzz_commands_are_real_cli_commands() -> None:
     dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
     copied = re.findall(r"^COPY\s+(\S+)", dockerfile, flags=re.MULTILINE)
     for name, argv in commands:
-        try:
-            args = build_parser().parse_args(argv)
+        try:  # `badbuzz train ...` is parsed by training's own parser, as the CLI does
+            args = (
+                build_train_parser().parse_args(argv[1:])
+                if argv[0] == "train"
+                else build_parser().parse_args(argv)
+            )
         except SystemExit as exc:
             pytest.fail(f"{name}: `badbuzz {' '.join(argv)}` is not a valid command ({exc})")
         file = getattr(args, "file", None)
@@ -282,6 +287,19 @@ def test_two_workers_in_one_consumer_group_on_distinct_ports() -> None:
         env = environment_of(service)
         assert env.get("KAFKA_BOOTSTRAP_SERVERS", "").split(":")[0] in SERVICES
     assert sorted(host_ports) == [6066, 6067]
+
+
+def test_the_retrain_service_puts_a_challenger_in_shadow_on_a_schedule() -> None:
+    service = SERVICES["retrain"]
+    args = build_train_parser().parse_args(argv_of(service)[2:])
+    assert args.func.__name__ == "cmd_train_retrain" and args.shadow and args.every > 0
+    env = environment_of(service)
+    mlflow = re.fullmatch(r"http://([\w-]+):(\d+)/?", env["MLFLOW_TRACKING_URI"])
+    assert mlflow and mlflow.group(1) in SERVICES
+    assert env["KAFKA_BOOTSTRAP_SERVERS"].split(":")[0] in SERVICES
+    assert env["BADBUZZ_TRAINING_DATA_DIR"] in {target for _, target, _ in mounts(service)}
+    data_dir = re.search(r"BADBUZZ_DATA_DIR=(\S+)", DOCKERFILE.read_text()).group(1)
+    assert args.out.is_relative_to(data_dir), "the image's user writes only its data dir"
 
 
 def test_no_two_services_publish_the_same_host_port() -> None:
@@ -361,6 +379,7 @@ def test_make_secrets_writes_usable_random_secrets_once(tmp_path: Path) -> None:
 
 DOCKERFILE = PROJECT_ROOT / "Dockerfile"
 LOCK_FILE = PROJECT_ROOT / "requirements" / "runtime.lock"
+TRAIN_LOCK_FILE = PROJECT_ROOT / "requirements" / "train.lock"
 PINNED_BASE = re.compile(r"^[\w./-]+:\d+\.\d+\.\d+[\w.-]*@sha256:[0-9a-f]{64}$")
 
 
@@ -375,9 +394,30 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
     ]
 
 
+def dockerfile_stages() -> dict[str, str]:
+    """Each named stage's base (`FROM base AS name`)."""
+    stages = {}
+    for op, args in dockerfile_instructions():
+        if op == "FROM":
+            base, *rest = args.split()
+            stages[rest[-1] if len(rest) == 2 and rest[0].upper() == "AS" else ""] = base
+    return stages
+
+
 def test_the_base_image_is_pinned_by_version_and_digest() -> None:
-    bases = [args.split()[0] for op, args in dockerfile_instructions() if op == "FROM"]
+    stages = dockerfile_stages()
+    bases = [base for base in stages.values() if base not in stages]  # not an earlier stage
     assert bases and all(PINNED_BASE.match(base) for base in bases), bases
+
+
+def test_plain_build_gives_the_worker_and_compose_names_each_services_stage() -> None:
+    stages = dockerfile_stages()
+    assert list(stages)[-1] == "worker"
+    for name, service in SERVICES.items():
+        build = service.get("build")
+        if build is not None:
+            expected = "train" if argv_of(service)[:2] == ["badbuzz", "train"] else "worker"
+            assert build["target"] == expected, name
 
 
 def test_the_image_runs_as_an_unprivileged_user_that_cannot_write_the_app() -> None:
@@ -403,20 +443,30 @@ def test_dependencies_are_installed_from_the_lock_with_hashes_and_nothing_else()
     installs = [
         args for op, args in dockerfile_instructions() if op == "RUN" and "pip install" in args
     ]
-    locked, project = installs
-    assert "--require-hashes" in locked and "requirements/runtime.lock" in locked
-    assert "--only-binary=:all:" in locked
+    locked, project, train = installs
     assert {"--no-deps", "--no-index", "--no-build-isolation"} <= set(project.split())
+    for install, lock in ((locked, "runtime.lock"), (train, "train.lock")):
+        assert "--require-hashes" in install and f"requirements/{lock}" in install
+        assert "--only-binary=:all:" in install
 
 
-def locked_versions() -> dict[str, str]:
+def test_the_train_lock_has_the_runtime_packages_at_the_same_versions() -> None:
+    train = locked_versions(TRAIN_LOCK_FILE)
+    assert {name: train.get(name) for name in locked_versions()} == locked_versions()
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
+    for requirement in project["project"]["optional-dependencies"]["train"]:
+        name, _, version = requirement.partition("==")
+        assert train.get(canonical(name)) == version, requirement
+
+
+def locked_versions(lock: Path = LOCK_FILE) -> dict[str, str]:
     """Each locked package's version, after checking it carries at least one hash."""
     pins = re.findall(
         r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+?)(?:\s*;[^\\]*)?\s*\\\n\s+--hash=sha256:[0-9a-f]{64}",
-        LOCK_FILE.read_text(),
+        lock.read_text(),
         flags=re.MULTILINE,
     )
-    names = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==", LOCK_FILE.read_text(), re.MULTILINE)
+    names = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==", lock.read_text(), re.MULTILINE)
     assert len(pins) == len(names), "a locked package has no hash"
     return {canonical(name): version for name, version in pins}
 

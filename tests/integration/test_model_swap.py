@@ -21,7 +21,7 @@ from stream.models import commands
 from stream.models.bundles import chunk_key, chunks, pack, sha256
 from stream.models.control import BundleRef, bundle_key, encode
 from stream.settings import Settings
-from tests.support import Collector, WorkerProcess
+from tests.support import Collector, WorkerProcess, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -106,16 +106,6 @@ def produce_chunks(
 
 def swaps(worker: WorkerProcess, outcome: str) -> float:
     return worker.metrics().get(f'badbuzz_model_swaps_total{{outcome="{outcome}"}}', 0.0)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, workers: list[WorkerProcess]) -> float:
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            raise AssertionError("timed out:\n" + "\n".join(w.log_tail(15) for w in workers))
-        assert all(w.alive for w in workers), "a worker died"
-        time.sleep(0.2)
-    return time.monotonic() - started
 
 
 def versions_in_order(events: list[dict]) -> dict[str, list[str]]:

@@ -8,7 +8,13 @@ import pytest
 
 from tests.support import TRAINING_DATA
 from training.data import Example, data_hash, load_corpus
-from training.retrain import dataset_v2, examples_from_rows, retrain
+from training.retrain import (
+    FeedbackRecord,
+    dataset_v2,
+    examples_from_rows,
+    feedback_since,
+    retrain,
+)
 from training.selection import Selection
 
 LIMIT = 300
@@ -37,6 +43,29 @@ def test_rows_from_unknown_sources_are_not_trained_on() -> None:
         Example("lost my bag", 0, "feedback"),
         Example("on time", 1, "feedback"),
     ]
+
+
+def labelled(tweet_id: str, label: str, source: str = "http") -> dict[str, str]:
+    return {"tweet_id": tweet_id, "text": f"tweet {tweet_id}", "label": label, "source": source}
+
+
+def test_feedback_since_trains_on_all_but_counts_only_what_is_past_the_marker() -> None:
+    records = [
+        FeedbackRecord(0, 3, labelled("old", "negative")),
+        FeedbackRecord(0, 7, labelled("new", "positive")),
+        FeedbackRecord(0, 8, labelled("forged", "positive", source="unknown")),
+        FeedbackRecord(1, 0, labelled("other-partition", "negative")),
+    ]
+    read = feedback_since(records, marker={0: 5}, ends={0: 9, 1: 1})
+    assert {e.text for e in read.examples} == {"tweet old", "tweet new", "tweet other-partition"}
+    assert read.new == 2  # partition 1 was never marked: all of it is new; the forged row is not
+    assert read.ends == {0: 9, 1: 1}
+
+
+def test_with_the_marker_at_the_end_nothing_is_new() -> None:
+    records = [FeedbackRecord(0, n, labelled(str(n), "negative")) for n in range(4)]
+    assert feedback_since(records, marker={0: 4}, ends={0: 4}).new == 0
+    assert feedback_since(records, marker={}, ends={0: 4}).new == 4
 
 
 def test_dataset_v2_adds_feedback_to_training_only_and_never_a_frozen_row() -> None:

@@ -28,3 +28,13 @@ def raw_tweets(*ids: str, partition: int = 0) -> list[RawRecord]:
         RawRecord("tweets.raw", partition, offset, None, json.dumps({"id": i, "text": i}).encode())
         for offset, i in enumerate(ids)
     ]
+
+
+class Clock:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now

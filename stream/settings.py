@@ -355,8 +355,8 @@ class Settings(BaseSettings):
     lag_report_interval_s: float = Field(
         default=5.0,
         gt=0,
-        description="How often the lag of the feedback and signals partitions is measured "
-        "(tweets.raw's is measured by its consumer on every poll).",
+        description="How often consumer lag is measured: tweets.raw's by the scoring "
+        "consumer, feedback's and signals' on a Faust timer.",
     )
     processing_attempts: int = Field(
         default=3,

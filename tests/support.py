@@ -1,4 +1,5 @@
-"""Helpers shared by tests: worker processes, producing and collecting, hostile inputs."""
+"""Helpers shared by tests: worker processes, producing and collecting, hostile inputs, and
+stand-ins for the confluent-kafka clients."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from hypothesis import strategies as st
 
 from schemas import Alert, AlertExample, AlertKind, AlertStatus, AlertTerm
@@ -382,3 +384,77 @@ hostile_payloads = st.one_of(
     ),
     hostile_fields.map(lambda fields: json_object(fields).decode().encode("utf-16")),
 )
+
+
+DeliveryCallback = Callable[[KafkaError | None, None], None]
+
+
+@dataclass
+class FakeProducer:
+    """A confluent-kafka producer whose delivery reports wait for `ack`, then run on the next
+    poll, as librdkafka's do; transactional calls are recorded."""
+
+    produced: list[tuple[str, bytes]] = field(default_factory=list)
+    waiting: list[tuple[bytes, DeliveryCallback | None]] = field(default_factory=list)
+    answered: list[tuple[DeliveryCallback | None, KafkaError | None]] = field(default_factory=list)
+    transactions: list[str] = field(default_factory=list)
+    fail_commit: KafkaError | None = None
+
+    def produce(
+        self,
+        topic: str,
+        key: bytes | None = None,
+        value: bytes = b"",
+        partition: int | None = None,
+        on_delivery: DeliveryCallback | None = None,
+    ) -> None:
+        self.produced.append((topic, value))
+        self.waiting.append((value, on_delivery))
+
+    def ack(self, value: bytes, error: KafkaError | None = None) -> None:
+        [entry] = [entry for entry in self.waiting if entry[0] == value]
+        self.waiting.remove(entry)
+        self.answered.append((entry[1], error))
+
+    def poll(self, timeout: float = 0) -> int:
+        answered, self.answered = self.answered, []
+        for report, error in answered:
+            if report is not None:
+                report(error, None)
+        return len(answered)
+
+    def flush(self, timeout: float = 0) -> int:
+        return self.poll()
+
+    def begin_transaction(self) -> None:
+        self.transactions.append("begin")
+
+    def send_offsets_to_transaction(
+        self, offsets: list[TopicPartition], metadata: object, timeout: float
+    ) -> None:
+        self.transactions.append(f"offsets {[(tp.partition, tp.offset) for tp in offsets]}")
+
+    def commit_transaction(self, timeout: float) -> None:
+        if self.fail_commit is not None:
+            raise KafkaException(self.fail_commit)
+        self.transactions.append("commit")
+
+    def abort_transaction(self, timeout: float) -> None:
+        self.transactions.append("abort")
+
+
+@dataclass
+class FakeConsumer:
+    """What a sender asked of its consumer: offsets stored, seeks."""
+
+    stored: list[tuple[int, int]] = field(default_factory=list)
+    seeks: list[tuple[int, int]] = field(default_factory=list)
+
+    def store_offsets(self, offsets: list[TopicPartition]) -> None:
+        self.stored += [(tp.partition, tp.offset) for tp in offsets]
+
+    def seek(self, tp: TopicPartition) -> None:
+        self.seeks.append((tp.partition, tp.offset))
+
+    def consumer_group_metadata(self) -> object:
+        return object()

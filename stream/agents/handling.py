@@ -4,6 +4,8 @@ Faust acknowledges an event even when the agent body raised, so an agent never l
 exception escape: its handling is retried with backoff, then input by input, and what still
 fails is dead-lettered as `processing_failed`. The caller acknowledges only after `handle`
 returned, so an input is committed only once its outputs or its dead letter are delivered.
+The scoring thread uses the same retry-and-isolate plan synchronously (`isolate`) and sends
+the dead letters with its batch's other outputs.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ from schemas import DeadLetter
 from stream.kafka.producer import TOO_LARGE, OutputProducer
 from stream.observability import metrics
 from stream.pipeline.faults import (
+    Failed,
     RetryPolicy,
-    handle_isolating_failures,
+    RetryReport,
     input_span,
+    isolate_failures,
+    isolate_failures_async,
     processing_failed_letter,
 )
 from stream.pipeline.intake import Rejection, dead_letter, undecodable_batch_letter
@@ -132,21 +137,28 @@ class Handling:
         records: Sequence[RawRecord],
         handle: Callable[[Sequence[RawRecord]], Awaitable[None]],
     ) -> None:
-        """Never raises for a bad input, so the caller's ack always follows a finished
-        handling."""
-        letters = await self.handle_returning_letters(agent, records, handle)
+        """`handle`, retried and isolated, for a Faust agent; never raises for a bad input,
+        so the caller's ack always follows a finished handling."""
+        on_retry = self._retry_logger(agent, records)
+        failed = await isolate_failures_async(records, handle, self.retry_policy, on_retry=on_retry)
+        letters = self._failure_letters(agent, records, failed)
         if letters:
             await self.deliver(self.pipeline.dead_letters(letters), letters)
 
-    async def handle_returning_letters(
+    def isolate(
         self,
         agent: str,
         records: Sequence[RawRecord],
-        handle: Callable[[Sequence[RawRecord]], Awaitable[None]],
+        handle: Callable[[Sequence[RawRecord]], object],
     ) -> list[DeadLetter]:
-        """`handle`, retried and isolated; the dead letters of the inputs whose handling kept
-        raising are returned, for the caller to send with its other outputs."""
+        """`handle`, retried and isolated on the caller's thread (no event loop); the dead
+        letters of the inputs whose handling kept raising are returned, for the caller to
+        send with its other outputs."""
+        on_retry = self._retry_logger(agent, records)
+        failed = isolate_failures(records, handle, self.retry_policy, on_retry=on_retry)
+        return self._failure_letters(agent, records, failed)
 
+    def _retry_logger(self, agent: str, records: Sequence[RawRecord]) -> RetryReport:
         def log_retry(error: Exception, attempt: int, delay_s: float) -> None:
             log.warning(
                 "processing_retry",
@@ -157,9 +169,11 @@ class Handling:
                 exc_info=error,
             )
 
-        failed = await handle_isolating_failures(
-            records, handle, self.retry_policy, on_retry=log_retry
-        )
+        return log_retry
+
+    def _failure_letters(
+        self, agent: str, records: Sequence[RawRecord], failed: Failed
+    ) -> list[DeadLetter]:
         now = self.clock()
         letters = []
         for record, failure in failed:

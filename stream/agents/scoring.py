@@ -1,12 +1,13 @@
-"""tweets.raw: the scoring step on the librdkafka consumer thread (stream/kafka/
-scoring_consumer.py), and what is counted once a batch's outputs are delivered."""
+"""tweets.raw: the scoring step as the librdkafka consumer thread's synchronous batch handler
+(stream/kafka/scoring/), and what is counted once a batch's outputs are delivered."""
 
 from __future__ import annotations
 
 import itertools
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 
 import structlog
 
@@ -14,7 +15,8 @@ from model.language import OTHER, metric_language
 from schemas import DeadLetter, Label, SentimentEvent
 from stream.agents.handling import Handling, rejected_inputs
 from stream.kafka.connection import KafkaConnection
-from stream.kafka.scoring_consumer import HandledBatch, ScoringConsumer
+from stream.kafka.offsets import Partition
+from stream.kafka.scoring import BatchWork, HandledBatch, ScoringConfig, ScoringConsumer
 from stream.models import metrics as model_metrics
 from stream.models.slot import Serving
 from stream.observability import metrics
@@ -96,42 +98,51 @@ def scopes_with_own_prior(shift: LabelShift | None) -> int:
     return 0 if shift is None else shift.scopes_with_own_prior
 
 
-def scoring_consumer(
-    kafka: KafkaConnection, handling: Handling, observer: ScoringObserver
-) -> ScoringConsumer:
-    settings, pipeline = handling.settings, handling.pipeline
+class RawBatchHandler:
+    """tweets.raw's batch handler, synchronous, with no event loop. Called on the consumer's
+    thread in read order, a batch takes its model there (stream/models/slot.py); the work
+    returned handles it, maybe on a handler thread."""
 
-    def handle_raw(
-        records: list[RawRecord], undecodable: list[UndecodableBatch]
-    ) -> Awaitable[HandledBatch]:
-        """Called on the consumer's thread in consumption order: the batch takes its model
-        here (stream/models/slot.py), then is handled, maybe on a handler thread."""
-        return handle_with(pipeline.models.current(), records, undecodable)
+    def __init__(
+        self,
+        handling: Handling,
+        observer: ScoringObserver,
+        lag: Callable[[], Mapping[Partition, int]],
+    ) -> None:
+        self._handling = handling
+        self._pipeline = handling.pipeline
+        self._observer = observer
+        self._lag = lag
 
-    async def handle_with(
-        serving: Serving, records: list[RawRecord], undecodable: list[UndecodableBatch]
+    def __call__(self, records: list[RawRecord], undecodable: list[UndecodableBatch]) -> BatchWork:
+        return partial(self.handle, self._pipeline.models.current(), records, undecodable)
+
+    def handle(
+        self, serving: Serving, records: list[RawRecord], undecodable: list[UndecodableBatch]
     ) -> HandledBatch:
         """One batch: what to produce, and what to count once the broker has it. A batch
-        whose scoring keeps raising is scored input by input."""
-        parts: list[Scored] = []
-        lag = {partition: left for (_, partition), left in consumer.lag.items()}
-
-        async def score(batch: Sequence[RawRecord]) -> None:
-            parts.append(pipeline.score(batch, lag, serving))
-
+        whose scoring keeps raising is scored input by input, and the inputs that still raise
+        are dead-lettered."""
+        handling, pipeline = self._handling, self._pipeline
+        lag = {partition: left for (_, partition), left in self._lag().items()}
         if not records and not undecodable:  # an idle tick: the watermarks alone, so
             # windows are decided as the clock moves on; nothing consumed, nothing to count
             return HandledBatch(handling.within_limit(pipeline.score([], lag).messages))
+        parts: list[Scored] = []
         letters = (
-            await handling.handle_returning_letters("score", records, score) if records else []
+            handling.isolate(
+                "score", records, lambda batch: parts.append(pipeline.score(batch, lag, serving))
+            )
+            if records
+            else []
         )
         letters += [handling.undecodable_letter(batch) for batch in undecodable]
-        metrics.MESSAGES_CONSUMED.labels(topic=settings.topic_raw).inc(len(undecodable))
+        metrics.MESSAGES_CONSUMED.labels(topic=handling.settings.topic_raw).inc(len(undecodable))
         scored = merged(parts)
         pipeline.models.offer_shadow(serving, scored.outcome)
 
         def delivered() -> None:
-            observer.delivered(records, len(undecodable), scored)
+            self._observer.delivered(records, len(undecodable), scored)
             handling.count_dead_letters(letters)
 
         # every output through the consumer's producer: in exactly-once mode, in the batch's
@@ -139,24 +150,15 @@ def scoring_consumer(
         outgoing = handling.within_limit(scored.messages) + pipeline.dead_letters(letters)
         return HandledBatch(outgoing, delivered)
 
+
+def scoring_consumer(
+    kafka: KafkaConnection, handling: Handling, observer: ScoringObserver
+) -> ScoringConsumer:
     consumer = ScoringConsumer(
-        # no record batch larger than an output may be: one the topic refuses would take
-        # its neighbours along, and in exactly-once mode doom the transaction
-        kafka.librdkafka({"message.max.bytes": settings.max_output_bytes}),
-        topic=settings.topic_raw,
-        group_id=settings.scoring_group_id,
-        handle=handle_raw,
-        batch_size=settings.batch_size,
-        batch_wait_s=settings.batch_max_wait_ms / 1000,
-        max_batches_in_flight=settings.max_batches_in_flight,
-        commit_interval_s=settings.commit_interval_s,
-        session_timeout_s=settings.session_timeout_s,
-        guarantee=settings.processing_guarantee,
-        transactional_id=settings.scoring_transactional_id,
+        ScoringConfig.from_settings(handling.settings, kafka),
+        RawBatchHandler(handling, observer, lambda: consumer.lag),
         on_failure=exit_for_a_restart,
-        handler_threads=settings.scoring_threads,
         on_rejected=handling.rejected_output_letters,
-        idle_tick_s=settings.alert_step_s / 2,
     )
     return consumer
 

@@ -16,6 +16,7 @@ import structlog
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from stream.kafka import KafkaConnection
+from stream.observability.logs import LIBRDKAFKA
 from stream.observability.metrics import PUBLISH_RETRIES
 from stream.records import Outgoing
 
@@ -87,6 +88,15 @@ def try_produce(
     return True
 
 
+def produce_polling(
+    producer: Producer, message: Outgoing, on_delivery: DeliveryReport | None = None
+) -> None:
+    """`try_produce` from a client thread: while the local queue is full, serve delivery
+    reports until it has room."""
+    while not try_produce(producer, message, on_delivery):
+        producer.poll(0.01)
+
+
 def close_producer(producer: Producer, timeout_s: float) -> None:
     """Deliver what `timeout_s` allows, drop the rest, and stop the client's threads at once:
     `Producer.close()` alone waits up to `message.timeout.ms` (minutes) for an unreachable
@@ -104,6 +114,7 @@ class OutputProducer:
         self._producer = Producer(
             kafka.librdkafka(
                 {
+                    "logger": LIBRDKAFKA,
                     # no duplicate or reordered output when librdkafka retries a send; it implies
                     # acks=all and caps max.in.flight.requests.per.connection at 5 by itself
                     "enable.idempotence": True,

@@ -64,3 +64,9 @@ def configure_logging(level: str = "INFO", libraries_level: str = "WARNING") -> 
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
+
+
+# For the worker's long-lived librdkafka clients (`"logger": LIBRDKAFKA` in their config): their
+# own lines (e.g. a fresh broker's "coordinator load in progress") come out as JSON with the
+# rest, when the client is polled, instead of as plain text on stderr.
+LIBRDKAFKA = logging.getLogger("librdkafka")

@@ -3,24 +3,23 @@
 Faust acknowledges an event even when the agent body raised, so an exception that escapes an
 agent loses its input. Agents therefore never let one escape: they retry the handling with
 backoff and, when the retries are spent, dead-letter the inputs with the error and go on.
+The scoring thread does the same without an event loop: one plan, two thin drivers.
 A down broker is not an input fault: `OutputProducer.deliver` retries it forever itself.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
 
 from schemas import DeadLetter
 from stream.pipeline.intake import Rejection, dead_letter
 from stream.records import RawRecord
 
 PROCESSING_FAILED = "processing_failed"
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,51 +45,107 @@ def retry_delay(policy: RetryPolicy, failed_attempts: int) -> float | None:
     return min(policy.backoff_s * 2 ** (failed_attempts - 1), policy.max_backoff_s)
 
 
-async def run_with_retries(
-    handle: Callable[[], Awaitable[T]],
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """Handle these inputs; the plan is sent back the exception it raised, or None."""
+
+    records: Sequence[RawRecord]
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    seconds: float
+
+
+Failed = list[tuple[RawRecord, GaveUp]]
+# The retry-and-isolate decisions, apart from how a handling is called or a pause is taken:
+# the scoring thread drives it with plain calls, the Faust agents with awaits.
+Plan = Generator[Attempt | Pause, Exception | None, Failed]
+RetryReport = Callable[[Exception, int, float], None]
+
+
+def isolating_plan(
+    records: Sequence[RawRecord], policy: RetryPolicy, on_retry: RetryReport
+) -> Plan:
+    """The batch with retries and backoff; if it keeps failing, each input alone once, so one
+    poison input does not take its whole batch to the dead letters. Returns the inputs that
+    failed, each with its failure."""
+    failed_attempts = 0
+    while True:
+        error = yield Attempt(records)
+        if error is None:
+            return []
+        failed_attempts += 1
+        delay = retry_delay(policy, failed_attempts)
+        if delay is None:
+            break
+        on_retry(error, failed_attempts, delay)
+        yield Pause(delay)
+    if len(records) == 1:
+        return [(records[0], GaveUp(error, failed_attempts))]
+    failed = []
+    for record in records:
+        if (alone := (yield Attempt([record]))) is not None:
+            failed.append((record, GaveUp(alone, failed_attempts + 1)))
+    return failed
+
+
+def _no_report(error: Exception, attempt: int, delay_s: float) -> None:
+    pass
+
+
+def isolate_failures(
+    records: Sequence[RawRecord],
+    handle: Callable[[Sequence[RawRecord]], object],
     policy: RetryPolicy,
     *,
-    on_retry: Callable[[Exception, int, float], None] = lambda error, attempt, delay: None,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> T | GaveUp:
-    """The result of the first attempt that returns, or GaveUp once the policy says so.
-    Only `Exception`s are retried: a cancelled task (shutdown) still stops at once."""
-    failed = 0
-    while True:
-        try:
-            return await handle()
-        except Exception as error:
-            failed += 1
-            delay = retry_delay(policy, failed)
-            if delay is None:
-                return GaveUp(error, failed)
-            on_retry(error, failed, delay)
-            await sleep(delay)
+    on_retry: RetryReport = _no_report,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Failed:
+    """`isolating_plan` with plain calls, on the caller's thread (no event loop). Only
+    `Exception`s count as failures: anything else stops at once."""
+    plan = isolating_plan(records, policy, on_retry)
+    outcome: Exception | None = None
+    try:
+        while True:
+            step = plan.send(outcome)
+            outcome = None
+            if isinstance(step, Pause):
+                sleep(step.seconds)
+                continue
+            try:
+                handle(step.records)
+            except Exception as error:
+                outcome = error
+    except StopIteration as done:
+        return done.value
 
 
-async def handle_isolating_failures(
+async def isolate_failures_async(
     records: Sequence[RawRecord],
     handle: Callable[[Sequence[RawRecord]], Awaitable[None]],
     policy: RetryPolicy,
     *,
-    on_retry: Callable[[Exception, int, float], None] = lambda error, attempt, delay: None,
+    on_retry: RetryReport = _no_report,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> list[tuple[RawRecord, GaveUp]]:
-    """Handles a batch with retries; if it keeps failing, handles each input alone once, so
-    one poison input does not take its whole batch to the dead letters. Returns the inputs
-    that failed, each with its failure."""
-    result = await run_with_retries(lambda: handle(records), policy, on_retry=on_retry, sleep=sleep)
-    if not isinstance(result, GaveUp):
-        return []
-    if len(records) == 1:
-        return [(records[0], result)]
-    failed = []
-    for record in records:
-        try:
-            await handle([record])
-        except Exception as error:
-            failed.append((record, GaveUp(error, result.attempts + 1)))
-    return failed
+) -> Failed:
+    """`isolating_plan` with awaits, for the Faust agents; a cancelled task (shutdown) is not
+    a failure and stops at once."""
+    plan = isolating_plan(records, policy, on_retry)
+    outcome: Exception | None = None
+    try:
+        while True:
+            step = plan.send(outcome)
+            outcome = None
+            if isinstance(step, Pause):
+                await sleep(step.seconds)
+                continue
+            try:
+                await handle(step.records)
+            except Exception as error:
+                outcome = error
+    except StopIteration as done:
+        return done.value
 
 
 def processing_failed_letter(

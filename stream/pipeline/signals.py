@@ -102,6 +102,10 @@ def routed(
         rows_of[signal_partition(signal.scope, partitions)] += _rows([signal])
     messages = []
     for partition, rows in rows_of.items():
+        whole = _encode(rows, marks, raw_partitions, sent_at)
+        if len(whole) <= max_bytes:  # the usual batch: encoded once, no row measured
+            messages.append((partition, whole))
+            continue
         chunk: list[list[Any]] = []
         size = 0
         for row in rows:

@@ -8,8 +8,9 @@ import threading
 import pytest
 
 from stream.kafka import KafkaConnection
-from stream.kafka.scoring_consumer import HandledBatch, ScoringConsumer
+from stream.kafka.scoring import BatchWork, HandledBatch, ScoringConfig, ScoringConsumer
 from stream.records import RawRecord, UndecodableBatch
+from stream.settings import Settings
 from tests.support import produce, tweet_payload
 
 pytestmark = pytest.mark.integration
@@ -23,25 +24,26 @@ def test_a_failure_inside_the_consumer_thread_is_reported_not_swallowed(
     failures: list[BaseException] = []
     reported = threading.Event()
 
-    async def broken(records: list[RawRecord], undecodable: list[UndecodableBatch]) -> HandledBatch:
-        raise RuntimeError("a bug in the handler")
+    def broken(records: list[RawRecord], undecodable: list[UndecodableBatch]) -> BatchWork:
+        def work() -> HandledBatch:
+            raise RuntimeError("a bug in the handler")
+
+        return work
 
     def on_failure(error: BaseException) -> None:
         failures.append(error)
         reported.set()
 
-    consumer = ScoringConsumer(
-        KafkaConnection(bootstrap).librdkafka(),
-        topic=topic,
-        group_id=f"{unique_env['BADBUZZ_APP_ID']}-scoring",
-        handle=broken,
+    settings = Settings(
+        topic_raw=topic,
+        app_id=unique_env["BADBUZZ_APP_ID"],
         batch_size=16,
-        batch_wait_s=0.05,
-        max_batches_in_flight=2,
-        commit_interval_s=1.0,
+        batch_max_wait_ms=50,
         session_timeout_s=6.0,
-        guarantee="at_least_once",
-        transactional_id="unused",
+    )
+    consumer = ScoringConsumer(
+        ScoringConfig.from_settings(settings, KafkaConnection(bootstrap)),
+        broken,
         on_failure=on_failure,
     )
     consumer.start()

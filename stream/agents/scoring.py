@@ -24,7 +24,7 @@ from stream.observability.drift import DriftMonitor
 from stream.pipeline.labelshift import LabelShift
 from stream.pipeline.scoring import BatchOutcome
 from stream.pipeline.steps import Scored
-from stream.records import RawRecord, UndecodableBatch
+from stream.records import Outgoing, RawRecord, UndecodableBatch
 
 log = structlog.get_logger(__name__)
 EXIT_SOFTWARE = 70  # sysexits.h: an internal error, for the supervisor to restart
@@ -115,23 +115,24 @@ class RawBatchHandler:
         self._lag = lag
 
     def __call__(self, records: list[RawRecord], undecodable: list[UndecodableBatch]) -> BatchWork:
-        return partial(self.handle, self._pipeline.models.current(), records, undecodable)
+        lag = {partition: left for (_, partition), left in self._lag().items()}
+        return partial(self.handle, self._pipeline.models.current(), lag, records, undecodable)
 
     def handle(
-        self, serving: Serving, records: list[RawRecord], undecodable: list[UndecodableBatch]
+        self,
+        serving: Serving,
+        lag: Mapping[int, int],
+        records: list[RawRecord],
+        undecodable: list[UndecodableBatch],
     ) -> HandledBatch:
         """One batch: what to produce, and what to count once the broker has it. A batch
         whose scoring keeps raising is scored input by input, and the inputs that still raise
-        are dead-lettered."""
+        are dead-lettered. Its signals are made in read order (`HandledBatch.in_order`)."""
         handling, pipeline = self._handling, self._pipeline
-        lag = {partition: left for (_, partition), left in self._lag().items()}
-        if not records and not undecodable:  # an idle tick: the watermarks alone, so
-            # windows are decided as the clock moves on; nothing consumed, nothing to count
-            return HandledBatch(handling.within_limit(pipeline.score([], lag).messages))
         parts: list[Scored] = []
         letters = (
             handling.isolate(
-                "score", records, lambda batch: parts.append(pipeline.score(batch, lag, serving))
+                "score", records, lambda batch: parts.append(pipeline.score_events(batch, serving))
             )
             if records
             else []
@@ -139,6 +140,13 @@ class RawBatchHandler:
         letters += [handling.undecodable_letter(batch) for batch in undecodable]
         metrics.MESSAGES_CONSUMED.labels(topic=handling.settings.topic_raw).inc(len(undecodable))
         scored = merged(parts)
+
+        def signals() -> list[Outgoing]:
+            return handling.within_limit(pipeline.signal_messages(scored.outcome, lag))
+
+        if not records and not undecodable:  # an idle tick: the watermarks alone, so
+            # windows are decided as the clock moves on; nothing consumed, nothing to count
+            return HandledBatch([], in_order=signals)
         pipeline.models.offer_shadow(serving, scored.outcome)
 
         def delivered() -> None:
@@ -148,7 +156,7 @@ class RawBatchHandler:
         # every output through the consumer's producer: in exactly-once mode, in the batch's
         # transaction with its offsets
         outgoing = handling.within_limit(scored.messages) + pipeline.dead_letters(letters)
-        return HandledBatch(outgoing, delivered)
+        return HandledBatch(outgoing, delivered, signals)
 
 
 def scoring_consumer(

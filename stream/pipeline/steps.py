@@ -165,12 +165,17 @@ class Pipeline:
         lag: Mapping[int, int] | None = None,
         serving: Serving | None = None,
     ) -> Scored:
-        """Validate, score in one model call, and say what to send: events, dead letters, and
-        the signals with each raw partition's watermark. `lag`: what is left to read of each
-        raw partition this worker reads (0: caught up, so idle). `serving`: the model the
-        batch took when it was read (stream/models/slot.py), else the champion now."""
+        """A batch's events, dead letters and signals, for callers that score one batch at a
+        time (the harness): `score_events` then `signal_messages`."""
+        scored = self.score_events(records, serving)
+        scored.messages += self.signal_messages(scored.outcome, lag)
+        return scored
+
+    def score_events(self, records: Sequence[RawRecord], serving: Serving | None = None) -> Scored:
+        """Validate and score in one model call: the events and dead letters to send.
+        `serving`: the model the batch took when it was read (stream/models/slot.py), else
+        the champion now. Batches may be scored side by side."""
         started = time.perf_counter()
-        now = self.clock()
         serving = serving or self.models.current()
         outcome = process_batch(
             records,
@@ -178,10 +183,24 @@ class Pipeline:
             serving.shift,
             max_payload_bytes=self.settings.max_payload_bytes,
             deadletter_payload_bytes=self.settings.deadletter_payload_bytes,
-            now=now,
+            now=self.clock(),
             event_time_max_ahead_s=self.settings.event_time_max_ahead_s,
         )
         inference_s = time.perf_counter() - started
+        topic = self.settings.topic_sentiment
+        messages = [
+            Outgoing.of(topic, event.tweet_id, event, (record,))
+            for event, record in zip(outcome.events, outcome.inputs, strict=True)
+        ] + self.dead_letters(outcome.dead_letters)
+        return Scored(outcome, inference_s, messages)
+
+    def signal_messages(
+        self, outcome: BatchOutcome, lag: Mapping[int, int] | None = None
+    ) -> list[Outgoing]:
+        """A scored batch's signals, with each raw partition's watermark once it is counted.
+        Called in read order, one batch after the other: a batch's marks must not have seen
+        a later batch's events, or the detect step would find those late. `lag`: what was
+        left to read of each raw partition when the batch was read (0: caught up, so idle)."""
         for event, record in zip(outcome.events, outcome.inputs, strict=True):
             self._scored_times.observe(raw_source(record.partition), event.event_time.timestamp())
         lag = lag or {}
@@ -191,20 +210,11 @@ class Pipeline:
         signals = sentiment_signals(
             outcome.events, self.settings.alert_example_chars, self.settings.alert_neutral_weight
         )
-        topic = self.settings.topic_sentiment
         by_partition: dict[int, list[RawRecord]] = {}
         for event, record in zip(outcome.events, outcome.inputs, strict=True):
             partition = signal_partition(scope_of(event.brand), self.topology.signal_partitions)
             by_partition.setdefault(partition, []).append(record)
-        messages = (
-            [
-                Outgoing.of(topic, event.tweet_id, event, (record,))
-                for event, record in zip(outcome.events, outcome.inputs, strict=True)
-            ]
-            + self.dead_letters(outcome.dead_letters)
-            + self.signals(signals, marks, now, by_partition)
-        )
-        return Scored(outcome, inference_s, messages)
+        return self.signals(signals, marks, self.clock(), by_partition)
 
     def predict(self, texts: Sequence[str]) -> Predicted:
         """For /predict: the stream's decision on the global live prior. Requests do not feed

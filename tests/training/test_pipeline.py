@@ -60,8 +60,12 @@ def test_a_binary_bundle_plus_a_neutral_detector_is_a_calibrated_three_class_bun
     tmp_path: Path,
 ) -> None:
     shipped = SentimentModel.load()
-    binary = {k: v for k, v in shipped.metadata.items() if k not in ("classes", "neutral_model")}
-    shutil.copytree(shipped.bundle, tmp_path / "binary", ignore=shutil.ignore_patterns("neutral*"))
+    # the English model alone: a route must have its bundle's classes
+    english_only = ("classes", "neutral_model", "routes")
+    binary = {k: v for k, v in shipped.metadata.items() if k not in english_only}
+    routes = shipped.metadata.get("routes", {}).values()
+    ignored = shutil.ignore_patterns("neutral*", *routes)
+    shutil.copytree(shipped.bundle, tmp_path / "binary", ignore=ignored)
     write_metadata(tmp_path / "binary", binary)
     base = SentimentModel.load(tmp_path / "binary")
     with pytest.raises(ValueError, match="not a binary"):

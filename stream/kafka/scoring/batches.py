@@ -31,10 +31,16 @@ UNDECODABLE = frozenset(
 
 @dataclass
 class HandledBatch:
-    """What a batch handler returns: messages to produce, and what to do once they are safe."""
+    """What a batch handler returns: messages to produce, and what to do once they are safe.
+    `in_order` makes more messages on the consumer's thread when the batch comes out, in read
+    order, after every earlier batch's: what must not see a later batch (the watermarks)."""
 
     outgoing: list[Outgoing]
     then: Callable[[], None] = lambda: None
+    in_order: Callable[[], list[Outgoing]] = list
+
+    def completed(self) -> HandledBatch:
+        return HandledBatch(self.outgoing + self.in_order(), self.then)
 
 
 # Makes a batch's handled batch, synchronously, on a handler thread.

@@ -41,12 +41,13 @@ class HandlerPool:
         self._pending.append((future, batch.ranges))
 
     def next_done(self, wait: bool) -> tuple[HandledBatch, Ranges] | None:
-        """The oldest batch once it is handled (waiting for it if `wait`), else None. A
-        handler's exception is raised here: it is the consumer's failure."""
+        """The oldest batch once it is handled (waiting for it if `wait`), else None, with
+        its in-order messages made now. A handler's exception is raised here: it is the
+        consumer's failure."""
         if not self._pending or not (wait or self._pending[0][0].done()):
             return None
         future, ranges = self._pending.popleft()
-        return future.result(), ranges
+        return future.result().completed(), ranges
 
     def discard(self) -> None:
         """Batches handled after an aborted one are read again from the rewound position."""

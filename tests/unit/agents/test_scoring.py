@@ -70,8 +70,9 @@ class Delivered:
         self.batches.append((len(records), undecodable, len(scored.outcome.events)))
 
 
-def raw(offset: int, text: str) -> RawRecord:
-    value = json.dumps({"id": f"t-{offset}", "text": text, "brand": "air"}).encode()
+def raw(offset: int, text: str, created_at: str | None = None) -> RawRecord:
+    tweet = {"id": f"t-{offset}", "text": text, "brand": "air"}
+    value = json.dumps(tweet | ({"created_at": created_at} if created_at else {})).encode()
     return RawRecord("tweets.raw", 0, offset, NOW.timestamp(), value)
 
 
@@ -115,11 +116,31 @@ def test_an_undecodable_input_is_dead_lettered_beside_the_scored_batch() -> None
 
 def test_an_idle_tick_sends_the_watermarks_and_counts_nothing() -> None:
     handle, scorer, observer, _ = handler()
-    handled = handle([], [])()
+    handled = handle([], [])().completed()
     assert {m.topic for m in handled.outgoing} == {"badbuzz-signals"}
     assert scorer.batches == []
     handled.then()
     assert observer.batches == []
+
+
+def test_a_batch_handled_before_an_earlier_one_does_not_move_the_earlier_ones_watermark() -> None:
+    """Batches are handled side by side; their signals are made as they come out, in read
+    order, so an earlier batch's watermark never counts a later batch's events (which the
+    detect step would then find late)."""
+    handle, _, _, _ = handler()
+    first = handle([raw(0, "late again", created_at="2026-03-01T11:00:00Z")], [])
+    second = handle([raw(1, "lost my bags", created_at="2026-03-01T11:30:00Z")], [])
+    handled_second, handled_first = second(), first()  # the later batch's work ends first
+    marks = [  # every signals partition hears each batch's marks
+        {
+            json.loads(m.value)["marks"]["raw/0"][0]
+            for m in handled.completed().outgoing
+            if m.topic == "badbuzz-signals"
+        }
+        for handled in (handled_first, handled_second)
+    ]
+    eleven = datetime(2026, 3, 1, 11, 0, tzinfo=UTC).timestamp()
+    assert marks == [{eleven}, {eleven + 1800}]
 
 
 def test_a_batch_is_scored_by_the_model_it_took_when_it_was_read() -> None:

@@ -35,6 +35,20 @@ class TextScorer(Protocol):
     def version_of(self, lang: str) -> str: ...
 
 
+class OneModelScorer:
+    """What a scorer with one model for every tweet says of languages: each tweet is in the
+    model's language, and the model's version scored it (human labels, stand-ins)."""
+
+    version: str
+    language: str
+
+    def languages_of(self, texts: Sequence[str], claimed: Sequence[str | None]) -> list[str]:
+        return [self.language] * len(texts)
+
+    def version_of(self, lang: str) -> str:
+        return self.version
+
+
 @dataclass
 class BatchOutcome:
     events: list[SentimentEvent] = field(default_factory=list)

@@ -24,7 +24,7 @@ from schemas import Alert, AlertStatus, Label
 from schemas.messages import Timestamp
 from stream.pipeline.harness import run_pipeline
 from stream.pipeline.labelshift import label_shift_from
-from stream.pipeline.scoring import TextScorer
+from stream.pipeline.scoring import OneModelScorer, TextScorer
 from stream.pipeline.signals import GLOBAL_SCOPE, scope_of
 from stream.pipeline.steps import Pipeline
 from stream.settings import Settings
@@ -111,7 +111,7 @@ def read_labelled_csv(path: Path, columns: Columns) -> list[LabelledTweet]:
     return sorted(rows, key=lambda row: row.t)
 
 
-class LabelScorer:
+class LabelScorer(OneModelScorer):
     """A scorer that answers each tweet's human label with certainty: the pipeline then runs
     as it does on the model's scores, so the human labels' alerts come from the same code."""
 
@@ -126,12 +126,6 @@ class LabelScorer:
         self._labels: dict[str, deque[str]] = defaultdict(deque)
         for row in rows:
             self._labels[row.text].append(row.label)
-
-    def languages_of(self, texts: Sequence[str], claimed: Sequence[str | None]) -> list[str]:
-        return [self.language] * len(texts)
-
-    def version_of(self, lang: str) -> str:
-        return self.version
 
     def predict_classes(
         self, texts: Sequence[str], langs: Sequence[str] | None = None

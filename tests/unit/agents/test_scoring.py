@@ -17,6 +17,7 @@ from schemas import Label, SentimentEvent
 from stream.agents.handling import Handling
 from stream.agents.scoring import RawBatchHandler, observe_batch
 from stream.models.slot import Serving
+from stream.pipeline.scoring import OneModelScorer
 from stream.pipeline.steps import Pipeline, Scored
 from stream.records import RawRecord, UndecodableBatch
 from stream.settings import Settings
@@ -25,7 +26,7 @@ from stream.web import StatusBoard
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-class PoisonScorer:
+class PoisonScorer(OneModelScorer):
     """Scores any text, except that a batch holding "poison" raises (as a model bug would);
     it also checks it is called where no event loop runs."""
 
@@ -38,12 +39,6 @@ class PoisonScorer:
 
     def __init__(self) -> None:
         self.batches: list[list[str]] = []
-
-    def languages_of(self, texts: Sequence[str], claimed: Sequence[str | None]) -> list[str]:
-        return [self.language] * len(texts)
-
-    def version_of(self, lang: str) -> str:
-        return self.version
 
     def predict_classes(
         self, texts: Sequence[str], langs: Sequence[str] | None = None

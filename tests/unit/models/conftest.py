@@ -7,10 +7,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from stream.pipeline.scoring import OneModelScorer
 from stream.records import RawRecord
 
 
-class OneLabelScorer:
+class OneLabelScorer(OneModelScorer):
     classes = ("negative", "positive")
     threshold = 0.5
     train_prior = np.array([0.5, 0.5])
@@ -25,12 +26,6 @@ class OneLabelScorer:
         self, texts: Sequence[str], langs: Sequence[str] | None = None
     ) -> np.ndarray:
         return np.tile([1 - self._p, self._p], (len(texts), 1))
-
-    def languages_of(self, texts: Sequence[str], claimed: Sequence[str | None]) -> list[str]:
-        return [self.language] * len(texts)
-
-    def version_of(self, lang: str) -> str:
-        return self.version
 
 
 def raw_tweets(*ids: str, partition: int = 0) -> list[RawRecord]:

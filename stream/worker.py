@@ -34,7 +34,7 @@ from stream.pipeline.intake import REASONS
 from stream.pipeline.steps import Pipeline, Topology
 from stream.serving import load_bundle
 from stream.settings import Settings
-from stream.web import StatusBoard, register_web
+from stream.web import StatusBoard, WebApi, register_web
 
 log = structlog.get_logger(__name__)
 
@@ -105,7 +105,7 @@ def build_worker(
             await asyncio.to_thread(follower.stop)
         outputs.close()
 
-    register_web(app, settings, pipeline, outputs, status, lambda: scoring.alive)
+    register_web(WebApi(app, settings, pipeline, outputs, status, lambda: scoring.alive))
     return app
 
 

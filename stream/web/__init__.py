@@ -1,6 +1,6 @@
 """The worker's HTTP side: API, status page, OpenAPI document and the token guard."""
 
-from stream.web.handlers import register_web
+from stream.web.handlers import WebApi, register_web
 from stream.web.status import StatusBoard
 
-__all__ = ["StatusBoard", "register_web"]
+__all__ = ["StatusBoard", "WebApi", "register_web"]

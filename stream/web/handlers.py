@@ -319,22 +319,15 @@ def view_of(route: Route, api: WebApi, guard: Guard | None) -> type[View]:
     return type(route.name, (View,), {route.method: serve, "__module__": __name__})
 
 
-def register_web(
-    app: faust.App,
-    settings: Settings,
-    pipeline: Pipeline,
-    outputs: OutputProducer,
-    status: StatusBoard,
-    scoring_alive: Callable[[], bool],
-) -> None:
-    """`scoring_alive`: whether the tweets.raw consumer thread runs, for /ready.
-    Raises at start when the token setting is unusable, so the door is never left open."""
+def register_web(api: WebApi) -> None:
+    """The routes on the worker's web server, each behind its guard. Raises at start when the
+    token setting is unusable, so the door is never left open."""
+    settings = api.settings
     guard = Guard(load_token(settings))
     guards = {
         Access.OPEN: None,
         Access.READ: guard if settings.web_protect_reads else None,
         Access.WRITE: guard,
     }
-    api = WebApi(app, settings, pipeline, outputs, status, scoring_alive)
     for route in ROUTES:
-        app.page(route.path, name=route.name)(view_of(route, api, guards[route.access]))
+        api.app.page(route.path, name=route.name)(view_of(route, api, guards[route.access]))

@@ -23,7 +23,7 @@ from stream.pipeline.intake import Rejection
 from stream.pipeline.steps import Pipeline
 from stream.records import Outgoing, UndecodableBatch
 from stream.settings import Settings
-from stream.web import StatusBoard, register_web
+from stream.web import StatusBoard, WebApi, register_web
 from stream.web.api import PredictResponse, http_status
 from stream.web.handlers import ROUTES, not_json
 from stream.web.openapi import openapi_document
@@ -66,7 +66,8 @@ class Server:
             self.settings, SentimentModel.load(), lambda: datetime.now(UTC)
         )
         self.outputs = RecordingOutputs()
-        register_web(app, self.settings, pipeline, self.outputs, StatusBoard(), lambda: True)  # type: ignore[arg-type]
+        api = WebApi(app, self.settings, pipeline, self.outputs, StatusBoard(), lambda: True)  # type: ignore[arg-type]
+        register_web(api)
         self.loop = asyncio.new_event_loop()
         self.server = TestServer(app.web.web_app, loop=self.loop)
         self.loop.run_until_complete(self.server.start_server())
@@ -245,7 +246,7 @@ def test_every_declared_route_is_served_and_documented_as_declared() -> None:
     """One declaration (handlers.ROUTES): the server and /openapi.json both come from it."""
     declared_by = Settings(web_token=TOKEN.decode())
     app = create_app(declared_by, KafkaConnection.from_settings(declared_by), ignore_undecodable)
-    register_web(app, declared_by, None, None, StatusBoard(), lambda: True)  # type: ignore[arg-type]
+    register_web(WebApi(app, declared_by, None, None, StatusBoard(), lambda: True))  # type: ignore[arg-type]
     served = {
         (route.resource.canonical, route.method.lower())
         for route in app.web.web_app.router.routes()

@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
+from stream.pipeline.faults import doubling_wait
+
 Bundle = tuple[str, str]  # (version, sha256)
 
 
@@ -22,7 +24,7 @@ class FetchRetries:
     def failed(self, bundle: Bundle) -> float:
         """Records a failed fetch; returns the wait before the next try."""
         failures = self._next.get(bundle, (0, 0.0))[0] + 1
-        wait = min(self._max_s, self._first_s * 2 ** (failures - 1))
+        wait = doubling_wait(self._first_s, self._max_s, failures)
         self._next[bundle] = (failures, self._clock() + wait)
         return wait
 

@@ -37,12 +37,18 @@ class GaveUp:
     attempts: int
 
 
+def doubling_wait(first_s: float, max_s: float, failures: int) -> float:
+    """Seconds to wait after `failures` failures in a row: `first_s`, doubled at each further
+    failure, capped at `max_s`."""
+    return min(first_s * 2 ** (failures - 1), max_s)
+
+
 def retry_delay(policy: RetryPolicy, failed_attempts: int) -> float | None:
     """Seconds to wait before the next attempt after `failed_attempts` failures, or None when
-    the policy gives up: the backoff doubles from `backoff_s`, capped at `max_backoff_s`."""
+    the policy gives up."""
     if failed_attempts >= policy.attempts:
         return None
-    return min(policy.backoff_s * 2 ** (failed_attempts - 1), policy.max_backoff_s)
+    return doubling_wait(policy.backoff_s, policy.max_backoff_s, failed_attempts)
 
 
 @dataclass(frozen=True, slots=True)

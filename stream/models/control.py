@@ -14,6 +14,7 @@ broadcast-state pattern): the latest value of each key is the state.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -62,9 +63,7 @@ class ShadowTally:
     latency_s: float = 0.0  # the challenger's inference time, summed
 
     def plus(self, other: ShadowTally) -> ShadowTally:
-        labels = dict(self.labels)
-        for name, count in other.labels.items():
-            labels[name] = labels.get(name, 0) + count
+        labels = dict(Counter(self.labels) + Counter(other.labels))
         return ShadowTally(
             self.champion,
             self.scored + other.scored,

@@ -6,6 +6,7 @@ tally when Prometheus scrapes (stream/models/shadow.py), so the stream pays noth
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Iterator, Sequence
 
 from prometheus_client import REGISTRY, Counter, Histogram
@@ -44,14 +45,15 @@ def export_serving(models: ServingModels) -> None:
 
 
 def observe_champion(events: Sequence[SentimentEvent], inference_s: float) -> None:
+    """Each scored tweet under the version that labelled it (a language route has its own);
+    a tweet flagged in a language no model reads was labelled by none."""
     if not events:
         return
-    version = events[0].model_version
-    MODEL_INFERENCE_SECONDS.labels(version=version, role="champion").observe(inference_s)
-    labels: dict[str, int] = {}
-    for event in events:
-        labels[event.label.value] = labels.get(event.label.value, 0) + 1
-    for label, count in labels.items():
+    MODEL_INFERENCE_SECONDS.labels(version=events[0].model_version, role="champion").observe(
+        inference_s
+    )
+    scored = collections.Counter((e.model_version, e.label.value) for e in events if e.scored)
+    for (version, label), count in scored.items():
         MODEL_SCORED.labels(version=version, label=label).inc(count)
 
 

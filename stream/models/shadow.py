@@ -14,7 +14,7 @@ import itertools
 import queue
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -119,7 +119,9 @@ class Shadow:
                 self._labels.popitem(last=False)
             self._add(
                 champion,
-                ShadowTally(champion, len(labels), agreed, counts(labels), latency_s=inference_s),
+                ShadowTally(
+                    champion, len(labels), agreed, dict(Counter(labels)), latency_s=inference_s
+                ),
             )
         return batch
 
@@ -151,10 +153,3 @@ class Shadow:
     def tally(self) -> ShadowTally | None:
         with self._lock:
             return self._tally
-
-
-def counts(labels: Sequence[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for label in labels:
-        found[label] = found.get(label, 0) + 1
-    return found

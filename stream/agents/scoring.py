@@ -42,8 +42,7 @@ class ScoringObserver:
         self._drift_version = ""
         self._batches = itertools.count()
         model_metrics.export_serving(pipeline.models)
-        if pipeline.shift is not None:
-            export_label_prior(lambda: pipeline.shift)
+        export_label_prior(lambda: pipeline.shift)
 
     def delivered(self, records: Sequence[RawRecord], undecodable: int, scored: Scored) -> None:
         outcome = scored.outcome

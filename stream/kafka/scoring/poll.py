@@ -57,13 +57,12 @@ class ScoringConsumer:
         self._consumer = Consumer(config.consumer())
         # changed in place only: the sender reads the same set
         self.assigned: set[Partition] = set()
+        producer = Producer(config.producer())
         self._sender: Sender = (
-            TransactionalSender(
-                Producer(config.producer()), self._consumer, self.assigned, on_rejected=on_rejected
-            )
+            TransactionalSender(producer, self._consumer, self.assigned, on_rejected=on_rejected)
             if config.exactly_once
             else AtLeastOnceSender(
-                Producer(config.producer()),
+                producer,
                 self._consumer,
                 self.assigned,
                 depth=config.max_batches_in_flight,
@@ -176,20 +175,18 @@ class ScoringConsumer:
         log.info("partitions_assigned", partitions=sorted(p.partition for p in partitions))
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        keys = {(p.topic, p.partition) for p in partitions}
         self._drain(DRAIN_ON_REVOKE_S)
         self._sender.commit()
-        self._give_up(consumer, partitions, keys)
+        self._give_up(consumer, partitions)
         log.info("partitions_revoked", partitions=sorted(p.partition for p in partitions))
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Another worker owns them already: nothing of ours may be committed for them."""
-        self._give_up(consumer, partitions, {(p.topic, p.partition) for p in partitions})
+        self._give_up(consumer, partitions)
         log.warning("partitions_lost", partitions=sorted(p.partition for p in partitions))
 
-    def _give_up(
-        self, consumer: Consumer, partitions: list[TopicPartition], keys: set[Partition]
-    ) -> None:
+    def _give_up(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        keys = {(p.topic, p.partition) for p in partitions}
         self._sender.forget(keys)
         self.assigned -= keys
         self._lag.changed(self.assigned)

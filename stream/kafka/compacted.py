@@ -25,15 +25,7 @@ def read_partition_records(
 ) -> tuple[dict[bytes, tuple[int, bytes]], int]:
     """The latest (offset, value) of every key in one partition, and the end offset it was
     read to (what a reader that wants only newer records next time remembers)."""
-    consumer = Consumer(
-        kafka.librdkafka(
-            {
-                "group.id": reader_group(topic),
-                "enable.auto.commit": False,
-                "enable.partition.eof": True,
-            }
-        )
-    )
+    consumer = reader_consumer(kafka, topic)
     try:
         deadline = time.monotonic() + timeout_s
         low, high = watermarks(consumer, TopicPartition(topic, partition), deadline)
@@ -93,6 +85,23 @@ def watermarks(consumer: Consumer, tp: TopicPartition, deadline: float) -> tuple
             if not transient or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def reader_consumer(
+    kafka: KafkaConnection, topic: str, extra: dict[str, object] | None = None
+) -> Consumer:
+    """A consumer that reads `topic` by assignment, in no group and committing nothing, and
+    says when it reaches a partition's end."""
+    return Consumer(
+        kafka.librdkafka(
+            {
+                "group.id": reader_group(topic),
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+                **(extra or {}),
+            }
+        )
+    )
 
 
 def reader_group(topic: str) -> str:

@@ -20,7 +20,6 @@ from pathlib import Path
 import structlog
 from confluent_kafka import (
     OFFSET_BEGINNING,
-    Consumer,
     KafkaError,
     KafkaException,
     Producer,
@@ -28,13 +27,14 @@ from confluent_kafka import (
 )
 
 from model import SentimentModel
-from stream.kafka.compacted import read_partition, reader_group, watermarks
+from stream.kafka.compacted import read_partition, reader_consumer, watermarks
 from stream.kafka.connection import KafkaConnection
 from stream.models import metrics
 from stream.models.bundles import BundleRefused, BundleUnavailable, fetch_bundle, unpack
 from stream.models.control import ControlState, encode, shadow_key
 from stream.models.retry import FetchRetries
 from stream.models.slot import Serving, ServingModels
+from stream.observability.logs import LIBRDKAFKA
 from stream.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -58,15 +58,8 @@ class ControlReader:
     def __init__(self, kafka: KafkaConnection, topic: str) -> None:
         self.state = ControlState()
         self._topic = topic
-        self._consumer = Consumer(
-            kafka.librdkafka(
-                {
-                    "group.id": reader_group(topic),
-                    "enable.auto.commit": False,
-                    "enable.partition.eof": True,
-                }
-            )
-        )
+        # long-lived: librdkafka's own lines go out as JSON with the worker's
+        self._consumer = reader_consumer(kafka, topic, {"logger": LIBRDKAFKA})
         self._consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
 
     def read_to_end(self, timeout_s: float) -> None:
@@ -235,7 +228,7 @@ class ModelFollower:
             return
         self._reported = now
         if self._producer is None:
-            self._producer = Producer(self._kafka.librdkafka({"acks": "all"}))
+            self._producer = Producer(self._kafka.librdkafka({"acks": "all", "logger": LIBRDKAFKA}))
         key = shadow_key(shadow.version, self._worker)
         self._producer.produce(self._settings.topic_models, encode(tally), key, 0)
         self._producer.poll(0)

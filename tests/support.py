@@ -127,12 +127,18 @@ def topic_env(bootstrap: str, suffix: str) -> dict[str, str]:
     }
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, workers: list[WorkerProcess]) -> float:
+def wait_for(
+    condition: Callable[[], object],
+    timeout: float,
+    workers: list[WorkerProcess],
+    what: str = "the condition",
+) -> float:
     """Seconds until `condition` held, with the workers' logs if it never did."""
     started = time.monotonic()
     while not condition():
         if time.monotonic() - started > timeout:
-            raise AssertionError("timed out:\n" + "\n".join(w.log_tail(15) for w in workers))
+            tails = "\n".join(w.log_tail(15) for w in workers)
+            raise AssertionError(f"timed out waiting for {what}:\n{tails}")
         assert all(w.alive for w in workers), "a worker died"
         time.sleep(0.2)
     return time.monotonic() - started

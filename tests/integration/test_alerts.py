@@ -25,6 +25,7 @@ from tests.support import (
     now_iso,
     produce,
     tweet_payload,
+    wait_for,
     wrong_prediction_report,
 )
 
@@ -275,9 +276,7 @@ def test_the_same_burst_sent_twice_counts_as_once_and_a_late_tweet_is_reported(
     # an hour behind the window: not counted, but counted as late and logged with its scope
     produce(bootstrap, env["BADBUZZ_TOPIC_RAW"], burst("late", 1, "dup", now_iso(-3600)))
     late = 'badbuzz_alert_late_dropped_total{kind="negative_sentiment"}'
-    deadline = time.monotonic() + 30
-    while worker.metrics().get(late) != 1 and time.monotonic() < deadline:
-        time.sleep(0.5)
+    wait_for(lambda: worker.metrics().get(late) == 1, 30, [worker], "the late tweet")
     assert worker.metrics()[late] == 1
     logged = [json.loads(line) for line in worker.log_tail(200).splitlines() if "late_" in line]
     (drop,) = [line for line in logged if line.get("event") == "late_events_dropped"]

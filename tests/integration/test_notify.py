@@ -24,7 +24,14 @@ import pytest
 import yaml
 from aiosmtpd.controller import Controller
 
-from tests.support import PROJECT_ROOT, WorkerProcess, free_port, produce, tweet_payload
+from tests.support import (
+    PROJECT_ROOT,
+    WorkerProcess,
+    free_port,
+    produce,
+    tweet_payload,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -214,20 +221,11 @@ def stack(unique_env: dict[str, str], tmp_path: Path) -> Iterator[Stack]:
     stack.close()
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str, *logs: Any) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            tails = "\n".join(log() for log in logs)
-            raise AssertionError(f"timed out waiting for {what}\n{tails}")
-        time.sleep(0.25)
-
-
 def test_an_alert_becomes_an_email_and_a_webhook_call_then_a_resolved_one(stack: Stack) -> None:
     notifier = stack.start_notifier()
     stack.produce_alert("ep-1", "raised")
     mails = stack.mailbox
-    wait_for(lambda: mails.matching("FIRING"), 30, "the e-mail", notifier.log_tail)
+    wait_for(lambda: mails.matching("FIRING"), 30, [notifier], "the e-mail")
     (mail,) = mails.matching("FIRING")
     assert "Bad buzz: airparadis" in mail["Subject"]
     text = body(mail, "plain")
@@ -240,17 +238,18 @@ def test_an_alert_becomes_an_email_and_a_webhook_call_then_a_resolved_one(stack:
     html = body(mail, "html")
     assert "&lt;script&gt;" in html and "<script>" not in html
 
-    wait_for(lambda: stack.webhook.posts, 10, "the webhook call")
+    wait_for(lambda: stack.webhook.posts, 10, [notifier], "the webhook call")
     (firing,) = stack.webhook.posts[0]["alerts"]
     assert firing["status"] == "firing"
     assert firing["labels"]["brand"] == "airparadis" and firing["labels"]["alertname"] == "BadBuzz"
     assert r"\*\*refund\*\*" in firing["annotations"]["examples_markdown"]
 
     stack.produce_alert("ep-1", "resolved")
-    wait_for(lambda: mails.matching("RESOLVED"), 30, "the resolved e-mail", notifier.log_tail)
+    wait_for(lambda: mails.matching("RESOLVED"), 30, [notifier], "the resolved e-mail")
     wait_for(
         lambda: any(post["status"] == "resolved" for post in stack.webhook.posts),
         10,
+        [notifier],
         "the resolved webhook call",
     )
     assert len(mails.matching("FIRING")) == 1
@@ -259,7 +258,7 @@ def test_an_alert_becomes_an_email_and_a_webhook_call_then_a_resolved_one(stack:
 def test_a_notifier_killed_mid_episode_sends_no_second_email(stack: Stack) -> None:
     notifier = stack.start_notifier()
     stack.produce_alert("ep-2", "raised")
-    wait_for(lambda: stack.mailbox.matching("FIRING"), 30, "the e-mail", notifier.log_tail)
+    wait_for(lambda: stack.mailbox.matching("FIRING"), 30, [notifier], "the e-mail")
     notifier.kill()
     restarted = stack.start_notifier()
     wait_for(
@@ -268,38 +267,37 @@ def test_a_notifier_killed_mid_episode_sends_no_second_email(stack: Stack) -> No
             for line in restarted.log_lines()
         ),
         30,
+        [restarted],
         "the restarted notifier to know the active alert",
-        restarted.log_tail,
     )
     sent = 'badbuzz_notifications_total{outcome="sent",receiver="127.0.0.1:%d"}'
     key = sent % stack.alertmanager.port
-    wait_for(lambda: restarted.metrics().get(key, 0) >= 2, 20, "refreshes", restarted.log_tail)
+    wait_for(lambda: restarted.metrics().get(key, 0) >= 2, 20, [restarted], "refreshes")
     time.sleep(3)  # more than group_interval: a second e-mail would have been sent by now
     assert len(stack.mailbox.messages) == 1
     stack.produce_alert("ep-2", "resolved")
-    wait_for(lambda: stack.mailbox.matching("RESOLVED"), 30, "the resolved e-mail")
+    wait_for(lambda: stack.mailbox.matching("RESOLVED"), 30, [restarted], "the resolved e-mail")
     assert len(stack.mailbox.matching("FIRING")) == 1
 
 
 def test_an_alertmanager_outage_is_retried_and_loses_nothing(stack: Stack) -> None:
     notifier = stack.start_notifier()
-    wait_for(lambda: notifier.metrics(), 30, "the notifier's metrics", notifier.log_tail)
+    wait_for(lambda: notifier.metrics(), 30, [notifier], "the notifier's metrics")
     stack.alertmanager.stop()
     stack.produce_alert("ep-3", "raised", brand="brand-during-outage")
     retried = 'badbuzz_notifications_total{outcome="retried",receiver="127.0.0.1:%d"}'
     key = retried % stack.alertmanager.port
-    wait_for(lambda: notifier.metrics().get(key, 0) >= 4, 20, "retries", notifier.log_tail)
+    wait_for(lambda: notifier.metrics().get(key, 0) >= 4, 20, [notifier], "retries")
     # killed while Alertmanager is still down: nothing was committed, the next one delivers
     notifier.kill()
     notifier = stack.start_notifier()
-    wait_for(lambda: notifier.metrics().get(key, 0) >= 2, 30, "retries", notifier.log_tail)
+    wait_for(lambda: notifier.metrics().get(key, 0) >= 2, 30, [notifier], "retries")
     stack.alertmanager.start()
     wait_for(
         lambda: stack.mailbox.matching("brand-during-outage"),
         20,
+        [notifier],
         "the e-mail after the outage",
-        notifier.log_tail,
-        stack.alertmanager.log,
     )
     retries = [line for line in notifier.log_lines() if line.get("event") == "notification_retry"]
     assert all(line["level"] == "warning" and line["error"] for line in retries)
@@ -309,7 +307,7 @@ def test_an_alertmanager_outage_is_retried_and_loses_nothing(stack: Stack) -> No
         line.get("event") == "notification_delivered_after_retries" for line in notifier.log_lines()
     )
     sent = key.replace("retried", "sent")
-    wait_for(lambda: notifier.metrics().get(sent, 0) >= 1, 10, "the sent count")
+    wait_for(lambda: notifier.metrics().get(sent, 0) >= 1, 10, [notifier], "the sent count")
     assert notifier.metrics()[key] >= 2
 
 
@@ -336,9 +334,8 @@ def test_a_burst_of_tweets_through_the_worker_reaches_the_mailbox(
     wait_for(
         lambda: stack.mailbox.matching("paradis-e2e"),
         90,
+        [worker, notifier],
         "the e-mail of the worker's alert",
-        worker.log_tail,
-        notifier.log_tail,
     )
     text = body(stack.mailbox.matching("paradis-e2e")[0], "plain")
     assert "FIRING negative_sentiment for paradis-e2e" in text

@@ -62,6 +62,11 @@ class ShadowTally:
     challenger_right: int = 0
     latency_s: float = 0.0  # the challenger's inference time, summed
 
+    @property
+    def agreement(self) -> float | None:
+        """The share of live scores where both models gave the same label; None before any."""
+        return self.agreed / self.scored if self.scored else None
+
     def plus(self, other: ShadowTally) -> ShadowTally:
         labels = dict(Counter(self.labels) + Counter(other.labels))
         return ShadowTally(

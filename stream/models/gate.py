@@ -27,7 +27,7 @@ def judge(tally: ShadowTally, min_scores: int, min_agreement: float) -> GateDeci
             f"live scores in shadow: {tally.scored} (need >= {min_scores})",
         )
     ]
-    agreement = tally.agreed / tally.scored if tally.scored else 0.0
+    agreement = tally.agreement or 0.0
     checks.append(
         (
             agreement >= min_agreement,

@@ -115,14 +115,13 @@ def model_status(models: ServingModels) -> ModelStatus:
 
 
 def shadow_status(shadow: Shadow | None) -> ShadowStatus | None:
-    tally = None if shadow is None else shadow.tally()
-    if shadow is None or tally is None:
+    if shadow is None or (tally := shadow.tally()) is None:
         return None
     return ShadowStatus(
         version=shadow.version,
         champion=tally.champion,
         scored=tally.scored,
-        agreement=round(tally.agreed / tally.scored, 4) if tally.scored else None,
+        agreement=None if tally.agreement is None else round(tally.agreement, 4),
         labels=tally.labels,
         feedback=tally.feedback,
         champion_right=tally.champion_right,

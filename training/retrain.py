@@ -173,16 +173,18 @@ def retrain(
     run_id = log_candidate(
         out_dir, metadata, approach="baseline-retrained", params=params, corpus=corpus
     )
-    before = champion_version()
+    client = MlflowClient()
+    before = champion_version(client)
     after = (
         promote_champion(selection) if promote else None if before is None else str(before.version)
     )
+    challenger = registered_version(run_id)
     return {
-        "challenger": registered_version(run_id),
+        "challenger": challenger,
         "feedback_rows": kept,
         "dataset_sha256": params["dataset_sha256"],
         "champion_before": None if before is None else str(before.version),
         "champion_after": after,
-        "promoted": after == registered_version(run_id),
-        "eligible": selection.eligible(MlflowClient().get_run(run_id).data.metrics),
+        "promoted": after == challenger,
+        "eligible": selection.eligible(client.get_run(run_id).data.metrics),
     }

@@ -17,14 +17,10 @@ FRENCH = Path("french") / "deft2017_task1_train.csv"  # French tweets, in the sa
 Message = tuple[bytes, bytes]
 
 
-def load_texts(data_dir: Path) -> list[str]:
-    """The Sentiment140 sample's texts, from the folder `Settings.training_data_dir` names."""
-    return [row["text"] for row in csv_rows(data_dir / SAMPLE) if row["text"].strip()]
-
-
-def load_french_texts(data_dir: Path) -> list[str]:
-    """DEFT-2017's French tweets (docs/languages.md), from the same folder."""
-    return [row["text"] for row in csv_rows(data_dir / FRENCH) if row["text"].strip()]
+def load_texts(data_dir: Path, path: Path = SAMPLE) -> list[str]:
+    """The texts of a file of the folder `Settings.training_data_dir` names: the Sentiment140
+    sample, or DEFT-2017's French tweets (`FRENCH`, docs/languages.md)."""
+    return [row["text"] for row in csv_rows(data_dir / path) if row["text"].strip()]
 
 
 def mixed(

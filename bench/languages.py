@@ -24,7 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.data import load_french_texts, load_texts, mixed, tweet_texts
+from bench.data import FRENCH, load_texts, mixed, tweet_texts
 from model import SentimentModel
 from stream.pipeline.scoring import process_batch
 from stream.records import RawRecord
@@ -71,7 +71,7 @@ def main() -> None:
     batch = args.batch or settings.batch_size
     data_dir = args.data_dir or settings.training_data_dir
     english = tweet_texts(load_texts(data_dir), args.tweets)
-    french = tweet_texts(load_french_texts(data_dir), args.tweets)
+    french = tweet_texts(load_texts(data_dir, FRENCH), args.tweets)
     half, half_langs = mixed(english, french, 0.5)
     none = [None] * args.tweets
     streams = {

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import procs, raw_scorer, report, scenario, stats, summary, warmup
-from bench.data import load_french_texts, load_texts, mixed, payloads, tweet_texts
+from bench.data import FRENCH, load_texts, mixed, payloads, tweet_texts
 from bench.kafka_io import broker
 from stream.kafka import KafkaConnection
 from stream.settings import Settings
@@ -133,7 +133,7 @@ def main() -> None:
     english = tweet_texts(load_texts(data_dir), args.tweets)
     texts = english
     if args.french_share:
-        texts, _ = mixed(english, load_french_texts(data_dir), args.french_share)
+        texts, _ = mixed(english, load_texts(data_dir, FRENCH), args.french_share)
     results: dict[str, Any] = {
         "machine": report.machine(),
         "tweets": args.tweets,

@@ -75,12 +75,16 @@ def read_metadata(bundle: Path) -> dict[str, Any]:
     return json.loads((bundle / "metadata.json").read_text())
 
 
+def write_metadata(directory: Path, metadata: dict[str, Any]) -> dict[str, Any]:
+    (directory / "metadata.json").write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+    return metadata
+
+
 def copy_as_version(source: Path, directory: Path, version: str) -> Path:
     """The same model under another version, so another checksum: a rehearsal of a swap
     with real weights (the benchmark's shadow, the swap tests)."""
     shutil.copytree(source, directory)
-    metadata = read_metadata(directory)
-    (directory / "metadata.json").write_text(json.dumps({**metadata, "version": version}))
+    write_metadata(directory, {**read_metadata(directory), "version": version})
     return directory
 
 

@@ -14,6 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras
 import tensorflow as tf
 
+from model.bundle import write_metadata
 from training.minilm import pretrained_dir
 
 VOCAB_FILE = "vocab.txt"
@@ -53,8 +54,3 @@ def write_wordpiece_bundle(directory: Path, tflite_model: bytes, metadata: dict[
     shutil.copyfile(pretrained_dir() / VOCAB_FILE, directory / VOCAB_FILE)
     write_metadata(directory, metadata)
     return directory
-
-
-def write_metadata(directory: Path, metadata: dict[str, Any]) -> dict[str, Any]:
-    (directory / "metadata.json").write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
-    return metadata

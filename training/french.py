@@ -12,7 +12,6 @@ split; XLM-T val is only ever a test set (three-class macro-recall).
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import recall_score
 
+from model.bundle import read_metadata, write_metadata
 from model.scorer import positive_share
 from model.sentence_encoder import GRAPH_FILE, SentenceEncoder
 from model.use_head import USE_ENCODER, softmax
@@ -54,8 +54,9 @@ def load_french(data_dir: Path) -> FrenchData:
         for row in csv_rows(folder / "deft2017_task1_train.csv")
         if row["label"] in DEFT_LABELS
     ]
-    test = [e for e in rows if split_bucket(e.text) < TEST_SHARE]
-    train = [e for e in rows if split_bucket(e.text) >= TEST_SHARE]
+    held_out = [split_bucket(e.text) < TEST_SHARE for e in rows]
+    test = [e for e, out in zip(rows, held_out, strict=True) if out]
+    train = [e for e, out in zip(rows, held_out, strict=True) if not out]
     xlmt_val = [
         Example(row["text"], CLASS_INDEX[row["label"]], "xlmt_val")
         for row in csv_rows(folder / "xlmt_val.csv")
@@ -121,16 +122,15 @@ def write_head(out: Path, weights: np.ndarray, bias: np.ndarray, metrics: dict) 
         "train_prior": [1 / 3] * 3,
         "metrics": metrics,
     }
-    (out / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
+    write_metadata(out, metadata)
     return version
 
 
 def route_into(bundle: Path, lang: str, directory: str) -> None:
     """Declare the language's sub-bundle in the served bundle's metadata."""
-    path = bundle / "metadata.json"
-    metadata = json.loads(path.read_text())
+    metadata = read_metadata(bundle)
     metadata["routes"] = {**metadata.get("routes", {}), lang: directory}
-    path.write_text(json.dumps(metadata, indent=2) + "\n")
+    write_metadata(bundle, metadata)
 
 
 def train_french(bundle: Path, data_dir: Path, cache_dir: Path | None = None) -> dict[str, Any]:

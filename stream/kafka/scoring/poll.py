@@ -71,6 +71,7 @@ class ScoringConsumer:
         )
         self._lag = RawLag(config.lag_interval_s)
         self._last_handled = time.monotonic()
+        self._filling: list[Message] = []  # read, not yet in a batch
         self._running = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scoring-consumer", daemon=True)
 
@@ -128,15 +129,16 @@ class ScoringConsumer:
         sent, the wait is cut in slices so its outputs go out when it is done, not when the
         next batch is full."""
         deadline = time.monotonic() + self._config.batch_wait_s
-        messages: list[Message] = []
+        self._filling = []
         while True:
             remaining = deadline - time.monotonic()
             if self._handlers.busy:
                 remaining = min(remaining, HANDLED_CHECK_S)
-            wanted = self._config.batch_size - len(messages)
-            messages += self._consumer.consume(wanted, max(0.0, remaining))
+            wanted = self._config.batch_size - len(self._filling)
+            self._filling += self._consumer.consume(wanted, max(0.0, remaining))
             self._send_handled(wait=False)
-            if len(messages) >= self._config.batch_size or time.monotonic() >= deadline:
+            if len(self._filling) >= self._config.batch_size or time.monotonic() >= deadline:
+                messages, self._filling = self._filling, []
                 return messages
 
     def _idle_tick_due(self) -> bool:
@@ -186,7 +188,10 @@ class ScoringConsumer:
         log.warning("partitions_lost", partitions=sorted(p.partition for p in partitions))
 
     def _give_up(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """What was read of them and not yet batched is the new owner's to read again, from
+        the offset committed here."""
         keys = {(p.topic, p.partition) for p in partitions}
+        self._filling[:] = [m for m in self._filling if (m.topic(), m.partition()) not in keys]
         self._sender.forget(keys)
         self.assigned -= keys
         self._lag.changed(self.assigned)

@@ -62,6 +62,8 @@ NOT_FRENCH = ENGLISH_WORDS | frozenset({
     "per", "della", "gli", "sono", "um", "uma", "com", "não", "isso"
 })
 # fmt: on
+_ENGLISH_ANY = ENGLISH_WORDS | ENGLISH_COMMON
+_FRENCH_ANY = FRENCH_WORDS | FRENCH_COMMON
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _LABEL_PREFIX = len("__label__")
 
@@ -90,15 +92,15 @@ def told_by_words(text: str) -> str | None:
     words = set(_WORD.findall(text.lower().replace("\u2019", "'")))
     if (
         text.isascii()
-        and not words & NOT_ENGLISH
-        and words & ENGLISH_WORDS
-        and len(words & (ENGLISH_WORDS | ENGLISH_COMMON)) >= 2
+        and not words.isdisjoint(ENGLISH_WORDS)
+        and words.isdisjoint(NOT_ENGLISH)
+        and len(words & _ENGLISH_ANY) >= 2
     ):
         return "en"
     if (
-        not words & NOT_FRENCH
-        and words & FRENCH_WORDS
-        and len(words & (FRENCH_WORDS | FRENCH_COMMON)) >= 2
+        not words.isdisjoint(FRENCH_WORDS)
+        and words.isdisjoint(NOT_FRENCH)
+        and len(words & _FRENCH_ANY) >= 2
     ):
         return "fr"
     return None

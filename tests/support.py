@@ -269,7 +269,10 @@ def produce(
     config: dict[str, str | int] | None = None,
 ) -> int:
     """`config`: more librdkafka producer settings, e.g. `{"compression.type": "zstd"}`."""
-    producer = Producer(connection(kafka).librdkafka({"linger.ms": 5, **(config or {})}))
+    # idempotent: a retried send must not put a tweet on the topic twice, where a test would
+    # take it for the worker's duplicate
+    settings = {"linger.ms": 5, "enable.idempotence": True, **(config or {})}
+    producer = Producer(connection(kafka).librdkafka(settings))
     count = 0
     for key, value in messages:
         producer.produce(topic, key=key, value=value)

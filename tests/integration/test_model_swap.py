@@ -47,7 +47,9 @@ class Traffic:
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.sent: list[str] = []
-        self._producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+        self._producer = Producer(
+            {"bootstrap.servers": bootstrap, "linger.ms": 5, "enable.idempotence": True}
+        )
         self._topic = topic
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run)

@@ -85,16 +85,23 @@ def score_texts(
     return posteriors, corrected, priors
 
 
+def live_priors(
+    scorer: TextScorer, scopes: Sequence[str], shift: LabelShift | None
+) -> dict[str, np.ndarray]:
+    """Each scope's prior labels are decided on: the live one, read at one moment, or the
+    training prior when there is no correction."""
+    if shift is None:
+        return dict.fromkeys(scopes, np.asarray(scorer.train_prior, dtype=float))
+    return shift.priors_for(scopes)
+
+
 def corrected_to_live_prior(
     scorer: TextScorer, scopes: Sequence[str], posteriors: np.ndarray, shift: LabelShift | None
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The posteriors labels are decided on, and each scope's prior they were corrected to:
-    the live one, read at one moment so the prior reported is the one applied, or the
-    training prior with the posteriors unchanged when there is no correction."""
-    if shift is None:
-        return posteriors, dict.fromkeys(scopes, np.asarray(scorer.train_prior, dtype=float))
-    priors = shift.priors_for(scopes)
-    return shift.correct(scopes, posteriors, priors), priors
+    """The posteriors labels are decided on, and each scope's prior they were corrected to
+    (read once, so the prior reported is the one applied)."""
+    priors = live_priors(scorer, scopes, shift)
+    return (posteriors if shift is None else shift.correct(scopes, posteriors, priors)), priors
 
 
 def record_time(record: RawRecord, now: datetime) -> datetime:

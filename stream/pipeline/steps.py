@@ -31,6 +31,7 @@ from stream.pipeline.scoring import (
     TextScorer,
     corrected_to_live_prior,
     decide,
+    live_priors,
     process_batch,
 )
 from stream.pipeline.signals import (
@@ -64,8 +65,10 @@ class Predicted:
     """Texts scored as the stream would label them, without joining the live estimate."""
 
     classes: tuple[str, ...]
-    probabilities: np.ndarray  # (n, k), corrected to `prior`
+    probabilities: list[np.ndarray | None]  # per text, corrected to `prior`; None: not scored
     labels: list[Label]
+    langs: list[str]
+    versions: list[str]  # of the model that read each text
     prior: np.ndarray
 
 
@@ -216,14 +219,31 @@ class Pipeline:
             by_partition.setdefault(partition, []).append(record)
         return self.signals(signals, marks, self.clock(), by_partition)
 
-    def predict(self, texts: Sequence[str]) -> Predicted:
-        """For /predict: the stream's decision on the global live prior. Requests do not feed
-        the prior estimate, so a caller cannot move the labels of real traffic."""
-        posteriors = self.scorer.predict_classes(texts)
-        scopes = [GLOBAL_SCOPE] * len(texts)
-        corrected, priors = corrected_to_live_prior(self.scorer, scopes, posteriors, self.shift)
-        labels = decide(self.scorer.classes, corrected, self.scorer.threshold)
-        return Predicted(tuple(self.scorer.classes), corrected, labels, priors[GLOBAL_SCOPE])
+    def predict(
+        self, texts: Sequence[str], claimed: Sequence[str | None] | None = None
+    ) -> Predicted:
+        """For /predict: the stream's language and decision on the global live prior.
+        Requests do not feed the prior estimate, so a caller cannot move the labels of real
+        traffic. `claimed`: each text's language if the caller knows it, as a producer's
+        `lang`."""
+        scorer = self.scorer
+        langs = scorer.languages_of(texts, claimed or [None] * len(texts))
+        served = [n for n, lang in enumerate(langs) if lang in scorer.languages]
+        rows: list[np.ndarray | None] = [None] * len(texts)
+        labels = [Label.UNSUPPORTED_LANGUAGE] * len(texts)
+        if served:
+            posteriors = scorer.predict_classes(
+                [texts[n] for n in served], [langs[n] for n in served]
+            )
+            scopes = [GLOBAL_SCOPE] * len(served)
+            corrected, priors = corrected_to_live_prior(scorer, scopes, posteriors, self.shift)
+            decided = decide(scorer.classes, corrected, scorer.threshold)
+            for n, row, label in zip(served, corrected, decided, strict=True):
+                rows[n], labels[n] = row, label
+        else:
+            priors = live_priors(scorer, [GLOBAL_SCOPE], self.shift)
+        versions = [scorer.version_of(lang) for lang in langs]
+        return Predicted(tuple(scorer.classes), rows, labels, langs, versions, priors[GLOBAL_SCOPE])
 
     def record_feedback(self, records: Sequence[RawRecord]) -> FeedbackRecorded:
         """Valid reports become training rows and feedback signals; users' corrected labels

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
 
+import numpy as np
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from model.text import MAX_TEXT_CHARS
@@ -36,6 +37,12 @@ class PredictRequest(BaseModel):
     texts: list[NonBlankText] | None = Field(
         default=None, min_length=1, description="Texts to score, answered in the same order."
     )
+    lang: str | None = Field(
+        default=None,
+        max_length=35,
+        description="The texts' language, as a producer's `lang` (ISO 639-1, e.g. `fr` or "
+        "`fr-FR`); when absent or not a language code (`und`), each text's is detected.",
+    )
 
     @model_validator(mode="after")
     def _exactly_one_input(self) -> PredictRequest:
@@ -50,9 +57,15 @@ class PredictRequest(BaseModel):
 
 class Prediction(BaseModel):
     text: str
-    label: Label
-    p_positive: float = Field(ge=0.0, le=1.0)
-    p_negative: float = Field(ge=0.0, le=1.0)
+    label: Label = Field(
+        description="`unsupported_language` when no served model reads the text's language: "
+        "it is not scored, as the stream does not score it."
+    )
+    lang: str = Field(description="The language the text was read as (given or detected).")
+    model_version: str = Field(description="The model that read the text's language.")
+    scored: bool
+    p_positive: float | None = Field(ge=0.0, le=1.0, description="null when not scored.")
+    p_negative: float | None = Field(ge=0.0, le=1.0, description="null when not scored.")
     p_neutral: float | None = Field(
         default=None, ge=0.0, le=1.0, description="Only from a three-class model."
     )
@@ -128,18 +141,32 @@ class StatusReport(BaseModel):
 
 
 def predictions(texts: Sequence[str], predicted: Predicted) -> list[Prediction]:
-    """The stream's labels and probabilities (stream/pipeline/steps.py), one per text."""
+    """The stream's languages, labels and probabilities (stream/pipeline/steps.py), one per
+    text."""
     column = {name: n for n, name in enumerate(predicted.classes)}
-    neutral = column.get("neutral")
+
+    def share(row: np.ndarray | None, name: str) -> float | None:
+        return None if row is None or name not in column else float(row[column[name]])
+
     return [
         Prediction(
             text=text,
             label=label,
-            p_positive=float(row[column["positive"]]),
-            p_negative=float(row[column["negative"]]),
-            p_neutral=None if neutral is None else float(row[neutral]),
+            lang=lang,
+            model_version=version,
+            scored=row is not None,
+            p_positive=share(row, "positive"),
+            p_negative=share(row, "negative"),
+            p_neutral=share(row, "neutral"),
         )
-        for text, row, label in zip(texts, predicted.probabilities, predicted.labels, strict=True)
+        for text, row, label, lang, version in zip(
+            texts,
+            predicted.probabilities,
+            predicted.labels,
+            predicted.langs,
+            predicted.versions,
+            strict=True,
+        )
     ]
 
 

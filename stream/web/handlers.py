@@ -154,7 +154,9 @@ class WebApi:
             return answer(view, problem(rejection), http_status(rejection))
         texts = document.all_texts
         async with self.model_turn:  # scored off the event loop, so the stream keeps flowing
-            predicted = await asyncio.to_thread(self.pipeline.predict, texts)
+            predicted = await asyncio.to_thread(
+                self.pipeline.predict, texts, [document.lang] * len(texts)
+            )
         scorer = self.pipeline.scorer
         return answer(
             view,

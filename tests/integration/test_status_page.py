@@ -76,7 +76,7 @@ def test_the_page_scores_a_text_sends_feedback_and_shows_a_raised_alert(
         [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
         for row in browser.find_elements(By.CSS_SELECTOR, "#predict-result tbody tr")
     ]
-    assert [row[1] for row in rows] == ["positive", "negative"]
+    assert [row[1:3] for row in rows] == [["en", "positive"], ["en", "negative"]]
 
     browser.find_element(By.ID, "feedback-tweet-id").send_keys("page-1")
     Select(browser.find_element(By.ID, "feedback-predicted")).select_by_visible_text("positive")

@@ -134,9 +134,9 @@ async function predict(event) {
     byId("predict-error").textContent = describeProblem(result);
     return;
   }
+  const share = (p) => (p === null ? "–" : p.toFixed(3));
   fillTable(byId("predict-result"), result.body.predictions.map(
-    (p) => [p.text, p.label, p.p_positive.toFixed(3), p.p_negative.toFixed(3),
-      p.p_neutral === null ? "–" : p.p_neutral.toFixed(3)]));
+    (p) => [p.text, p.lang, p.label, share(p.p_positive), share(p.p_negative), share(p.p_neutral)]));
 }
 
 async function sendFeedback(event) {

@@ -51,16 +51,23 @@ def test_each_rejection_maps_to_the_http_status_a_client_can_act_on() -> None:
         assert http_status(Rejection(reason, "")) == 422
 
 
-def test_predictions_carry_the_pipelines_labels_and_every_class_probability() -> None:
+def test_predictions_carry_the_pipelines_labels_languages_and_every_class_probability() -> None:
     predicted = Predicted(
         classes=("negative", "neutral", "positive"),
-        probabilities=np.array([[0.1, 0.2, 0.7], [0.6, 0.3, 0.1]]),
-        labels=[Label.POSITIVE, Label.NEGATIVE],
+        probabilities=[np.array([0.1, 0.2, 0.7]), np.array([0.6, 0.3, 0.1]), None],
+        labels=[Label.POSITIVE, Label.NEGATIVE, Label.UNSUPPORTED_LANGUAGE],
+        langs=["en", "fr", "de"],
+        versions=["v1", "v1-fr", "v1"],
         prior=np.array([0.6, 0.2, 0.2]),
     )
-    got = predictions(["x", "y"], predicted)
-    assert [(p.text, p.label.value) for p in got] == [("x", "positive"), ("y", "negative")]
-    assert [(p.p_negative, p.p_neutral, p.p_positive) for p in got] == [
-        (0.1, 0.2, 0.7),
-        (0.6, 0.3, 0.1),
+    got = predictions(["x", "y", "z"], predicted)
+    assert [(p.text, p.label.value, p.lang, p.model_version) for p in got] == [
+        ("x", "positive", "en", "v1"),
+        ("y", "negative", "fr", "v1-fr"),
+        ("z", "unsupported_language", "de", "v1"),
+    ]
+    assert [(p.p_negative, p.p_neutral, p.p_positive, p.scored) for p in got] == [
+        (0.1, 0.2, 0.7, True),
+        (0.6, 0.3, 0.1, True),
+        (None, None, None, False),
     ]

@@ -140,6 +140,38 @@ def test_predict_bounds_the_number_and_the_length_of_texts(server: Server) -> No
     assert (status, problem(answer)[0]) == (422, "too_many_texts")
 
 
+def test_predict_reads_each_text_in_its_language_and_flags_the_ones_no_model_reads(
+    server: Server,
+) -> None:
+    texts = [
+        "Vol annulé sans explication, personne au comptoir, c'est une honte",
+        "worst airline ever, they lost my luggage",
+        "Der Flug wurde ohne Erklärung gestrichen, eine Frechheit",
+    ]
+    status, answer = server.post("/predict", json.dumps({"texts": texts}).encode(), [AS_JSON])
+    assert status == 200
+    french, english, german = json.loads(answer)["predictions"]
+    model = SentimentModel.load()
+    assert (french["lang"], french["label"], french["scored"]) == ("fr", "negative", True)
+    assert french["model_version"] == model.version_of("fr") != model.version
+    assert (english["lang"], english["label"], english["model_version"]) == (
+        "en",
+        "negative",
+        model.version,
+    )
+    assert (german["lang"], german["label"], german["scored"]) == (
+        "de",
+        "unsupported_language",
+        False,
+    )
+    assert german["p_positive"] is None and german["p_negative"] is None
+
+    told = {"text": "Vol annulé, personne au comptoir", "lang": "de-DE"}
+    status, answer = server.post("/predict", json.dumps(told).encode(), [AS_JSON])
+    [prediction] = json.loads(answer)["predictions"]
+    assert (prediction["lang"], prediction["label"]) == ("de", "unsupported_language")
+
+
 def test_an_authorization_header_that_is_not_utf8_is_a_401(server: Server) -> None:
     report = json.dumps({"tweet_id": "1", "verdict": "wrong"}).encode()
     for value in (b"Bearer \xff\xfe\xfa", b"Bearer " + TOKEN[:-1] + b"\xe9", b"\xc3(\xa0"):

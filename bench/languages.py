@@ -9,7 +9,8 @@ Streams are run in turn, `--repeats` times (a slow spell of a shared machine hit
 and each keeps its best run, in tweets per wall-clock second and per CPU second of the
 process (steadier when other work shares the cores). The issue's two speed goals are printed
 last: English without `lang` against the raw scorer (>= 0.8), and a 50/50 French/English
-stream against English-only traffic (>= 0.5).
+stream against English-only traffic (>= 0.5), then the process's resident memory before and
+after the French route loads.
 
 French texts: DEFT-2017 (`french/` in the training data folder); English: the Sentiment140
 sample.
@@ -25,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.data import FRENCH, load_texts, mixed, tweet_texts
+from bench.memory import status_mb
 from model import SentimentModel
 from stream.pipeline.scoring import process_batch
 from stream.records import RawRecord
@@ -97,8 +99,10 @@ def main() -> None:
 
     runs = {RAW: (lambda start: model.predict_classes(english[start : start + RAW_BATCH]), english)}
     runs |= {name: (worker(stream), stream) for name, stream in streams.items()}
-    model.predict_classes(french[:RAW_BATCH], ["fr"] * RAW_BATCH)  # loads the French encoder
-    model.languages_of(french[:1], [None])  # and the language identifier
+    model.languages_of(french[:1], [None])  # loads the language identifier
+    english_only = status_mb("VmRSS")
+    model.predict_classes(french[:RAW_BATCH], ["fr"] * RAW_BATCH)  # and the French encoder
+    french_loaded = status_mb("VmRSS")
     best: dict[str, tuple[float, float]] = {}
     for _ in range(args.repeats):
         for name, (run, rows) in runs.items():
@@ -115,6 +119,11 @@ def main() -> None:
     }.items():
         shares = [best[name][i] / best[reference][i] for i in (0, 1)]
         print(f"{goal}: {shares[0]:.2f} wall, {shares[1]:.2f} CPU")
+    print(
+        f"resident memory: {english_only:.0f} MB before the French route loads, "
+        f"{french_loaded:.0f} MB after ({french_loaded - english_only:+.0f}), "
+        f"{status_mb('VmRSS'):.0f} MB after the runs (peak {status_mb('VmHWM'):.0f} MB)"
+    )
 
 
 if __name__ == "__main__":

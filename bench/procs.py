@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from bench.memory import status_mb
 from model.bundle import DEFAULT_BUNDLE, copy_as_version
 from stream.kafka import KafkaConnection
 from stream.kafka.local import free_port
@@ -69,10 +70,7 @@ class Child:
         return self.process.pid
 
     def peak_rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        return status_mb("VmHWM", self.pid)
 
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()

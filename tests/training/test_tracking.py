@@ -57,6 +57,15 @@ def test_only_fast_models_with_both_recalls_above_the_floor_can_serve() -> None:
     assert Selection(min_tweets_per_s=0).eligible({**fit})
 
 
+def test_a_french_route_is_held_to_the_same_recall_floor() -> None:
+    rule = Selection(recall_floor=0.7, min_tweets_per_s=0)
+    english = {"validation.recall_negative": 0.8, "validation.recall_positive": 0.75}
+    french = {"fr.test.recall_negative": 0.85, "fr.test.recall_positive": 0.8}
+    assert rule.eligible({**english, **french})
+    assert not rule.eligible({**english, **french, "fr.test.recall_positive": 0.4})
+    assert rule.eligible({**english, "fr.xlmt_val.recall_positive": 0.4})  # a test set only
+
+
 @pytest.mark.parametrize("sublinear_tf", [True, False])
 def test_baseline_litert_scores_match_sklearn(tmp_path: Path, sublinear_tf: bool) -> None:
     corpus = load_corpus(TRAINING_DATA, limit=300)

@@ -238,8 +238,11 @@ def test_a_language_no_model_reads_is_flagged_not_scored() -> None:
 
 
 def test_a_batch_of_unsupported_languages_only_scores_nothing() -> None:
+    scorer = KeywordScorer()
     outcome = run(
-        [record(0, tweet("1", "hallo", lang="de")), record(1, tweet("2", "ciao", lang="it"))]
+        [record(0, tweet("1", "hallo", lang="de")), record(1, tweet("2", "ciao", lang="it"))],
+        scorer,
+        shift_for(scorer),  # the live prior's correction of no rows at all
     )
 
     assert [e.label for e in outcome.events] == [Label.UNSUPPORTED_LANGUAGE] * 2

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
+from model import SentimentModel
 from tests.support import Collector, WorkerProcess, produce, tweet_payload
 
 pytestmark = pytest.mark.integration
@@ -52,6 +53,44 @@ def test_every_valid_tweet_gets_exactly_one_sentiment_event(
     assert by_id["pos-1"]["brand"] == "airparadis"
     assert 0.0 <= by_id["neg-1"]["p_positive"] < 0.5 <= by_id["pos-1"]["p_positive"] <= 1.0
     assert by_id["pos-1"]["model_version"]
+    events.close()
+
+
+def test_each_tweet_is_read_in_its_language_and_a_lone_unsupported_one_stops_nothing(
+    unique_env: dict[str, str], start_worker: Callable[..., WorkerProcess]
+) -> None:
+    """A batch holding only a tweet no model reads (label shift on, the default) is one
+    unsupported event; French goes to the French route, English to the bundle's model."""
+    bootstrap, raw = unique_env["KAFKA_BOOTSTRAP_SERVERS"], unique_env["BADBUZZ_TOPIC_RAW"]
+    worker = start_worker(unique_env)
+    worker.wait_ready()
+    events = Collector(bootstrap, unique_env["BADBUZZ_TOPIC_SENTIMENT"])
+    produce(bootstrap, raw, [tweet_payload("es-1", "El vuelo fue cancelado", lang="es")])
+    events.poll_until(lambda m: "es-1" in ids_seen(m), timeout=60, alive=lambda: worker.alive)
+    produce(
+        bootstrap,
+        raw,
+        [
+            tweet_payload("fr-1", "Vol annulé et personne au comptoir, quelle honte"),
+            tweet_payload("en-1", "worst flight ever, they lost my luggage", lang="en-GB"),
+        ],
+    )
+    got = events.poll_until(
+        lambda m: {"fr-1", "en-1"} <= ids_seen(m), timeout=60, alive=lambda: worker.alive
+    )
+    by_id = {m["tweet_id"]: m for m in got}
+    model = SentimentModel.load()
+    assert [(by_id[i]["lang"], by_id[i]["label"]) for i in ("es-1", "fr-1", "en-1")] == [
+        ("es", "unsupported_language"),
+        ("fr", "negative"),
+        ("en", "negative"),
+    ]
+    assert by_id["es-1"]["scored"] is False and by_id["es-1"]["p_positive"] is None
+    assert by_id["fr-1"]["model_version"] == model.version_of("fr") != model.version
+    metrics = worker.metrics()
+    assert metrics['badbuzz_tweets_language_total{lang="es",scored="false"}'] == 1
+    assert metrics['badbuzz_tweets_language_total{lang="fr",scored="true"}'] == 1
+    assert worker.alive
     events.close()
 
 

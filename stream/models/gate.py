@@ -1,12 +1,14 @@
 """Whether a challenger's shadow figures allow its promotion: enough live scores, enough
-agreement with the champion (a broken model disagrees wildly), and no worse than the
-champion on the tweets users labelled. Pure: the figures in, a decision with its reasons out.
+agreement with the champion (a broken model disagrees wildly), every language the champion
+scored read (promoted, it would stop scoring the others), and no worse than the champion on
+the tweets users labelled. Pure: the figures in, a decision with its reasons out.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from schemas import Label
 from stream.models.control import ShadowTally
 
 
@@ -33,6 +35,14 @@ def judge(tally: ShadowTally, min_scores: int, min_agreement: float) -> GateDeci
             agreement >= min_agreement,
             f"agreement with {tally.champion}: {agreement:.3f} on {tally.scored} "
             f"(need >= {min_agreement:.3f})",
+        )
+    )
+    unread = tally.labels.get(Label.UNSUPPORTED_LANGUAGE.value, 0)
+    checks.append(
+        (
+            unread == 0,
+            f"tweets the champion scored in a language the challenger does not read: {unread} "
+            "(need 0)",
         )
     )
     if tally.feedback:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from schemas import Label
 from stream.models.control import ShadowTally
 from stream.pipeline.scoring import BatchOutcome, decide, score_texts
 from stream.pipeline.signals import scope_of
@@ -94,19 +95,24 @@ class Shadow:
 
     def score(self, champion: str, outcome: BatchOutcome) -> ShadowBatch:
         """The challenger on the texts the champion labelled, compared and counted: each read
-        by the challenger's model for its language, and only in the languages it reads."""
+        by the challenger's model for its language. One in a language it does not read is
+        its `unsupported_language`, what it would make of that tweet once promoted."""
         started = time.perf_counter()
         model = self.challenger.model
-        events = [
-            event
-            for event in outcome.events
-            if event.scored and (event.lang or model.language) in model.languages
+        events = [event for event in outcome.events if event.scored]
+        readable = [
+            n for n, e in enumerate(events) if (e.lang or model.language) in model.languages
         ]
-        texts = [event.text for event in events]
-        scopes = [scope_of(event.brand) for event in events]
-        langs = [event.lang or model.language for event in events]
-        _, corrected, _ = score_texts(model, texts, scopes, self.challenger.shift, langs)
-        labels = [label.value for label in decide(model.classes, corrected, model.threshold)]
+        read = [events[n] for n in readable]
+        texts = [event.text for event in read]
+        scopes = [scope_of(event.brand) for event in read]
+        langs = [event.lang or model.language for event in read]
+        labels = [Label.UNSUPPORTED_LANGUAGE.value] * len(events)
+        if read:
+            _, corrected, _ = score_texts(model, texts, scopes, self.challenger.shift, langs)
+            decided = decide(model.classes, corrected, model.threshold)
+            for n, label in zip(readable, decided, strict=True):
+                labels[n] = label.value
         inference_s = time.perf_counter() - started
         theirs = [event.label.value for event in events]
         agreed = sum(a == b for a, b in zip(theirs, labels, strict=True))

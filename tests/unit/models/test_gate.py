@@ -16,3 +16,13 @@ def test_too_few_scores_or_worse_on_feedback_refuse_with_the_numbers() -> None:
     assert not few.passed and "FAIL live scores in shadow: 10 (need >= 1000)" in few.lines
     assert not worse.passed
     assert any(line.startswith("FAIL right on user-labelled") for line in worse.lines)
+
+
+def test_a_challenger_that_cannot_read_a_language_the_champion_scores_is_refused() -> None:
+    labels = {"negative": 900, "positive": 250, "unsupported_language": 50}
+    decision = judge(ShadowTally("v1", 1200, 1150, labels), min_scores=1000, min_agreement=0.9)
+    assert not decision.passed
+    assert (
+        "FAIL tweets the champion scored in a language the challenger does not read: 50 (need 0)"
+        in decision.lines
+    )

@@ -115,7 +115,9 @@ class BilingualScorer(OneLabelScorer):
         return [lang or self.language for lang in claimed]
 
 
-def test_the_challenger_reads_only_scored_tweets_in_its_own_languages() -> None:
+def test_the_challenger_reads_the_champions_scored_tweets_and_flags_the_languages_it_cannot() -> (
+    None
+):
     records = [
         RawRecord("tweets.raw", 0, n, None, json.dumps({"id": i, "text": i, "lang": lang}).encode())
         for n, (i, lang) in enumerate([("a", "en"), ("b", "fr"), ("c", "es")])
@@ -128,6 +130,9 @@ def test_the_challenger_reads_only_scored_tweets_in_its_own_languages() -> None:
     batch = shadow.score("champ", outcome)
     shadow.stop()
 
-    assert (batch.labels, batch.agreed) == (["negative"], 0)
+    # the French tweet it cannot read counts as what it would make of it once promoted;
+    # the Spanish one, which the champion did not score either, not at all
+    assert (batch.labels, batch.agreed) == (["negative", "unsupported_language"], 0)
     tally = shadow.tally()
-    assert tally is not None and tally.scored == 1
+    assert tally is not None and tally.scored == 2
+    assert tally.labels == {"negative": 1, "unsupported_language": 1}

@@ -89,14 +89,30 @@ def embeddings(texts: list[str], encoder: SentenceEncoder, cache_dir: Path | Non
     return vectors
 
 
-def bundle_classes(bundle: Path) -> tuple[str, ...]:
-    return tuple(read_metadata(bundle).get("classes", BINARY_CLASSES))
+@dataclass(frozen=True)
+class HeadRule:
+    """What the head must give: the served bundle's classes, and for a binary bundle the
+    p(positive) its labels are cut at (its threshold, tuned on English; the head's own
+    balanced cut is moved there)."""
+
+    classes: tuple[str, ...]
+    cut: float = 0.5
+
+    @property
+    def binary(self) -> bool:
+        return len(self.classes) == 2
 
 
-def readable(examples: list[Example], classes: tuple[str, ...]) -> list[Example]:
-    """The rows a head with `classes` learns from and is judged on: all of them for three
-    classes, the negative and positive ones for two."""
-    return examples if len(classes) == len(LABEL_NAMES) else polar(examples)
+def head_rule(bundle: Path) -> HeadRule:
+    metadata = read_metadata(bundle)
+    classes = tuple(metadata.get("classes", BINARY_CLASSES))
+    return HeadRule(classes, float(metadata.get("threshold", 0.5)) if len(classes) == 2 else 0.5)
+
+
+def rows_for(examples: list[Example], rule: HeadRule) -> list[Example]:
+    """The rows a head learns from and is judged on: all of them for three classes, the
+    negative and positive ones for two."""
+    return polar(examples) if rule.binary else examples
 
 
 def model_columns(labels: np.ndarray, classes: tuple[str, ...]) -> np.ndarray:
@@ -106,39 +122,41 @@ def model_columns(labels: np.ndarray, classes: tuple[str, ...]) -> np.ndarray:
 
 
 def fit_head(
-    vectors: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]
+    vectors: np.ndarray, labels: np.ndarray, rule: HeadRule
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Weights [dim, k] and bias [k], columns in `classes` order; classes weighted equally so
-    the probabilities hold under a uniform prior, like the English bundle's."""
+    """Weights [dim, k] and bias [k], columns in the rule's classes order; classes weighted
+    equally so the probabilities hold under a uniform prior, like the English bundle's."""
     head = LogisticRegression(C=REGULARISATION_C, max_iter=2000, class_weight="balanced")
-    head.fit(vectors, model_columns(labels, classes))
+    head.fit(vectors, model_columns(labels, rule.classes))
     weights, bias = head.coef_.T, head.intercept_
-    if len(classes) == 2:  # one logit z for the second class: softmax([-z/2, z/2]) = sigmoid(z)
+    if rule.binary:  # one logit z: softmax([-z/2, z/2]) = sigmoid(z), 0 moved to the cut
+        bias = bias + np.log(rule.cut / (1 - rule.cut))
         weights, bias = np.hstack([-weights / 2, weights / 2]), np.hstack([-bias / 2, bias / 2])
     return weights.astype(np.float32), bias.astype(np.float32)
 
 
 def evaluate(
-    probabilities: np.ndarray, examples: list[Example], classes: tuple[str, ...]
+    probabilities: np.ndarray, examples: list[Example], rule: HeadRule
 ) -> dict[str, float]:
-    """Binary figures on the negative and positive rows (p(positive | not neutral) cut at
-    0.5, the three-class argmax's cut) and, for three classes, macro-recall on all rows."""
+    """Binary figures on the negative and positive rows (p(positive | not neutral) at the
+    rule's cut, which for three classes is the argmax's 0.5) and, for three classes,
+    macro-recall on all rows."""
     labels = np.array([e.label for e in examples])
     polar_rows = labels != NEUTRAL
     metrics = classification_metrics(
-        labels[polar_rows], positive_share(probabilities[polar_rows], classes), 0.5
+        labels[polar_rows], positive_share(probabilities[polar_rows], rule.classes), rule.cut
     )
-    if len(classes) == len(LABEL_NAMES):
+    if not rule.binary:
         metrics["macro_recall_3class"] = float(
             recall_score(
-                model_columns(labels, classes), probabilities.argmax(axis=1), average="macro"
+                model_columns(labels, rule.classes), probabilities.argmax(axis=1), average="macro"
             )
         )
     return metrics
 
 
 def write_head(
-    out: Path, weights: np.ndarray, bias: np.ndarray, metrics: dict, classes: tuple[str, ...]
+    out: Path, weights: np.ndarray, bias: np.ndarray, metrics: dict, rule: HeadRule
 ) -> str:
     version = f"fr-use-lr-{datetime.now(UTC):%Y-%m-%d}-{hashlib.sha256(weights).hexdigest()[:8]}"
     out.mkdir(parents=True, exist_ok=True)
@@ -147,10 +165,10 @@ def write_head(
         "version": version,
         "language": "fr",
         "encoder": USE_ENCODER,
-        "classes": list(classes),
-        "threshold": 0.5,
+        "classes": list(rule.classes),
+        "threshold": rule.cut,
         "head_file": "head.npz",
-        "train_prior": [1 / len(classes)] * len(classes),
+        "train_prior": [1 / len(rule.classes)] * len(rule.classes),
         "metrics": metrics,
     }
     write_metadata(out, metadata)
@@ -167,29 +185,29 @@ def route_into(bundle: Path, lang: str, directory: str) -> None:
 def train_french(bundle: Path, data_dir: Path, cache_dir: Path | None = None) -> dict[str, Any]:
     """Export the encoder, train a head with the bundle's classes, measure it and write
     `<bundle>/fr`, routed from `bundle`."""
-    classes = bundle_classes(bundle)
+    rule = head_rule(bundle)
     data = load_french(data_dir)
     train, test, xlmt_val = (
-        readable(rows, classes) for rows in (data.train, data.test, data.xlmt_val)
+        rows_for(rows, rule) for rows in (data.train, data.test, data.xlmt_val)
     )
     export_encoder(bundle / "fr")
     encoder = SentenceEncoder(bundle / "fr")
     train_vectors = embeddings([e.text for e in train], encoder, cache_dir)
-    weights, bias = fit_head(train_vectors, np.array([e.label for e in train]), classes)
+    weights, bias = fit_head(train_vectors, np.array([e.label for e in train]), rule)
 
     def measured(examples: list[Example]) -> dict[str, float]:
         vectors = embeddings([e.text for e in examples], encoder, cache_dir)
         probabilities = softmax((vectors @ weights + bias).astype(np.float64))
-        return evaluate(probabilities, examples, classes)
+        return evaluate(probabilities, examples, rule)
 
     metrics = {
         "test": measured(test),
         "xlmt_val": measured(xlmt_val),
         "rows": {"train": len(train), "test_polar": len(polar(test))},
     }
-    version = write_head(bundle / "fr", weights, bias, metrics, classes)
+    version = write_head(bundle / "fr", weights, bias, metrics, rule)
     route_into(bundle, "fr", "fr")
-    return {"version": version, "classes": list(classes), **metrics}
+    return {"version": version, "classes": list(rule.classes), "cut": rule.cut, **metrics}
 
 
 def log_french_run(result: dict[str, Any], head_dir: Path) -> str:

@@ -79,6 +79,7 @@ def french_section(client: MlflowClient) -> list[str]:
     if not runs:
         return []
     metrics = runs[0].data.metrics
+    classes = runs[0].data.params.get("classes", "negative,neutral,positive").split(",")
     cells = [
         f"{_pct(metrics.get(f'{split}.accuracy'))} / {metrics.get(f'{split}.roc_auc', 0):.3f} "
         f"/ {_pct(metrics.get(f'{split}.macro_recall_3class'))}"
@@ -87,9 +88,10 @@ def french_section(client: MlflowClient) -> list[str]:
     return [
         "## French (the bundle's `fr` route)",
         "",
-        f"Latest `badbuzz train french` run, `{runs[0].info.run_name}` "
-        "(docs/languages.md): binary accuracy (%) / ROC-AUC on the negative and positive "
-        "tweets, three-class macro-recall (%) on all of them.",
+        f"Latest `badbuzz train french` run, `{runs[0].info.run_name}`, a {len(classes)}-class "
+        "head for a bundle of those classes (docs/languages.md): binary accuracy (%) / ROC-AUC "
+        "on the negative and positive tweets, three-class macro-recall (%) on all of them "
+        "(- for a two-class head).",
         "",
         "| held-out split (DEFT-2017 + XLM-T train) | XLM-T val |",
         "| ---: | ---: |",

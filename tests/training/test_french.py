@@ -12,18 +12,20 @@ from model import SentimentModel
 from model.bundle import DEFAULT_BUNDLE
 from model.scorer import BINARY_CLASSES
 from model.sentence_encoder import ENCODER_FILES, SentenceEncoder
+from model.use_head import softmax
 from stream.settings import Settings
 from tests.support import TRAINING_DATA
 from training import cli
 from training.data import Example, polar
 from training.french import (
-    bundle_classes,
+    HeadRule,
     embeddings,
     evaluate,
     fit_head,
+    head_rule,
     load_french,
-    readable,
     route_into,
+    rows_for,
     write_head,
 )
 
@@ -63,19 +65,19 @@ def test_a_head_trained_on_a_few_rows_is_written_as_a_route_the_bundle_serves(
     neutral = [Example("Le vol AF123 part à 14h de la porte 12", 2, "made_up")] * 3
     rows = examples + neutral
     bundle = bundle_without_french(tmp_path)
-    classes = bundle_classes(bundle)
+    rule = head_rule(bundle)
     encoder = SentenceEncoder(bundle / "fr")
     vectors = embeddings([e.text for e in rows], encoder, tmp_path / "cache")
     assert list((tmp_path / "cache").glob("use-*.npy"))  # the second run reads it back
 
-    weights, bias = fit_head(vectors, np.array([e.label for e in rows]), classes)
-    version = write_head(bundle / "fr", weights, bias, {}, classes)
+    weights, bias = fit_head(vectors, np.array([e.label for e in rows]), rule)
+    version = write_head(bundle / "fr", weights, bias, {}, rule)
     route_into(bundle, "fr", "fr")
 
     model = SentimentModel.load(bundle)
     probabilities = model.predict_classes([e.text for e in rows], ["fr"] * len(rows))
     assert model.version_of("fr") == version
-    figures = evaluate(probabilities, rows, classes)
+    figures = evaluate(probabilities, rows, rule)
     assert figures["accuracy"] >= 0.9 and "macro_recall_3class" in figures  # it learnt them
     assert model.labels(probabilities[-1:]) == ["neutral"]
 
@@ -84,22 +86,31 @@ def test_a_binary_bundle_gets_a_binary_head_learnt_on_the_polar_rows(tmp_path: P
     examples = fixture_examples()
     neutral = [Example("Le vol AF123 part à 14h de la porte 12", 2, "made_up")] * 3
     bundle = bundle_without_french(tmp_path, binary=True)
-    classes = bundle_classes(bundle)
-    rows = readable(examples + neutral, classes)
-    assert classes == BINARY_CLASSES and rows == examples  # the neutral rows are left out
+    rule = head_rule(bundle)
+    rows = rows_for(examples + neutral, rule)
+    assert rule.classes == BINARY_CLASSES and rows == examples  # the neutral rows are left out
     vectors = embeddings([e.text for e in rows], SentenceEncoder(bundle / "fr"), None)
 
-    weights, bias = fit_head(vectors, np.array([e.label for e in rows]), classes)
+    weights, bias = fit_head(vectors, np.array([e.label for e in rows]), rule)
     assert weights.shape == (vectors.shape[1], 2) and bias.shape == (2,)
-    write_head(bundle / "fr", weights, bias, {}, classes)
+    write_head(bundle / "fr", weights, bias, {}, rule)
     route_into(bundle, "fr", "fr")
 
     model = SentimentModel.load(bundle)
     assert model.classes == BINARY_CLASSES and model.languages == {"en", "fr"}
     probabilities = model.predict_classes([e.text for e in rows], ["fr"] * len(rows))
-    figures = evaluate(probabilities, rows, classes)
+    figures = evaluate(probabilities, rows, rule)
     assert figures["accuracy"] >= 0.9 and "macro_recall_3class" not in figures
     assert model.routes["fr"].metadata["train_prior"] == [0.5, 0.5]
+
+    # the bundle labels every row at its own threshold: the head's balanced cut is moved there
+    labels = np.array([e.label for e in rows])
+    ((w5, b5), (w7, b7)) = (
+        fit_head(vectors, labels, HeadRule(BINARY_CLASSES, cut)) for cut in (0.5, 0.7)
+    )
+    balanced = softmax((vectors @ w5 + b5).astype(np.float64))[:, 1]
+    moved = softmax((vectors @ w7 + b7).astype(np.float64))[:, 1]
+    assert ((moved >= 0.7) == (balanced >= 0.5)).all() and (moved != balanced).any()
 
 
 def test_train_french_gives_a_binary_bundle_a_binary_route_and_logs_it(

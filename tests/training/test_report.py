@@ -33,7 +33,10 @@ def test_the_latest_french_run_gives_its_held_out_and_xlmt_figures() -> None:
     client = Runs(
         [
             SimpleNamespace(
-                data=SimpleNamespace(metrics=metrics), info=SimpleNamespace(run_name="fr-1")
+                data=SimpleNamespace(
+                    metrics=metrics, params={"classes": "negative,neutral,positive"}
+                ),
+                info=SimpleNamespace(run_name="fr-1"),
             )
         ]
     )
@@ -41,7 +44,7 @@ def test_the_latest_french_run_gives_its_held_out_and_xlmt_figures() -> None:
     lines = french_section(client)  # type: ignore[arg-type]
 
     assert lines[-2] == "| 82.6 / 0.894 / 68.9 | 74.9 / 0.853 / 57.1 |"
-    assert "`fr-1`" in lines[2]
+    assert "`fr-1`, a 3-class head" in lines[2]
     assert client.filters == [f"tags.approach = '{FRENCH_APPROACH}'"]
 
 

@@ -6,11 +6,11 @@ Data (../shared/data/french): XLM-T French train (negative/neutral/positive) and
 task 1 train, mapped objective -> neutral, negative, positive, and `mixed` left out (a tweet
 that is both says nothing the three classes can hold; as neutral it cost 0.012 of
 macro-recall). 20% of those rows, by a hash of the normalised text, are the held-out test
-split; XLM-T val is only ever a test set (three-class macro-recall).
+split; XLM-T val is only ever a test set.
 
 The head has its bundle's classes, as a route must (model/scorer.py): three for a three-class
 bundle; for a binary one (a retrained challenger, training/retrain.py) negative and positive,
-learnt and judged on the polar rows only.
+learnt and judged on the polar rows only, and cut where the bundle cuts (its threshold).
 """
 
 from __future__ import annotations

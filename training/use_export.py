@@ -9,11 +9,11 @@ interpreter is sized for: the graph's token dimension is left open). Weights are
 int8 with activations quantized on the fly (dynamic range), which LiteRT's XNNPACK runs with
 int8 kernels.
 
-The tokenizer keeps the pieces with no letter outside the Latin script (`latin_pieces`),
-85,622 of 128,000: any piece that matches a text whose letters, once normalised, are all
-Latin is one of them, so such a text has the same unigram lattice, hence the same pieces, as
-with all of them. The rest (Cyrillic, CJK, Arabic, Thai...) held half the tokenizer's memory
-and a third of the embedding table.
+The tokenizer keeps the pieces with no letter outside the Latin script (`latin_pieces`): any
+piece that matches a text whose letters, once normalised, are all Latin is one of them, so
+such a text has the same unigram lattice, hence the same pieces, as with all of them. The
+rest (Cyrillic, CJK, Arabic, Thai...) is memory a French route has no use for
+(docs/languages.md).
 """
 
 from __future__ import annotations

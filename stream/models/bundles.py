@@ -3,9 +3,9 @@ under the broker's default message size, and put back together and verified by a
 
 Why Kafka and not MLflow's artifact store: the workers already reach the brokers, with
 their credentials and ACLs; the runtime needs no MLflow client, no artifact-store
-credentials, no TensorFlow. A bundle is about 14 MB (8.5 MB without its French route); its
-chunks stay on the compacted topic under keys of their own, so every version ever published
-can be fetched again.
+credentials, no TensorFlow. A bundle's chunks (its size: docs/models.md) stay on the
+compacted topic under keys of their own, so every version ever published can be fetched
+again.
 """
 
 from __future__ import annotations

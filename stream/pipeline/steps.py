@@ -64,6 +64,8 @@ class FeedbackRecorded:
 class Predicted:
     """Texts scored as the stream would label them, without joining the live estimate."""
 
+    version: str  # of the bundle (a swap may land while /predict answers)
+    threshold: float
     classes: tuple[str, ...]
     probabilities: list[np.ndarray | None]  # per text, corrected to `prior`; None: not scored
     labels: list[Label]
@@ -243,7 +245,16 @@ class Pipeline:
         else:
             priors = live_priors(scorer, [GLOBAL_SCOPE], self.shift)
         versions = [scorer.version_of(lang) for lang in langs]
-        return Predicted(tuple(scorer.classes), rows, labels, langs, versions, priors[GLOBAL_SCOPE])
+        return Predicted(
+            scorer.version,
+            scorer.threshold,
+            tuple(scorer.classes),
+            rows,
+            labels,
+            langs,
+            versions,
+            priors[GLOBAL_SCOPE],
+        )
 
     def record_feedback(self, records: Sequence[RawRecord]) -> FeedbackRecorded:
         """Valid reports become training rows and feedback signals; users' corrected labels

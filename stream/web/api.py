@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, mo
 
 from model.text import MAX_TEXT_CHARS
 from schemas import Alert, Label
+from schemas.messages import MAX_LANG_CHARS
 from stream.pipeline.intake import Rejection
 from stream.pipeline.steps import Predicted
 
@@ -37,9 +38,9 @@ class PredictRequest(BaseModel):
     texts: list[NonBlankText] | None = Field(
         default=None, min_length=1, description="Texts to score, answered in the same order."
     )
-    lang: str | None = Field(
+    lang: StrictStr | None = Field(
         default=None,
-        max_length=35,
+        max_length=MAX_LANG_CHARS,
         description="The texts' language, as a producer's `lang` (ISO 639-1, e.g. `fr` or "
         "`fr-FR`); when absent or not a language code (`und`), each text's is detected.",
     )
@@ -62,7 +63,10 @@ class Prediction(BaseModel):
         "it is not scored, as the stream does not score it."
     )
     lang: str = Field(description="The language the text was read as (given or detected).")
-    model_version: str = Field(description="The model that read the text's language.")
+    model_version: str = Field(
+        description="The model that read the text's language; the bundle's own when the text "
+        "is not scored."
+    )
     scored: bool
     p_positive: float | None = Field(ge=0.0, le=1.0, description="null when not scored.")
     p_negative: float | None = Field(ge=0.0, le=1.0, description="null when not scored.")

@@ -157,14 +157,13 @@ class WebApi:
             predicted = await asyncio.to_thread(
                 self.pipeline.predict, texts, [document.lang] * len(texts)
             )
-        scorer = self.pipeline.scorer
         return answer(
             view,
             PredictResponse(
-                model_version=scorer.version,
+                model_version=predicted.version,
                 classes=list(predicted.classes),
                 prior=rounded_prior(predicted.classes, predicted.prior),
-                threshold=scorer.threshold,
+                threshold=predicted.threshold,
                 predictions=predictions(texts, predicted),
             ),
         )

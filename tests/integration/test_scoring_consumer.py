@@ -68,7 +68,7 @@ def test_a_partition_revoked_while_its_batch_fills_is_handled_by_its_new_owner_o
     handled): the messages of the partitions it takes that were already read go to the new
     owner, from the committed offset, not to both."""
     bootstrap, topic = unique_env["KAFKA_BOOTSTRAP_SERVERS"], unique_env["BADBUZZ_TOPIC_RAW"]
-    producer = Producer({"bootstrap.servers": bootstrap})
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
 
     def send(count: int) -> None:
         for n in range(count):
@@ -76,6 +76,7 @@ def test_a_partition_revoked_while_its_batch_fills_is_handled_by_its_new_owner_o
         assert producer.flush(30) == 0
 
     handled: dict[str, list[tuple[int, int]]] = {"first": [], "second": []}
+    failures: list[BaseException] = []
 
     def handler(name: str) -> BatchHandler:
         def handle(records: list[RawRecord], undecodable: list[UndecodableBatch]) -> BatchWork:
@@ -99,7 +100,7 @@ def test_a_partition_revoked_while_its_batch_fills_is_handled_by_its_new_owner_o
             session_timeout_s=6.0,
         )
         config = ScoringConfig.from_settings(settings, KafkaConnection(bootstrap))
-        return ScoringConsumer(config, handler(name), on_failure=print)
+        return ScoringConsumer(config, handler(name), on_failure=failures.append)
 
     send(9)
     first = scoring("first", batch_wait_ms=14_000)
@@ -114,6 +115,7 @@ def test_a_partition_revoked_while_its_batch_fills_is_handled_by_its_new_owner_o
     time.sleep(1)  # what a duplicate would take to show
     first.stop()
     second.stop()
+    assert not failures
     assert handled["second"], "the second consumer handled nothing"
     both = set(handled["first"]) & set(handled["second"])
     assert not both, f"handled by both consumers: {sorted(both)}"

@@ -139,7 +139,12 @@ class ScoringConsumer:
             self._send_handled(wait=False)
             if len(self._filling) >= self._config.batch_size or time.monotonic() >= deadline:
                 messages, self._filling = self._filling, []
-                return messages
+                return [m for m in messages if self._owned(m)]
+
+    def _owned(self, message: Message) -> bool:
+        """Of a partition still assigned, or a client error of none: what librdkafka read
+        before a revoke in the same `consume` call is its new owner's."""
+        return message.topic() is None or (message.topic(), message.partition()) in self.assigned
 
     def _idle_tick_due(self) -> bool:
         """With nothing to read, the handler still runs every `idle_tick_s` on an empty batch
@@ -191,6 +196,7 @@ class ScoringConsumer:
         """What was read of them and not yet batched is the new owner's to read again, from
         the offset committed here."""
         keys = {(p.topic, p.partition) for p in partitions}
+        # in place: `_next_batch` goes on extending this very list after the callback
         self._filling[:] = [m for m in self._filling if (m.topic(), m.partition()) not in keys]
         self._sender.forget(keys)
         self.assigned -= keys

@@ -1,20 +1,24 @@
 """USE v3 through LiteRT: packing tweets into invocations, and the vectors it gives."""
 
 import csv
+import gzip
 from pathlib import Path
 
 import numpy as np
 import pytest
+from tokenizers import Tokenizer
 
 from model.bundle import DEFAULT_BUNDLE
 from model.sentence_encoder import (
     RUN_SENTENCES,
     SIZES,
+    TOKENIZER_FILE,
     TOKENS,
     SentenceEncoder,
     packed,
     padded_size,
     sentence_index,
+    token_ids,
     window_index,
 )
 from model.text import with_placeholders
@@ -46,7 +50,7 @@ def test_padding_tokens_belong_to_no_tweet() -> None:
 
 
 def test_a_run_pads_to_the_smallest_interpreter_it_fits() -> None:
-    assert padded_size(3) == SIZES[0]
+    assert padded_size(3) == padded_size(SIZES[0]) == SIZES[0]
     assert padded_size(SIZES[0] + 1) == SIZES[1]
     assert padded_size(TOKENS) == TOKENS == SIZES[-1]
 
@@ -75,6 +79,11 @@ def test_the_int8_graph_gives_the_wheels_numpy_vectors(texts: list[str]) -> None
 def test_a_tweet_alone_gets_the_vector_it_gets_among_others(texts: list[str]) -> None:
     """Alone it runs on the smallest interpreter, among others on the largest."""
     encoder = SentenceEncoder(DEFAULT_BUNDLE / "fr")
+    tokenizer = Tokenizer.from_str(
+        gzip.decompress((DEFAULT_BUNDLE / "fr" / TOKENIZER_FILE).read_bytes()).decode()
+    )
+    lengths = [len(ids) for ids in token_ids(tokenizer, texts[:12])]
+    assert sum(lengths) > SIZES[0] >= max(lengths)  # together past the smallest, alone in it
     together = encoder.encode(texts[:12])
     alone = np.stack([encoder.encode([text])[0] for text in texts[:12]])
     assert (together * alone).sum(axis=1).min() > 0.999

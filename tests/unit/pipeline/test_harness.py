@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model import SentimentModel
+from schemas import Label
 from stream.pipeline.harness import run_pipeline
 from stream.pipeline.steps import Pipeline
 from stream.settings import Settings
@@ -170,3 +171,18 @@ def test_hostile_tweets_and_feedback_go_through_the_whole_pipeline_without_an_ex
     assert len(outputs.get("tweets.sentiment", [])) + sum(
         letter["source_topic"] == "tweets.raw" for letter in letters
     ) == len(tweets)
+
+
+def test_predict_with_the_live_prior_on_reads_languages_and_reports_a_prior_for_none_served(
+    scorer: SentimentModel,
+) -> None:
+    """/predict's step with label shift on (the default): a request whose texts no model
+    reads still answers, with the live prior; `und` (Twitter's undetermined) is detected."""
+    steps = Pipeline.from_settings(Settings(), scorer, lambda: NOW)
+    none_served = steps.predict(["Der Flug wurde gestrichen"], ["de"])
+    assert none_served.labels == [Label.UNSUPPORTED_LANGUAGE]
+    assert none_served.probabilities == [None]
+    assert none_served.prior.sum() == pytest.approx(1.0)
+    detected = steps.predict(["Vol annulé et personne au comptoir, quelle honte"], ["und"])
+    assert (detected.langs, detected.labels) == (["fr"], [Label.NEGATIVE])
+    assert detected.versions == [scorer.version_of("fr")]

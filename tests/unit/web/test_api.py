@@ -53,6 +53,8 @@ def test_each_rejection_maps_to_the_http_status_a_client_can_act_on() -> None:
 
 def test_predictions_carry_the_pipelines_labels_languages_and_every_class_probability() -> None:
     predicted = Predicted(
+        version="v1",
+        threshold=0.5,
         classes=("negative", "neutral", "positive"),
         probabilities=[np.array([0.1, 0.2, 0.7]), np.array([0.6, 0.3, 0.1]), None],
         labels=[Label.POSITIVE, Label.NEGATIVE, Label.UNSUPPORTED_LANGUAGE],

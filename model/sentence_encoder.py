@@ -160,6 +160,8 @@ class SentenceEncoder:
             # each input by its shape past the token dimension
             inputs = {tuple(d["shape"][1:]): d["index"] for d in graphs[TOKENS].get_input_details()}
             pieces = np.load(self.directory / PIECES_FILE)
+            if pieces[[UNK, BOS, EOS]].tolist() != [UNK, BOS, EOS]:
+                raise ValueError(f"{self.directory}: {PIECES_FILE} moves unk, bos or eos")
             weights = read_weights(package_weights(), only=("scale", "lo"), pieces=pieces)
             self._loaded = _Loaded(
                 Tokenizer.from_str(text),

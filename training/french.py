@@ -49,18 +49,22 @@ class FrenchData:
     xlmt_val: list[Example]
 
 
+FRENCH_FILES = ("xlmt_train.csv", "deft2017_task1_train.csv", "xlmt_val.csv")
+
+
 def has_french(data_dir: Path) -> bool:
-    return (data_dir / FRENCH_FOLDER).is_dir()
+    """Whether the data folder holds every French file (a part of them trains no route)."""
+    return all((data_dir / FRENCH_FOLDER / name).is_file() for name in FRENCH_FILES)
 
 
 def load_french(data_dir: Path) -> FrenchData:
     folder = data_dir / FRENCH_FOLDER
     rows = [
         Example(row["text"], CLASS_INDEX[row["label"]], "xlmt")
-        for row in csv_rows(folder / "xlmt_train.csv")
+        for row in csv_rows(folder / FRENCH_FILES[0])
     ] + [
         Example(row["text"], CLASS_INDEX[DEFT_LABELS[row["label"]]], "deft")
-        for row in csv_rows(folder / "deft2017_task1_train.csv")
+        for row in csv_rows(folder / FRENCH_FILES[1])
         if row["label"] in DEFT_LABELS
     ]
     held_out = [split_bucket(e.text) < TEST_SHARE for e in rows]
@@ -68,7 +72,7 @@ def load_french(data_dir: Path) -> FrenchData:
     train = [e for e, out in zip(rows, held_out, strict=True) if not out]
     xlmt_val = [
         Example(row["text"], CLASS_INDEX[row["label"]], "xlmt_val")
-        for row in csv_rows(folder / "xlmt_val.csv")
+        for row in csv_rows(folder / FRENCH_FILES[2])
     ]
     return FrenchData(train, test, xlmt_val)
 

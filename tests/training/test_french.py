@@ -22,6 +22,7 @@ from training.french import (
     embeddings,
     evaluate,
     fit_head,
+    has_french,
     head_rule,
     load_french,
     route_into,
@@ -134,3 +135,10 @@ def test_train_french_gives_a_binary_bundle_a_binary_route_and_logs_it(
     run = MlflowClient().get_run(result["run_id"]).data
     assert run.params["classes"] == "negative,positive"
     assert run.metrics["test.accuracy"] == result["test"]["accuracy"]
+
+
+def test_a_data_folder_with_part_of_the_french_files_trains_no_route(tmp_path: Path) -> None:
+    assert has_french(TRAINING_DATA)
+    (tmp_path / "french").mkdir()
+    shutil.copy(TRAINING_DATA / "french" / "xlmt_train.csv", tmp_path / "french")
+    assert not has_french(tmp_path)

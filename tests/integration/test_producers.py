@@ -21,8 +21,14 @@ TWEETS_PER_BATCH = 8
 FEEDBACK_PER_BATCH = 2
 
 
-def tweet(tweet_id: str) -> tuple[str, str]:
-    return tweet_id, json.dumps({"id": tweet_id, "text": f"boarding now, flight {tweet_id}"})
+def tweet(tweet_id: str, french: bool = False) -> tuple[str, str]:
+    """French ones are not ASCII, and stay as written (JSON carries them unescaped)."""
+    text = (
+        f"Vol {tweet_id} annulé, personne au comptoir, c'est une honte 😡"
+        if french
+        else f"boarding now, flight {tweet_id}"
+    )
+    return tweet_id, json.dumps({"id": tweet_id, "text": text}, ensure_ascii=False)
 
 
 def feedback(tweet_id: str) -> tuple[str, str]:
@@ -55,7 +61,7 @@ def test_every_codec_from_librdkafka_and_from_kafkas_console_producer_is_read(
     for client in ("librdkafka", "java"):
         for codec in CODECS:
             prefix = f"{client}-{codec}"
-            tweets = [tweet(f"{prefix}-{n}") for n in range(TWEETS_PER_BATCH)]
+            tweets = [tweet(f"{prefix}-{n}", french=n % 2 == 1) for n in range(TWEETS_PER_BATCH)]
             sends.append((client, codec, raw, tweets))
             if client == "librdkafka":  # a JVM start per run: the Java client sends tweets only
                 reports = [feedback(f"fb-{prefix}-{n}") for n in range(FEEDBACK_PER_BATCH)]
@@ -82,6 +88,15 @@ def test_every_codec_from_librdkafka_and_from_kafkas_console_producer_is_read(
     print(f"produced in {produced_s:.1f}s, all read {time.monotonic() - started:.1f}s after start")
 
     assert ids(got) == tweet_ids, worker.log_tail()
+    sent = {
+        key: json.loads(value)["text"]
+        for _, _, topic, records in sends
+        if topic == raw
+        for key, value in records
+    }
+    read = {m["tweet_id"]: (m["text"], m["lang"]) for m in got}
+    expected = {key: (text, "fr" if "annulé" in text else "en") for key, text in sent.items()}
+    assert read == expected  # every client's UTF-8 read as written, French read as French
     assert ids(rows) == report_ids, worker.log_tail()
     dead_letters = {
         name: count

@@ -86,8 +86,13 @@ def console_produce(
         "--property=parse.key=true",
         "--property=key.separator=\t",
     ]
-    result = subprocess.run(
-        command, input="".join(lines), capture_output=True, text=True, timeout=timeout, check=False
+    result = subprocess.run(  # the console producer reads its lines as UTF-8, whatever the locale
+        command,
+        input="".join(lines),
+        capture_output=True,
+        encoding="utf-8",
+        timeout=timeout,
+        check=False,
     )
     output = result.stdout + result.stderr
     if result.returncode != 0 or " ERROR " in output:  # it logs failed sends, exits with 0

@@ -70,7 +70,10 @@ def _url_replaced(run: re.Match[str]) -> str:
 
 
 def _without_url(word: str, placeholder: str) -> str:
-    """A whitespace-free word with the URL it holds, if any, replaced by `placeholder`."""
+    """A whitespace-free word with the URL it holds, if any, replaced by `placeholder`. Only
+    a word with a `/` or a `.` can hold one (see URL_START, URL_DOMAIN)."""
+    if "/" not in word and "." not in word:
+        return word
     starts = [found.start()] if (found := URL_START.search(word)) else []
     domain_at = max((found.start() for found in URL_DOMAIN.finditer(word)), default=-1)
     if (first_word_char := WORD_CHAR.search(word, 0, domain_at)) is not None:
@@ -100,12 +103,8 @@ def normalize(text: str) -> str:
 
 def with_placeholders(text: str, url: str, user: str) -> str:
     """The text with its URLs and user names replaced by `url` and `user`, all else kept (case,
-    accents, emoji): for a model that reads text as its training data writes it. Only words
-    with a `/` or a `.` can hold a URL (see URL_START, URL_DOMAIN)."""
-    words = [
-        _without_url(word, url) if "/" in word or "." in word else word
-        for word in clipped(text).split()
-    ]
+    accents, emoji): for a model that reads text as its training data writes it."""
+    words = [_without_url(word, url) for word in clipped(text).split()]
     return " ".join(MENTION.sub(user, " ".join(words)).split())
 
 

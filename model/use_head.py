@@ -19,14 +19,16 @@ from typing import Any
 import numpy as np
 
 from model.bundle import read_metadata
+from model.calibration import softmax
 from model.sentence_encoder import SentenceEncoder
 
 USE_ENCODER = "use-multilingual-v3-litert"
+HEAD_FILE = "head.npz"
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+def head_probabilities(vectors: np.ndarray, weights: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """The head on sentence vectors: what serves, and what training measures."""
+    return softmax((vectors @ weights + bias).astype(np.float64))
 
 
 class EmbeddingHeadModel:
@@ -40,7 +42,7 @@ class EmbeddingHeadModel:
         self.version: str = metadata["version"]
         self.language: str = metadata["language"]
         self.classes: tuple[str, ...] = tuple(metadata["classes"])
-        with np.load(bundle / metadata.get("head_file", "head.npz")) as head:
+        with np.load(bundle / metadata.get("head_file", HEAD_FILE)) as head:
             self.weights = head["weights"].astype(np.float32)
             self.bias = head["bias"].astype(np.float32)
         if self.weights.shape[1] != len(self.classes):
@@ -54,5 +56,4 @@ class EmbeddingHeadModel:
     def predict_classes(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.empty((0, len(self.classes)))
-        embeddings = self.encoder.encode(texts)
-        return softmax((embeddings @ self.weights + self.bias).astype(np.float64))
+        return head_probabilities(self.encoder.encode(texts), self.weights, self.bias)

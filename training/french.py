@@ -28,7 +28,7 @@ from sklearn.metrics import recall_score
 from model.bundle import read_metadata, write_metadata
 from model.scorer import BINARY_CLASSES, positive_share
 from model.sentence_encoder import ENCODER_FILES, SentenceEncoder
-from model.use_head import USE_ENCODER, softmax
+from model.use_head import HEAD_FILE, USE_ENCODER, head_probabilities
 from training.data import NEUTRAL, Example, csv_rows, polar, split_bucket
 from training.evaluate import classification_metrics
 from training.use_export import export_encoder
@@ -164,14 +164,14 @@ def write_head(
 ) -> str:
     version = f"fr-use-lr-{datetime.now(UTC):%Y-%m-%d}-{hashlib.sha256(weights).hexdigest()[:8]}"
     out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out / "head.npz", weights=weights, bias=bias)
+    np.savez_compressed(out / HEAD_FILE, weights=weights, bias=bias)
     metadata = {
         "version": version,
         "language": "fr",
         "encoder": USE_ENCODER,
         "classes": list(rule.classes),
         "threshold": rule.cut,
-        "head_file": "head.npz",
+        "head_file": HEAD_FILE,
         "train_prior": [1 / len(rule.classes)] * len(rule.classes),
         "metrics": metrics,
     }
@@ -201,7 +201,7 @@ def train_french(bundle: Path, data_dir: Path, cache_dir: Path | None = None) ->
 
     def measured(examples: list[Example]) -> dict[str, float]:
         vectors = embeddings([e.text for e in examples], encoder, cache_dir)
-        probabilities = softmax((vectors @ weights + bias).astype(np.float64))
+        probabilities = head_probabilities(vectors, weights, bias)
         return evaluate(probabilities, examples, rule)
 
     metrics = {

@@ -12,7 +12,7 @@ from model import SentimentModel
 from model.bundle import DEFAULT_BUNDLE
 from model.scorer import BINARY_CLASSES
 from model.sentence_encoder import ENCODER_FILES, SentenceEncoder
-from model.use_head import softmax
+from model.use_head import head_probabilities
 from stream.settings import Settings
 from tests.support import TRAINING_DATA
 from training import cli
@@ -109,8 +109,8 @@ def test_a_binary_bundle_gets_a_binary_head_learnt_on_the_polar_rows(tmp_path: P
     ((w5, b5), (w7, b7)) = (
         fit_head(vectors, labels, HeadRule(BINARY_CLASSES, cut)) for cut in (0.5, 0.7)
     )
-    balanced = softmax((vectors @ w5 + b5).astype(np.float64))[:, 1]
-    moved = softmax((vectors @ w7 + b7).astype(np.float64))[:, 1]
+    balanced = head_probabilities(vectors, w5, b5)[:, 1]
+    moved = head_probabilities(vectors, w7, b7)[:, 1]
     assert ((moved >= 0.7) == (balanced >= 0.5)).all() and (moved != balanced).any()
 
 

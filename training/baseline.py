@@ -18,6 +18,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from model import SentimentModel, tokenize
+from model.bundle import write_metadata
 from training.data import (
     Corpus,
     Example,
@@ -26,7 +27,7 @@ from training.data import (
     load_corpus,
 )
 from training.evaluate import best_threshold, classification_metrics, evaluate, score_histogram
-from training.export import write_bundle, write_metadata
+from training.export import write_bundle
 from training.linear_tflite import linear_tflite
 
 

@@ -20,10 +20,11 @@ import keras
 import numpy as np
 
 from model import SentimentModel
+from model.bundle import write_metadata
 from model.wordpiece import WordPieceEncoder
 from training.data import data_hash, labels_and_weights, load_corpus
 from training.evaluate import best_threshold, evaluate, score_histogram
-from training.export import VOCAB_FILE, to_tflite, write_metadata, write_wordpiece_bundle
+from training.export import VOCAB_FILE, to_tflite, write_wordpiece_bundle
 from training.minilm import WEIGHTS_PACKAGE, pretrained_dir, pretrained_word_vectors
 from training.teacher import blend_targets, load_teacher_scores
 

@@ -21,12 +21,11 @@ import numpy as np
 from scipy.optimize import minimize
 
 from model import SentimentModel
-from model.bundle import read_metadata
+from model.bundle import read_metadata, write_metadata
 from model.calibration import FLOOR, Calibration
 from model.scorer import positive_share
 from training.data import NEUTRAL, Corpus, Example, load_corpus, polar
 from training.evaluate import best_threshold, classification_metrics, score_histogram
-from training.export import write_metadata
 
 CLASS_NAMES = {0: "negative", 1: "positive", NEUTRAL: "neutral"}
 CALIBRATED_SUFFIX = "-cal"  # its scores change, so its version does too

@@ -21,11 +21,11 @@ from typing import Any
 import keras
 import numpy as np
 
-from model.bundle import read_metadata
+from model.bundle import read_metadata, write_metadata
 from model.wordpiece import WordPieceEncoder
 from training.bilstm import folded_serving_model
 from training.data import NEUTRAL, Corpus, Example, data_hash, load_corpus
-from training.export import VOCAB_FILE, to_tflite, write_metadata
+from training.export import VOCAB_FILE, to_tflite
 from training.minilm import pretrained_dir, pretrained_word_vectors
 
 NEUTRAL_FILE = "neutral.tflite"

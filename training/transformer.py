@@ -22,10 +22,11 @@ import numpy as np
 import tensorflow as tf
 
 from model import SentimentModel
+from model.bundle import write_metadata
 from model.wordpiece import WordPieceEncoder
 from training.data import data_hash, labels_and_weights, load_corpus
 from training.evaluate import best_threshold, evaluate, score_histogram
-from training.export import VOCAB_FILE, to_tflite, write_metadata, write_wordpiece_bundle
+from training.export import VOCAB_FILE, to_tflite, write_wordpiece_bundle
 from training.minilm import MiniLM, pretrained_dir, pretrained_minilm
 from training.teacher import save_teacher_scores
 

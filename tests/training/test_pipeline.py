@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from model import SentimentModel, tokenize
+from model.bundle import write_metadata
 from model.text import MAX_TEXT_CHARS
 from model.wordpiece import WordPieceEncoder
 from tests.support import TRAINING_DATA
@@ -14,7 +15,7 @@ from training.baseline import token_lists
 from training.bilstm import BiLSTMConfig, train_bundle
 from training.calibrate import calibrate_bundle
 from training.data import NEUTRAL, Example, load_corpus, split_bucket
-from training.export import VOCAB_FILE, write_metadata
+from training.export import VOCAB_FILE
 from training.minilm import pretrained_dir
 from training.neutral import NeutralConfig, build_three_class_bundle
 from training.pipeline import train_bilstm

@@ -23,7 +23,7 @@ import structlog
 
 from schemas import Label
 from stream.models.control import ShadowTally
-from stream.pipeline.scoring import BatchOutcome, decide, score_texts
+from stream.pipeline.scoring import BatchOutcome, decide, score_texts, served_rows
 from stream.pipeline.signals import scope_of
 
 if TYPE_CHECKING:
@@ -100,16 +100,14 @@ class Shadow:
         started = time.perf_counter()
         model = self.challenger.model
         events = [event for event in outcome.events if event.scored]
-        readable = [
-            n for n, e in enumerate(events) if (e.lang or model.language) in model.languages
-        ]
-        read = [events[n] for n in readable]
-        texts = [event.text for event in read]
-        scopes = [scope_of(event.brand) for event in read]
-        langs = [event.lang or model.language for event in read]
+        langs = [event.lang or model.language for event in events]
+        readable = served_rows(model, langs)
         labels = [Label.UNSUPPORTED_LANGUAGE.value] * len(events)
-        if read:
-            _, corrected, _ = score_texts(model, texts, scopes, self.challenger.shift, langs)
+        if readable:
+            texts = [events[n].text for n in readable]
+            scopes = [scope_of(events[n].brand) for n in readable]
+            read_langs = [langs[n] for n in readable]
+            _, corrected, _ = score_texts(model, texts, scopes, self.challenger.shift, read_langs)
             decided = decide(model.classes, corrected, model.threshold)
             for n, label in zip(readable, decided, strict=True):
                 labels[n] = label.value

@@ -63,6 +63,11 @@ def decide(classes: Sequence[str], probabilities: np.ndarray, threshold: float) 
     return [Label(name) for name in decision(classes, probabilities, threshold)]
 
 
+def served_rows(scorer: TextScorer, langs: Sequence[str]) -> list[int]:
+    """The rows in a language one of the scorer's models reads; the others are not scored."""
+    return [n for n, lang in enumerate(langs) if lang in scorer.languages]
+
+
 def rounded_prior(classes: Sequence[str], prior: np.ndarray) -> dict[str, float]:
     """A prior as events and /predict report it."""
     return {name: round(float(p), 4) for name, p in zip(classes, prior, strict=True)}
@@ -145,7 +150,7 @@ def process_batch(
     if not accepted:
         return outcome
     langs = scorer.languages_of([t.text for _, t in accepted], [t.lang for _, t in accepted])
-    served = [n for n, lang in enumerate(langs) if lang in scorer.languages]
+    served = served_rows(scorer, langs)
     scopes = [scope_of(accepted[n][1].brand) for n in served]
     texts = [accepted[n][1].text for n in served]
     served_langs = [langs[n] for n in served]

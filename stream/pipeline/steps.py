@@ -33,6 +33,7 @@ from stream.pipeline.scoring import (
     decide,
     live_priors,
     process_batch,
+    served_rows,
 )
 from stream.pipeline.signals import (
     GLOBAL_SCOPE,
@@ -230,7 +231,7 @@ class Pipeline:
         `lang`."""
         scorer = self.scorer
         langs = scorer.languages_of(texts, claimed or [None] * len(texts))
-        served = [n for n, lang in enumerate(langs) if lang in scorer.languages]
+        served = served_rows(scorer, langs)
         rows: list[np.ndarray | None] = [None] * len(texts)
         labels = [Label.UNSUPPORTED_LANGUAGE] * len(texts)
         if served:

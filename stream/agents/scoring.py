@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 
@@ -206,12 +207,15 @@ def observe_batch(
     metrics.BATCH_SIZE.observe(len(records))
     metrics.INFERENCE_SECONDS.observe(inference_s)
     metrics.LAST_BATCH_AT.set(done)
-    for event in events:
-        if event.scored:  # a flagged tweet is in the language counter only
-            metrics.TWEETS_SCORED.labels(label=event.label.value).inc()
-        metrics.TWEETS_BY_LANGUAGE.labels(
-            lang=metric_language(event.lang or OTHER), scored=str(event.scored).lower()
-        ).inc()
+    # counted per batch, one increment a label: this runs on the consumer's thread
+    scored = Counter(event.label.value for event in events if event.scored)  # flagged: not here
+    for label, count in scored.items():
+        metrics.TWEETS_SCORED.labels(label=label).inc(count)
+    by_language = Counter(
+        (metric_language(event.lang or OTHER), str(event.scored).lower()) for event in events
+    )
+    for (lang, was_scored), count in by_language.items():
+        metrics.TWEETS_BY_LANGUAGE.labels(lang=lang, scored=was_scored).inc(count)
     for record in records:
         if record.timestamp is not None:
             metrics.END_TO_END_SECONDS.observe(max(0.0, done - record.timestamp))

@@ -9,6 +9,7 @@ import uuid
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
+from stream.kafka.access import is_retriable
 from stream.kafka.connection import KafkaConnection
 
 
@@ -70,6 +71,12 @@ SETTLING = frozenset(
 )
 
 
+def passing(error: KafkaError) -> bool:
+    """A moment's trouble (a broker away, a leader moving, a topic just created): ask again.
+    A refusal (authentication, TLS, ACLs) is not one."""
+    return is_retriable(error) or error.code() in SETTLING
+
+
 def watermarks(consumer: Consumer, tp: TopicPartition, deadline: float) -> tuple[int, int]:
     """A partition's low and high offsets. Right after a topic is created, or while its
     leader moves, the broker answers with a retriable error for a moment: ask again."""
@@ -81,8 +88,7 @@ def watermarks(consumer: Consumer, tp: TopicPartition, deadline: float) -> tuple
             return int(low), int(high)
         except KafkaException as exc:
             error = exc.args[0]
-            transient = error.retriable() or error.code() in SETTLING
-            if not transient or time.monotonic() > deadline:
+            if not passing(error) or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
 

@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from model.bundle import read_metadata
-from stream.kafka.compacted import SETTLING, reader_group
+from stream.kafka.compacted import passing, reader_group
 from stream.kafka.connection import KafkaConnection
 from stream.models.control import BundleRef
 
@@ -92,11 +92,12 @@ def unpack(data: bytes, into: Path) -> Path:
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
             for member in tar.getmembers():
-                parts = PurePosixPath(member.name).parts
+                path = PurePosixPath(member.name)
+                parts = path.parts
                 if (
                     not member.isfile()
                     or not 1 <= len(parts) <= ROUTE_DEPTH
-                    or PurePosixPath(member.name).is_absolute()
+                    or path.is_absolute()
                     or any(part in (".", "..") for part in parts)
                 ):
                     raise BundleRefused(f"unexpected entry {member.name!r} in the bundle")
@@ -159,8 +160,8 @@ def fetch_bundle(kafka: KafkaConnection, ref: BundleRef, timeout_s: float) -> by
                 continue
             error = message.error()
             if error is not None:
-                passing = error.retriable() or error.code() in SETTLING
-                raise (BundleUnavailable if passing else BundleRefused)(f"{ref.version}: {error}")
+                failure = BundleUnavailable if passing(error) else BundleRefused
+                raise failure(f"{ref.version}: {error}")
             expected = chunk_key(ref.version, ref.sha256, len(parts))
             if message.key() != expected:  # compacted away, or written over
                 raise BundleRefused(f"{ref.version}: chunk {len(parts)} missing at {ref.location}")

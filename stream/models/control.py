@@ -118,6 +118,10 @@ class ControlState:
             named.add(self.champion.version)
         return named
 
+    def named_bundles(self) -> set[tuple[str, str]]:
+        """(version, sha256) of the named versions that have a bundle published."""
+        return {(v, ref.sha256) for v in self.named() if (ref := self.bundles.get(v)) is not None}
+
     def shadow_total(self, version: str, champion: str) -> ShadowTally:
         """Every worker's tally for `version` in shadow of `champion`, summed."""
         total = ShadowTally(champion)

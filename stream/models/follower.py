@@ -138,7 +138,7 @@ class ModelFollower:
         try:
             while self._running.is_set():
                 at_end = not self._reader.poll(0.5)
-                if at_end or self._retries.due(self._reader.state.named()):
+                if at_end or self._retries.due(self._reader.state.named_bundles()):
                     self.follow()
                 self._report_shadow()
         except Exception:  # the worker keeps scoring with what it has
@@ -193,7 +193,7 @@ class ModelFollower:
             return None
         except BundleRefused as exc:
             return self._refuse(version, ref.sha256, str(exc))
-        self._retries.succeeded(bundle)
+        self._retries.forget(bundle)
         try:
             path = unpack(data, self._settings.data_dir / "models" / f"{version}-{ref.sha256[:12]}")
             model = self._load(path)
@@ -211,6 +211,7 @@ class ModelFollower:
     def _refuse(self, version: str, sha256: str, reason: str) -> None:
         """Once per (version, sha256): a fixed bundle published again is a new sha256."""
         self._refused.add((version, sha256))
+        self._retries.forget((version, sha256))
         metrics.MODEL_SWAPS.labels(outcome="refused").inc()
         log.error(
             "model_refused", version=version, reason=reason, serving=self._models.current().version

@@ -33,12 +33,14 @@ class FetchRetries:
         entry = self._next.get(bundle)
         return entry is not None and self._clock() < entry[1]
 
-    def succeeded(self, bundle: Bundle) -> None:
+    def forget(self, bundle: Bundle) -> None:
+        """Fetched, or refused for good: no more tries."""
         self._next.pop(bundle, None)
 
-    def due(self, named: Iterable[str]) -> bool:
-        """A try is due for one of the `named` versions; the others are forgotten."""
+    def due(self, named: Iterable[Bundle]) -> bool:
+        """A try is due for one of the `named` bundles; the others (a version no longer
+        named, or published again with other bytes) are forgotten."""
         named = set(named)
-        self._next = {b: entry for b, entry in self._next.items() if b[0] in named}
+        self._next = {b: entry for b, entry in self._next.items() if b in named}
         now = self._clock()
         return any(at <= now for _, at in self._next.values())

@@ -49,7 +49,7 @@ class ScoringObserver:
         outcome = scored.outcome
         metrics.TWEETS_CONSUMED.inc(len(records) + undecodable)
         observe_batch(records, outcome.events, outcome.dead_letters, scored.inference_s)
-        model_metrics.observe_champion(outcome.events, scored.inference_s)
+        model_metrics.observe_champion(scored.version, outcome.events, scored.inference_s)
         self._handling.count_dead_letters(outcome.dead_letters)
         self._handling.status.record_batch(len(records))
         metrics.EVENT_TIME_CLAMPED.labels(source="tweets").inc(outcome.clamped)
@@ -139,7 +139,7 @@ class RawBatchHandler:
         )
         letters += [handling.undecodable_letter(batch) for batch in undecodable]
         metrics.MESSAGES_CONSUMED.labels(topic=handling.settings.topic_raw).inc(len(undecodable))
-        scored = merged(parts)
+        scored = merged(parts, serving.version)
 
         def signals() -> list[Outgoing]:
             return handling.within_limit(pipeline.signal_messages(scored.outcome, lag))
@@ -179,8 +179,9 @@ def exit_for_a_restart(error: BaseException) -> None:
     os._exit(EXIT_SOFTWARE)
 
 
-def merged(parts: Sequence[Scored]) -> Scored:
-    """A batch scored in one piece, or input by input after a failure, as one result."""
+def merged(parts: Sequence[Scored], version: str) -> Scored:
+    """A batch scored in one piece, or input by input after a failure, as one result, by
+    the bundle `version` it took."""
     if len(parts) == 1:
         return parts[0]
     outcomes = [part.outcome for part in parts]
@@ -194,6 +195,7 @@ def merged(parts: Sequence[Scored]) -> Scored:
         ),
         inference_s=sum(part.inference_s for part in parts),
         messages=[message for part in parts for message in part.messages],
+        version=version,
     )
 
 

@@ -44,14 +44,13 @@ def export_serving(models: ServingModels) -> None:
     models.on_shadow = observe_shadow
 
 
-def observe_champion(events: Sequence[SentimentEvent], inference_s: float) -> None:
-    """Each scored tweet under the version that labelled it (a language route has its own);
-    a tweet flagged in a language no model reads was labelled by none."""
+def observe_champion(version: str, events: Sequence[SentimentEvent], inference_s: float) -> None:
+    """The batch's inference time under the bundle's `version`; each scored tweet under the
+    version that labelled it (a language route has its own); a tweet flagged in a language no
+    model reads was labelled by none."""
     if not events:
         return
-    MODEL_INFERENCE_SECONDS.labels(version=events[0].model_version, role="champion").observe(
-        inference_s
-    )
+    MODEL_INFERENCE_SECONDS.labels(version=version, role="champion").observe(inference_s)
     scored = collections.Counter((e.model_version, e.label.value) for e in events if e.scored)
     for (version, label), count in scored.items():
         MODEL_SCORED.labels(version=version, label=label).inc(count)

@@ -53,6 +53,7 @@ class Scored:
     outcome: BatchOutcome
     inference_s: float
     messages: list[Outgoing]
+    version: str  # of the bundle that scored the batch
 
 
 @dataclass
@@ -198,7 +199,7 @@ class Pipeline:
             Outgoing.of(topic, event.tweet_id, event, (record,))
             for event, record in zip(outcome.events, outcome.inputs, strict=True)
         ] + self.dead_letters(outcome.dead_letters)
-        return Scored(outcome, inference_s, messages)
+        return Scored(outcome, inference_s, messages, serving.model.version)
 
     def signal_messages(
         self, outcome: BatchOutcome, lag: Mapping[int, int] | None = None

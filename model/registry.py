@@ -31,9 +31,9 @@ def registry_uri(tracking_uri: str | None = None, root: Path | None = None) -> s
 
 
 def fetch_champion(dest_dir: Path, tracking_uri: str | None = None) -> Path:
-    """Downloads the champion and copies its bundle files into `dest_dir` (existing files of
-    the same name are replaced), for the worker to load. Without `tracking_uri`, from the
-    registry MLflow is already set to (training's `configure`)."""
+    """Downloads the champion and copies its bundle, route folders included, into `dest_dir`
+    (existing files of the same name are replaced), for the worker to load. Without
+    `tracking_uri`, from the registry MLflow is already set to (training's `configure`)."""
     import mlflow
 
     if tracking_uri is not None:
@@ -47,10 +47,7 @@ def fetch_champion(dest_dir: Path, tracking_uri: str | None = None) -> Path:
         )
         bundle = next(path.parent for path in local.rglob("model.tflite"))
         read_metadata(bundle)
-        dest_dir.mkdir(parents=True, exist_ok=True)
-        for path in bundle.iterdir():
-            if path.is_file():
-                shutil.copy2(path, dest_dir / path.name)
+        shutil.copytree(bundle, dest_dir, dirs_exist_ok=True)  # its language routes' folders too
     return dest_dir
 
 

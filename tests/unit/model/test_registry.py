@@ -1,8 +1,11 @@
+import shutil
 from pathlib import Path
 
 import pytest
 
-from model.registry import CHAMPION, MODEL_NAME, set_champion_alias
+from model import SentimentModel
+from model.bundle import DEFAULT_BUNDLE
+from model.registry import CHAMPION, MODEL_NAME, fetch_champion, set_champion_alias
 
 
 def test_the_champion_alias_moves_to_the_version_registered_for_a_bundle(
@@ -24,3 +27,21 @@ def test_the_champion_alias_moves_to_the_version_registered_for_a_bundle(
     assert set_champion_alias("bundle-b", uri) == "2"
     assert set_champion_alias("never-registered", uri) is None
     assert str(client.get_model_version_by_alias(MODEL_NAME, CHAMPION).version) == "2"
+
+
+def test_the_fetched_champion_keeps_its_language_routes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The registry hands the bundle inside the logged model's folders; its `fr/` comes too."""
+    import mlflow.artifacts
+
+    def download_artifacts(artifact_uri: str, dst_path: str) -> str:
+        bundle = Path(dst_path) / "model" / "artifacts" / "bundle"
+        shutil.copytree(DEFAULT_BUNDLE, bundle)
+        return str(Path(dst_path) / "model")
+
+    monkeypatch.setattr(mlflow.artifacts, "download_artifacts", download_artifacts)
+    fetched = fetch_champion(tmp_path / "fetched", tracking_uri=f"sqlite:///{tmp_path}/m.db")
+    served = SentimentModel.load(fetched)
+    assert served.languages == {"en", "fr"}
+    assert served.version_of("fr") == SentimentModel.load().version_of("fr")

@@ -1,4 +1,7 @@
+from collections.abc import Sequence
 from datetime import UTC, datetime
+
+import numpy as np
 
 from stream.models.slot import Serving, ServingModels
 from stream.pipeline.steps import Pipeline
@@ -54,7 +57,9 @@ def test_a_shadow_of_the_serving_version_is_offered_nothing() -> None:
 
 
 class BrokenScorer(OneLabelScorer):
-    def predict_classes(self, texts):
+    def predict_classes(
+        self, texts: Sequence[str], langs: Sequence[str] | None = None
+    ) -> np.ndarray:
         raise RuntimeError("a challenger that cannot score")
 
 

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Producer
 
 from model import SentimentModel
 from model.bundle import read_metadata
@@ -29,10 +28,9 @@ FRENCH = ["Vol annulé sans la moindre explication, c'est une honte", "Merci pou
 
 
 def send_feedback(bootstrap: str, topic: str, rows: list[dict[str, str]]) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap})
-    for row in rows:
-        producer.produce(topic, json.dumps(row).encode(), row["tweet_id"].encode())
-    assert producer.flush(30) == 0
+    produce(
+        bootstrap, topic, [(row["tweet_id"].encode(), json.dumps(row).encode()) for row in rows]
+    )
 
 
 def printed(capsys: pytest.CaptureFixture[str]) -> dict:

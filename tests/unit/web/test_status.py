@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from schemas import Alert, AlertKind, AlertStatus, DeadLetter
+from schemas import AlertKind, AlertStatus, DeadLetter
 from stream.observability.metrics import ConsumerLag
 from stream.web.status import StatusBoard, lag_from
+from tests.support import sample_alert
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -120,31 +121,19 @@ def test_the_last_dead_letters_are_kept_newest_first_and_bounded() -> None:
     assert board.dead_letters()[0].reason == "malformed_json"
 
 
-def alert(scope: str, status: AlertStatus, kind: AlertKind = AlertKind.NEGATIVE_SENTIMENT) -> Alert:
-    return Alert(
-        alert_id=f"{kind}-{scope}",
-        kind=kind,
-        status=status,
-        scope=scope,
-        window_start=NOW,
-        window_end=NOW,
-        count=20,
-        total=25,
-        share=0.8,
-        threshold="share >= 0.6",
-        raised_at=NOW,
-    )
-
-
 def test_an_alert_is_open_from_raised_until_resolved_and_the_list_is_bounded() -> None:
     board = StatusBoard(max_open_alerts=2)
-    board.record_alerts([alert("a", AlertStatus.RAISED)])
-    board.record_alerts([alert("a", AlertStatus.RAISED, AlertKind.NEGATIVE_FEEDBACK)])
+    board.record_alerts([sample_alert(AlertStatus.RAISED, scope="a")])
+    board.record_alerts(
+        [sample_alert(AlertStatus.RAISED, kind=AlertKind.NEGATIVE_FEEDBACK, scope="a")]
+    )
     assert [(a.scope, a.kind) for a in board.open_alerts()] == [
         ("a", AlertKind.NEGATIVE_FEEDBACK),
         ("a", AlertKind.NEGATIVE_SENTIMENT),
     ]
-    board.record_alerts([alert("a", AlertStatus.RESOLVED)])
+    board.record_alerts([sample_alert(AlertStatus.RESOLVED, scope="a")])
     assert [a.kind for a in board.open_alerts()] == [AlertKind.NEGATIVE_FEEDBACK]
-    board.record_alerts([alert("b", AlertStatus.RAISED), alert("c", AlertStatus.RAISED)])
+    board.record_alerts(
+        [sample_alert(AlertStatus.RAISED, scope="b"), sample_alert(AlertStatus.RAISED, scope="c")]
+    )
     assert [a.scope for a in board.open_alerts()] == ["c", "b"]

@@ -18,6 +18,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from stream.kafka import KafkaConnection
 from stream.observability.logs import LIBRDKAFKA
 from stream.observability.metrics import PUBLISH_RETRIES
+from stream.pipeline.faults import doubling_wait
 from stream.records import Outgoing
 
 log = structlog.get_logger(__name__)
@@ -137,7 +138,7 @@ class OutputProducer:
 
     async def deliver(self, messages: Sequence[Outgoing]) -> None:
         pending = list(messages)
-        delay = self._backoff_s
+        failures = 0
         while pending:
             failed = await self._send_batch(pending)
             if not failed:
@@ -149,6 +150,8 @@ class OutputProducer:
             if rejected is not None:  # the caller's handling dead-letters the input
                 raise OutputRejected(*rejected)
             PUBLISH_RETRIES.inc(len(failed))
+            failures += 1
+            delay = doubling_wait(self._backoff_s, self._max_backoff_s, failures)
             log.warning(
                 "publish_failed_retrying",
                 failed=len(failed),
@@ -156,7 +159,6 @@ class OutputProducer:
                 delay_s=delay,
             )
             await asyncio.sleep(delay)
-            delay = min(delay * 2, self._max_backoff_s)
             pending = [message for message, _ in failed]
 
     async def _send_batch(self, batch: list[Outgoing]) -> list[tuple[Outgoing, KafkaError]]:

@@ -37,6 +37,20 @@ def tweet(tweet_id: str, text: str = ANGRY, **extra: object) -> bytes:
     ).encode()
 
 
+def wrong_report(n: int, **who: str) -> bytes:
+    """A report that the tweet `t<n>`, scored positive, was not; `who` says who sent it."""
+    report = {
+        "tweet_id": f"t{n}",
+        "verdict": "wrong",
+        "predicted_label": "positive",
+        "text": "so the flight was cancelled, great",
+        "brand": "airparadis",
+        "reported_at": NOW.isoformat(),
+        **who,
+    }
+    return json.dumps(report).encode()
+
+
 def raised(outputs: dict[str, list], topic: str = "alerts.badbuzz") -> list[dict]:
     return [alert for alert in outputs.get(topic, []) if alert["status"] == "raised"]
 
@@ -79,20 +93,7 @@ def test_a_tweet_dated_2036_does_not_silence_the_brand(pipeline: Pipeline) -> No
 def test_three_wrong_predictions_raise_a_feedback_alert_and_train_rows(
     pipeline: Pipeline,
 ) -> None:
-    reports = [
-        json.dumps(
-            {
-                "tweet_id": f"t{n}",
-                "verdict": "wrong",
-                "predicted_label": "positive",
-                "text": "so the flight was cancelled, great",
-                "brand": "airparadis",
-                "user": f"user-{n}",
-                "reported_at": NOW.isoformat(),
-            }
-        ).encode()
-        for n in range(3)
-    ]
+    reports = [wrong_report(n, user=f"user-{n}") for n in range(3)]  # `user`: `reporter`'s alias
     outputs = run_pipeline(pipeline, feedback=reports)
     assert [row["label"] for row in outputs["tweets.feedback.labelled"]] == ["negative"] * 3
     [alert] = raised(outputs)
@@ -101,19 +102,7 @@ def test_three_wrong_predictions_raise_a_feedback_alert_and_train_rows(
 
 def test_one_reporter_cannot_raise_a_feedback_alert_alone(pipeline: Pipeline) -> None:
     reports = [
-        json.dumps(
-            {
-                "tweet_id": f"t{n}",
-                "verdict": "wrong",
-                "predicted_label": "positive",
-                "text": "so the flight was cancelled, great",
-                "brand": "airparadis",
-                "reporter": "mallory",
-                "source": "kafka:User:support-app",
-                "reported_at": NOW.isoformat(),
-            }
-        ).encode()
-        for n in range(10)
+        wrong_report(n, reporter="mallory", source="kafka:User:support-app") for n in range(10)
     ]
     outputs = run_pipeline(pipeline, feedback=reports)
     assert raised(outputs) == []

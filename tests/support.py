@@ -3,6 +3,7 @@ stand-ins for the confluent-kafka clients."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -26,7 +27,14 @@ from stream.kafka import KafkaConnection
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # the first rows of each training set, laid out as the full data folder (tests/fixtures/SOURCE.md)
-TRAINING_DATA = PROJECT_ROOT / "tests" / "fixtures" / "data"
+FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
+TRAINING_DATA = FIXTURES / "data"
+
+
+def french_polar_rows() -> list[dict[str, str]]:
+    """Human-labelled French tweets (text, label negative/positive, source): fixtures/SOURCE.md."""
+    with open(FIXTURES / "french_polar.csv", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
 
 
 def free_port() -> int:

@@ -1,6 +1,5 @@
 """Training the French head: a tiny fixture in, a bundle the worker routes to out."""
 
-import csv
 import json
 import shutil
 from pathlib import Path
@@ -14,7 +13,7 @@ from model.scorer import BINARY_CLASSES
 from model.sentence_encoder import ENCODER_FILES, SentenceEncoder
 from model.use_head import head_probabilities
 from stream.settings import Settings
-from tests.support import TRAINING_DATA
+from tests.support import TRAINING_DATA, french_polar_rows
 from training import cli
 from training.data import Example, polar
 from training.french import (
@@ -30,15 +29,12 @@ from training.french import (
     write_head,
 )
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-
 
 def fixture_examples() -> list[Example]:
-    with open(FIXTURES / "french_polar.csv", newline="", encoding="utf-8") as handle:
-        return [
-            Example(row["text"], int(row["label"] == "positive"), row["source"])
-            for row in csv.DictReader(handle)
-        ]
+    return [
+        Example(row["text"], int(row["label"] == "positive"), row["source"])
+        for row in french_polar_rows()
+    ]
 
 
 def bundle_without_french(tmp_path: Path, binary: bool = False) -> Path:

@@ -1,6 +1,5 @@
 """Exporting USE v3 for LiteRT: the committed French encoder is what the export writes."""
 
-import csv
 import gzip
 from pathlib import Path
 
@@ -15,9 +14,8 @@ from model.sentence_encoder import (
     SentenceEncoder,
     package_weights,
 )
+from tests.support import french_polar_rows
 from training.use_export import export_encoder, latin_pieces
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def test_the_export_writes_the_committed_encoder_and_sentencepieces_tokens_for_latin_text(
@@ -28,8 +26,7 @@ def test_the_export_writes_the_committed_encoder_and_sentencepieces_tokens_for_l
 
     export_encoder(tmp_path)
 
-    with open(FIXTURES / "french_polar.csv", newline="", encoding="utf-8") as handle:
-        texts = [row["text"] for row in csv.DictReader(handle)]
+    texts = [row["text"] for row in french_polar_rows()]
     exported = SentenceEncoder(tmp_path).encode(texts)
     committed = SentenceEncoder(DEFAULT_BUNDLE / "fr").encode(texts)
     assert np.abs(exported - committed).max() < 1e-5

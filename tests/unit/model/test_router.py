@@ -1,16 +1,12 @@
 """The served bundle routes French to its USE head, English to the BiLSTM, and reads both."""
 
-import csv
-from pathlib import Path
-
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
 from model import SentimentModel
 from model.scorer import positive_share
-
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+from tests.support import french_polar_rows
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +41,7 @@ def test_without_languages_everything_is_read_by_the_bundles_own_model(
 
 def test_the_french_head_reads_held_out_french_tweets(model: SentimentModel) -> None:
     """48 negative/positive tweets of the held-out split (tests/fixtures/SOURCE.md)."""
-    with open(FIXTURES / "french_polar.csv", newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = french_polar_rows()
     texts = [row["text"] for row in rows]
     positive = np.array([row["label"] == "positive" for row in rows])
 

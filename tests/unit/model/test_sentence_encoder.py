@@ -1,8 +1,6 @@
 """USE v3 through LiteRT: packing tweets into invocations, and the vectors it gives."""
 
-import csv
 import gzip
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,8 +20,7 @@ from model.sentence_encoder import (
     window_index,
 )
 from model.text import with_placeholders
-
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+from tests.support import french_polar_rows
 
 
 def test_tweets_are_packed_whole_into_runs_of_at_most_tokens_and_sentences() -> None:
@@ -57,8 +54,7 @@ def test_a_run_pads_to_the_smallest_interpreter_it_fits() -> None:
 
 @pytest.fixture(scope="module")
 def texts() -> list[str]:
-    with open(FIXTURES / "french_polar.csv", newline="", encoding="utf-8") as handle:
-        return [row["text"] for row in csv.DictReader(handle)]
+    return [row["text"] for row in french_polar_rows()]
 
 
 def test_the_int8_graph_gives_the_wheels_numpy_vectors(texts: list[str]) -> None:
